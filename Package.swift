@@ -1,0 +1,106 @@
+// swift-tools-version:6.1
+// One section per target, in dependency order: the arrows point one way,
+// CLI -> Bridge/HTTPAdapter -> Workspace/Git/BridgeProtocol -> JSONRPC.
+
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+  name: "agent-bridge",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "agent-bridge", targets: ["agent-bridge"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+  ],
+  targets: [
+    // MARK: Native libraries (Debian: libgit2-dev, zlib1g-dev)
+
+    .systemLibrary(
+      name: "CLibGit2",
+      pkgConfig: "libgit2",
+      providers: [.apt(["libgit2-dev"])]
+    ),
+    .systemLibrary(
+      name: "CZlib",
+      pkgConfig: "zlib",
+      providers: [.apt(["zlib1g-dev"])]
+    ),
+
+    // MARK: JSONRPC: framing, messages, connection. No domain knowledge.
+
+    .target(name: "JSONRPC", swiftSettings: strict),
+    .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"], swiftSettings: strict),
+
+    // MARK: BridgeProtocol: one type per method, the registry, error codes.
+
+    .target(name: "BridgeProtocol", dependencies: ["JSONRPC"], swiftSettings: strict),
+    .testTarget(name: "BridgeProtocolTests", dependencies: ["BridgeProtocol"], swiftSettings: strict),
+
+    // MARK: Git: libgit2 repositories, changes, diffs, ignore rules.
+
+    .target(name: "Git", dependencies: ["CLibGit2"], swiftSettings: strict),
+    .testTarget(name: "GitTests", dependencies: ["Git"], swiftSettings: strict),
+
+    // MARK: Workspace: sandboxed paths, listing, reading, zip writing.
+
+    .target(name: "Workspace", dependencies: ["CZlib", "Git"], swiftSettings: strict),
+    .testTarget(name: "WorkspaceTests", dependencies: ["Workspace"], swiftSettings: strict),
+
+    // MARK: Bridge: conversations, lifecycle, the dispatcher and its handlers.
+
+    .target(
+      name: "Bridge",
+      dependencies: [
+        "BridgeProtocol",
+        "Git",
+        "JSONRPC",
+        "Workspace",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
+    .testTarget(name: "BridgeTests", dependencies: ["Bridge"], swiftSettings: strict),
+
+    // MARK: HTTPAdapter: Hummingbird routes onto the dispatcher.
+
+    .target(
+      name: "HTTPAdapter",
+      dependencies: [
+        "Bridge",
+        "BridgeProtocol",
+        "JSONRPC",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
+    .testTarget(name: "HTTPAdapterTests", dependencies: ["HTTPAdapter"], swiftSettings: strict),
+
+    // MARK: The CLI.
+
+    .executableTarget(
+      name: "agent-bridge",
+      dependencies: [
+        "Bridge",
+        "HTTPAdapter",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
+    // End-to-end tests: the built binary through real pipes and processes.
+    .testTarget(
+      name: "AgentBridgeTests",
+      dependencies: ["JSONRPC", "BridgeProtocol"],
+      swiftSettings: strict
+    ),
+  ]
+)

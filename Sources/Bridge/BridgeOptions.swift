@@ -1,0 +1,39 @@
+/// Everything the command line (or a config file) sets for a bridge process.
+public struct BridgeOptions: Sendable {
+  /// The default conversation's workspace, as given (resolved at start).
+  public var workspace: String
+  /// The default conversation's id; derived from the workspace when nil.
+  public var conversationId: String?
+  /// `--strict`: requests before `initialize` are -32002, as LSP demands.
+  public var strict = false
+  /// `--max-file-bytes`: selectFile refuses larger files (-32015).
+  public var maxFileBytes = 16 << 20
+  /// `--max-inline-bytes`: zipDirectory without destination refuses larger archives.
+  public var maxInlineBytes = 32 << 20
+  /// Runtime facts served by getConfig, vscodeUrl and webHosts.
+  public var runtime = RuntimeFacts()
+  /// `--state-dir`: where the feedback store lives; nil = the XDG default.
+  public var stateDirectory: String?
+  /// `--feedback-url`: where feedback records are forwarded, if anywhere.
+  public var feedbackURL: String?
+
+  public init(workspace: String) {
+    self.workspace = workspace
+  }
+}
+
+/// The facts about the agent's runtime that OpenHands serves per conversation.
+public struct RuntimeFacts: Sendable, Equatable {
+  public var runtimeId: String?
+  public var vscodeURL: String?
+  public var vscodeToken: String?
+  /// URL -> port, in the order given.
+  public var webHosts: [(url: String, port: Int)] = []
+
+  public init() {}
+
+  public static func == (lhs: RuntimeFacts, rhs: RuntimeFacts) -> Bool {
+    lhs.runtimeId == rhs.runtimeId && lhs.vscodeURL == rhs.vscodeURL && lhs.vscodeToken == rhs.vscodeToken
+      && lhs.webHosts.map(\.url) == rhs.webHosts.map(\.url) && lhs.webHosts.map(\.port) == rhs.webHosts.map(\.port)
+  }
+}

@@ -1,0 +1,188 @@
+import BridgeProtocol
+import JSONRPC
+import Logging
+import Synchronization
+
+/// What a handler sees: the conversation it works on, the request (for
+/// progress and cancellation) and the process options.
+public struct RequestScope: Sendable {
+  public var conversation: Conversation
+  public var context: RequestContext
+  public var options: BridgeOptions
+  public var dispatcher: Dispatcher
+}
+
+/// Maps methods to handlers, for stdio and HTTP alike, and keeps the
+/// LSP-style lifecycle.
+///
+/// Routing happens on the connection's reader thread in arrival order, so
+/// lifecycle changes (initialize naming the workspace, shutdown) apply before
+/// the next message is looked at. Handlers registered `inline` are trivial
+/// and answer right there; all others run concurrently in their own task.
+public final class Dispatcher: RequestHandler, Sendable {
+  public let options: BridgeOptions
+  public let conversations: ConversationStore
+  public let logger: Logger
+  let handlers: [String: Handler]
+  private let lifecycle = Mutex(Lifecycle())
+  private let onExit: @Sendable (Int32) -> Void
+  private let discoverDocument: JSONValue
+
+  struct Lifecycle {
+    var initialized = false
+    var shutdown = false
+  }
+
+  /// - Parameters:
+  ///   - options: the command line's options; the default conversation is
+  ///     opened from them.
+  ///   - onExit: called for the `exit` notification with the exit code; it
+  ///     flushes the writer and ends the process.
+  public init(
+    options: BridgeOptions, logger: Logger = Logger(label: "agent-bridge"),
+    onExit: @escaping @Sendable (Int32) -> Void = { _ in }
+  ) throws(ResponseError) {
+    guard let real = Conversation.realDirectory(options.workspace) else {
+      throw ResponseError(
+        code: .invalidParams, message: "Workspace is not a directory: \(options.workspace)")
+    }
+    let id = options.conversationId ?? Conversation.stableId(forWorkspace: real)
+    self.options = options
+    self.conversations = ConversationStore(
+      default: Conversation(id: id, workspace: real, runtime: options.runtime))
+    self.logger = logger
+    self.onExit = onExit
+    self.discoverDocument = OpenRPC.document(serverVersion: BridgeVersion.version)
+    var table = HandlerTable()
+    LifecycleHandlers.register(into: &table)
+    ConversationHandlers.register(into: &table)
+    self.handlers = table.entries
+  }
+
+  /// Methods that have a handler, for tests that hold the registry to it.
+  public var handledMethods: Set<String> { Set(handlers.keys) }
+
+  // MARK: RequestHandler
+
+  public func route(_ request: IncomingRequest) -> Route {
+    let state = lifecycle.withLock { $0 }
+    if state.shutdown {
+      return .answer(.failure(.invalidRequest("Server is shut down: only the exit notification is accepted")))
+    }
+    if request.method == "rpc.discover" {
+      return .answer(.success(discoverDocument))
+    }
+    if options.strict && !state.initialized && request.method != InitializeRequest.method {
+      return .answer(
+        .failure(ResponseError(code: .serverNotInitialized, message: "Server not initialized: send initialize first")))
+    }
+    return route(method: request.method, params: request.params, context: RequestContext(request: request))
+  }
+
+  public func notify(method: String, params: JSONValue?) {
+    switch method {
+    case "exit":
+      let code: Int32 = lifecycle.withLock { $0.shutdown } ? 0 : 1
+      onExit(code)
+    case "initialized":
+      break
+    default:
+      // Unknown notifications are ignored, as JSON-RPC requires (no reply).
+      logger.debug("ignored notification", metadata: ["method": "\(method)"])
+    }
+  }
+
+  /// Runs one method to its result, as the HTTP adapter and `call` do: no
+  /// lifecycle, no connection.
+  public func call(
+    method: String, params: JSONValue?, context: RequestContext? = nil
+  ) async -> Result<JSONValue, ResponseError> {
+    let context =
+      context ?? RequestContext(request: IncomingRequest(id: .number(0), method: method, params: params))
+    if method == "rpc.discover" { return .success(discoverDocument) }
+    return await route(method: method, params: params, context: context).reply(context: context)
+  }
+
+  private func route(method: String, params: JSONValue?, context: RequestContext) -> Route {
+    guard let handler = handlers[method] else {
+      return .answer(.failure(.methodNotFound(method)))
+    }
+    return handler.route(params, context, self)
+  }
+
+  // MARK: Lifecycle state, for the lifecycle handlers
+
+  func markInitialized() -> Bool {
+    lifecycle.withLock { state in
+      if state.initialized { return false }
+      state.initialized = true
+      return true
+    }
+  }
+
+  func markShutdown() { lifecycle.withLock { $0.shutdown = true } }
+}
+
+/// One method's handler, erased: decodes params, finds the conversation and
+/// either answers or returns the work to run.
+struct Handler: Sendable {
+  let route: @Sendable (JSONValue?, RequestContext, Dispatcher) -> Route
+}
+
+/// Collects handlers at start. Each feature registers its methods in a
+/// `register(into:)` of its own file under `Handlers/`.
+struct HandlerTable {
+  var entries: [String: Handler] = [:]
+
+  /// A handler cheap enough to answer on the reader thread (no I/O).
+  mutating func inline<R: BridgeRequest>(
+    _ type: R.Type, _ body: @escaping @Sendable (R.Params, RequestScope) throws(ResponseError) -> R.Result
+  ) {
+    entries[R.method] = Handler { params, context, dispatcher in
+      do throws(ResponseError) {
+        let scope = try Self.scope(R.self, params, context, dispatcher)
+        let decoded = try R.decode(params)
+        return .answer(.success(try body(decoded, scope).json))
+      } catch {
+        return .answer(.failure(error))
+      }
+    }
+  }
+
+  /// A handler that does real work: it runs concurrently in its own task,
+  /// where cancellation reaches it.
+  mutating func async<R: BridgeRequest>(
+    _ type: R.Type, _ body: @escaping @Sendable (R.Params, RequestScope) async throws -> R.Result
+  ) {
+    entries[R.method] = Handler { params, context, dispatcher in
+      let scope: RequestScope
+      do throws(ResponseError) {
+        scope = try Self.scope(R.self, params, context, dispatcher)
+      } catch {
+        return .answer(.failure(error))
+      }
+      return .run { context in
+        var scope = scope
+        scope.context = context
+        let decoded = try R.decode(params)
+        try Task.checkCancellation()
+        return try await body(decoded, scope).json
+      }
+    }
+  }
+
+  static func scope<R: BridgeRequest>(
+    _ type: R.Type, _ params: JSONValue?, _ context: RequestContext, _ dispatcher: Dispatcher
+  ) throws(ResponseError) -> RequestScope {
+    var id: String?
+    if R.takesConversation, let raw = params?["conversationId"], !raw.isNull {
+      guard case .string(let string) = raw else {
+        throw try ParamsReader(params).wrongType("conversationId", raw, "string")
+      }
+      id = string
+    }
+    return RequestScope(
+      conversation: try dispatcher.conversations.conversation(id), context: context, options: dispatcher.options,
+      dispatcher: dispatcher)
+  }
+}

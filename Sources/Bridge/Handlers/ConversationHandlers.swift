@@ -1,0 +1,61 @@
+import BridgeProtocol
+import JSONRPC
+
+/// openConversation, closeConversation, listConversations.
+enum ConversationHandlers {
+  static func register(into table: inout HandlerTable) {
+    table.inline(OpenConversationRequest.self) { params, scope throws(ResponseError) in
+      guard let real = Conversation.realDirectory(params.workspace) else {
+        throw BridgeError.invalidParams(
+          field: "workspace", type: "value_error", message: "Workspace is not a directory: \(params.workspace)",
+          input: .string(params.workspace))
+      }
+      let id = params.conversationId ?? Conversation.stableId(forWorkspace: real)
+      guard isValidId(id) else {
+        throw BridgeError.invalidParams(
+          field: "conversationId", type: "value_error",
+          message: "Conversation ids are 1 to 100 characters of letters, digits, '-' and '_'", input: .string(id))
+      }
+      let store = scope.dispatcher.conversations
+      if id == store.defaultConversation.id, store.defaultConversation.workspace != real {
+        throw BridgeError.invalidParams(
+          field: "conversationId", type: "value_error", message: "That id is the default conversation's",
+          input: .string(id))
+      }
+      store.open(Conversation(id: id, workspace: real, runtime: scope.options.runtime))
+      return ["conversationId": .string(id)]
+    }
+    table.inline(CloseConversationRequest.self) { params, scope throws(ResponseError) in
+      let store = scope.dispatcher.conversations
+      if params.conversationId == store.defaultConversation.id {
+        throw BridgeError.invalidParams(
+          field: "conversationId", type: "value_error", message: "The default conversation cannot be closed",
+          input: .string(params.conversationId))
+      }
+      guard store.close(params.conversationId) else {
+        throw BridgeError.conversationNotFound(params.conversationId)
+      }
+      return .null
+    }
+    table.inline(ListConversationsRequest.self) { _, scope in
+      .array(
+        scope.dispatcher.conversations.all.map {
+          ["conversationId": .string($0.id), "workspace": .string($0.workspace)]
+        })
+    }
+  }
+
+  /// Ids end up in URLs and file names; keep them to a safe alphabet, as
+  /// OpenHands' `validate_conversation_id` does.
+  static func isValidId(_ id: String) -> Bool {
+    !id.isEmpty && id.utf8.count <= 100
+      && id.utf8.allSatisfy { byte in
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+          UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+          true
+        default: false
+        }
+      }
+  }
+}

@@ -1,0 +1,26 @@
+public import JSONRPC
+
+/// `openConversation` {workspace, conversationId?} -> {conversationId}.
+public enum OpenConversationRequest: BridgeRequest {
+  public struct Params: Sendable, Equatable {
+    public var workspace: String
+    public var conversationId: String?
+  }
+  public typealias Result = JSONValue
+
+  public static let method = "openConversation"
+  public static let summary = "Open a conversation on a workspace directory."
+  public static let takesConversation = false
+  public static let paramsSchema: JSONValue = Schema.object(
+    [
+      "workspace": Schema.string("Directory of the workspace."),
+      "conversationId": Schema.string("Id to use; derived from the workspace path when absent."),
+    ], required: ["workspace"])
+  public static let resultSchema: JSONValue = Schema.object(
+    ["conversationId": Schema.string], required: ["conversationId"])
+
+  public static func decode(_ params: JSONValue?) throws(ResponseError) -> Params {
+    let reader = try ParamsReader(params)
+    return Params(workspace: try reader.string("workspace"), conversationId: try reader.optionalString("conversationId"))
+  }
+}

@@ -1,0 +1,239 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import Synchronization
+
+/// A JSON-RPC 2.0 server connection over a pair of file descriptors.
+///
+/// One thread reads: it parses frames out of 64 KiB reads, answers protocol
+/// errors, handles `$/cancelRequest` itself (so a cancel overtakes the work it
+/// cancels), hands notifications to the handler in order and routes each
+/// request. Routed work runs in its own task, so replies may overtake each
+/// other; every request gets exactly one reply, and the writer sends it in
+/// the framing of the message it answers.
+public final class Connection: NotificationSink, Sendable {
+  public struct Options: Sendable {
+    public var maxMessageBytes: Int
+    public var forcedFraming: Framing?
+    public var readChunkBytes: Int
+
+    public init(maxMessageBytes: Int = 64 << 20, forcedFraming: Framing? = nil, readChunkBytes: Int = 64 * 1024) {
+      self.maxMessageBytes = maxMessageBytes
+      self.forcedFraming = forcedFraming
+      self.readChunkBytes = readChunkBytes
+    }
+  }
+
+  private struct InFlight {
+    var task: Task<Void, Never>?
+  }
+
+  private let input: Int32
+  public let writer: MessageWriter
+  private let options: Options
+  private let handler: Mutex<(any RequestHandler)?> = Mutex(nil)
+  private let inFlight = Mutex<[RequestID: InFlight]>([:])
+  private let running = DispatchGroup()
+  private let lastFraming: Atomic<UInt8>
+
+  public init(input: Int32, writer: MessageWriter, options: Options = Options()) {
+    self.input = input
+    self.writer = writer
+    self.options = options
+    self.lastFraming = Atomic(options.forcedFraming == .ndjson ? 1 : 0)
+  }
+
+  /// The framing server-initiated messages use: the last one received.
+  public var currentFraming: Framing {
+    options.forcedFraming ?? (lastFraming.load(ordering: .relaxed) == 1 ? .ndjson : .lsp)
+  }
+
+  /// Sends a notification to the client.
+  public func notify(_ method: String, params: JSONValue) {
+    writer.send(Reply.notification(method, params: params), framing: currentFraming)
+  }
+
+  /// Reads until end of input, then waits for the requests in flight and
+  /// flushes their replies. Blocks the calling thread.
+  public func run(handler: any RequestHandler) {
+    self.handler.withLock { $0 = handler }
+    var parser = FrameParser(maxMessageBytes: options.maxMessageBytes, forcedFraming: options.forcedFraming)
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: options.readChunkBytes, alignment: 16)
+    defer { chunk.deallocate() }
+    reading: while true {
+      let count = read(input, chunk.baseAddress, chunk.count)
+      if count < 0 {
+        if errno == EINTR { continue }
+        break reading
+      }
+      if count == 0 { break reading }
+      parser.append(UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
+      while let event = parser.next() { receive(event, handler: handler) }
+    }
+    if let event = parser.finish() { receive(event, handler: handler) }
+    running.wait()
+    writer.flush()
+  }
+
+  /// Requests currently running.
+  public var inFlightCount: Int { inFlight.withLock { $0.count } }
+
+  // MARK: Receiving
+
+  private func receive(_ event: FrameEvent, handler: any RequestHandler) {
+    switch event {
+    case .malformed(let reason, let framing):
+      note(framing)
+      writer.send(Reply.error(.parseError("Parse error: \(reason)"), id: nil), framing: framing)
+    case .oversized(let length, let framing):
+      note(framing)
+      let size = length.map { "\($0) bytes" } ?? "a message"
+      let error = ResponseError.invalidRequest(
+        "Message too large: \(size) is over the \(options.maxMessageBytes)-byte limit (--max-message-bytes)")
+      writer.send(Reply.error(error, id: nil), framing: framing)
+    case .message(let body, let framing):
+      note(framing)
+      let json: JSONValue
+      do {
+        json = try JSONParser.parse(body)
+      } catch {
+        writer.send(Reply.error(.parseError("Parse error: \(error)"), id: nil), framing: framing)
+        return
+      }
+      if case .array(let elements) = json {
+        receiveBatch(elements, framing: framing, handler: handler)
+      } else {
+        receiveSingle(json, framing: framing, handler: handler)
+      }
+    }
+  }
+
+  private func note(_ framing: Framing) {
+    lastFraming.store(framing == .ndjson ? 1 : 0, ordering: .relaxed)
+  }
+
+  private func receiveSingle(_ json: JSONValue, framing: Framing, handler: any RequestHandler) {
+    switch Message(json) {
+    case .request(let id, let method, let params):
+      start(IncomingRequest(id: id, method: method, params: params), handler: handler) { reply in
+        self.writer.send(reply, framing: framing)
+      }
+    case .notification(let method, let params):
+      receiveNotification(method: method, params: params, handler: handler)
+    case .response:
+      break  // The bridge sends no requests; a stray response has nothing to match.
+    case .invalid(let id, let reason):
+      writer.send(Reply.error(.invalidRequest("Invalid request: \(reason)"), id: id), framing: framing)
+    }
+  }
+
+  private func receiveBatch(_ elements: [JSONValue], framing: Framing, handler: any RequestHandler) {
+    guard !elements.isEmpty else {
+      writer.send(Reply.error(.invalidRequest("Invalid request: empty batch"), id: nil), framing: framing)
+      return
+    }
+    let messages = elements.map(Message.init)
+    let expected = messages.count { message in
+      switch message {
+      case .request, .invalid: true
+      case .notification, .response: false
+      }
+    }
+    let batch = BatchCollector(expected: expected) { replies in
+      self.writer.send(.array(replies), framing: framing)
+    }
+    for message in messages {
+      switch message {
+      case .request(let id, let method, let params):
+        start(IncomingRequest(id: id, method: method, params: params), handler: handler, reply: batch.add)
+      case .notification(let method, let params):
+        receiveNotification(method: method, params: params, handler: handler)
+      case .response:
+        break
+      case .invalid(let id, let reason):
+        batch.add(Reply.error(.invalidRequest("Invalid request: \(reason)"), id: id))
+      }
+    }
+  }
+
+  private func receiveNotification(method: String, params: JSONValue?, handler: any RequestHandler) {
+    if method == "$/cancelRequest" {
+      if let raw = params?["id"], let id = RequestID(raw) { cancel(id) }
+      return
+    }
+    handler.notify(method: method, params: params)
+  }
+
+  /// Cancels a request in flight; a late cancel for a finished one is a no-op.
+  public func cancel(_ id: RequestID) {
+    let task = inFlight.withLock { $0[id]?.task }
+    task?.cancel()
+  }
+
+  /// Registers, routes and (for work) starts one request. `reply` is called
+  /// exactly once with the whole response message.
+  private func start(
+    _ request: IncomingRequest,
+    handler: any RequestHandler,
+    reply: @escaping @Sendable (JSONValue) -> Void
+  ) {
+    let duplicate = inFlight.withLock { table -> Bool in
+      if table[request.id] != nil { return true }
+      table[request.id] = InFlight()
+      return false
+    }
+    if duplicate {
+      reply(Reply.error(.invalidRequest("Invalid request: id \(request.id) is already in flight"), id: request.id))
+      return
+    }
+    let route = handler.route(request)
+    if case .answer(let result) = route {
+      inFlight.withLock { _ = $0.removeValue(forKey: request.id) }
+      reply(Self.response(result, id: request.id))
+      return
+    }
+    let context = RequestContext(request: request, notifications: self)
+    running.enter()
+    inFlight.withLock { table in
+      // Created under the lock so that the task cannot finish (and remove
+      // its entry) before the entry knows its task.
+      table[request.id]?.task = Task {
+        let result = await route.reply(context: context)
+        self.inFlight.withLock { _ = $0.removeValue(forKey: request.id) }
+        reply(Self.response(result, id: request.id))
+        self.running.leave()
+      }
+    }
+  }
+
+  static func response(_ result: Result<JSONValue, ResponseError>, id: RequestID) -> JSONValue {
+    switch result {
+    case .success(let value): Reply.result(value, id: id)
+    case .failure(let error): Reply.error(error, id: id)
+    }
+  }
+}
+
+/// Gathers the replies of one batch and sends them as one array when the
+/// last arrives. A batch of notifications only sends nothing.
+final class BatchCollector: Sendable {
+  private let state: Mutex<(replies: [JSONValue], remaining: Int)>
+  private let send: @Sendable ([JSONValue]) -> Void
+
+  init(expected: Int, send: @escaping @Sendable ([JSONValue]) -> Void) {
+    state = Mutex((replies: [], remaining: expected))
+    self.send = send
+  }
+
+  @Sendable func add(_ reply: JSONValue) {
+    let done = state.withLock { state -> [JSONValue]? in
+      state.replies.append(reply)
+      state.remaining -= 1
+      return state.remaining == 0 ? state.replies : nil
+    }
+    if let done { send(done) }
+  }
+}

@@ -1,0 +1,127 @@
+/// Writes JSON compactly, with raw UTF-8 and unescaped `/`, as OpenHands'
+/// Starlette responses do. Output never contains a raw newline, so it is safe
+/// for newline-delimited framing.
+public struct JSONWriter {
+  public private(set) var bytes: [UInt8] = []
+
+  public init(reservingCapacity capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+  public static func encode(_ value: JSONValue) -> [UInt8] {
+    var writer = JSONWriter()
+    writer.write(value)
+    return writer.bytes
+  }
+
+  public static func string(_ value: JSONValue) -> String {
+    String(decoding: encode(value), as: UTF8.self)
+  }
+
+  public mutating func write(_ value: JSONValue) {
+    switch value {
+    case .null: append("null")
+    case .bool(let b): append(b ? "true" : "false")
+    case .int(let i): append(String(i))
+    case .double(let d): writeDouble(d)
+    case .string(let s): writeString(s)
+    case .array(let elements):
+      bytes.append(UInt8(ascii: "["))
+      for (offset, element) in elements.enumerated() {
+        if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+        write(element)
+      }
+      bytes.append(UInt8(ascii: "]"))
+    case .object(let object):
+      bytes.append(UInt8(ascii: "{"))
+      for (offset, member) in object.members.enumerated() {
+        if offset > 0 { bytes.append(UInt8(ascii: ",")) }
+        writeString(member.key)
+        bytes.append(UInt8(ascii: ":"))
+        write(member.value)
+      }
+      bytes.append(UInt8(ascii: "}"))
+    }
+  }
+
+  /// Appends bytes that are already JSON (a cached document, say).
+  public mutating func writeRaw(_ raw: [UInt8]) { bytes.append(contentsOf: raw) }
+
+  public mutating func append(_ ascii: String) { bytes.append(contentsOf: ascii.utf8) }
+
+  private mutating func writeDouble(_ d: Double) {
+    guard d.isFinite else { return append("null") }  // JSON has no NaN or infinity.
+    if d.rounded() == d, abs(d) < 1e15 {
+      append(String(Int64(d)))
+    } else {
+      append(d.description)
+    }
+  }
+
+  public mutating func writeString(_ string: String) {
+    bytes.append(UInt8(ascii: "\""))
+    var string = string
+    string.withUTF8 { utf8 in
+      var runStart = 0
+      for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+        runStart = index + 1
+        switch byte {
+        case 0x22: append("\\\"")
+        case 0x5C: append("\\\\")
+        case 0x0A: append("\\n")
+        case 0x0D: append("\\r")
+        case 0x09: append("\\t")
+        case 0x08: append("\\b")
+        case 0x0C: append("\\f")
+        default:
+          let hex: [UInt8] = Array("0123456789abcdef".utf8)
+          append("\\u00")
+          bytes.append(hex[Int(byte >> 4)])
+          bytes.append(hex[Int(byte & 0xF)])
+        }
+      }
+      bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
+    }
+    bytes.append(UInt8(ascii: "\""))
+  }
+}
+
+extension JSONValue: CustomStringConvertible {
+  /// The compact JSON text.
+  public var description: String { JSONWriter.string(self) }
+}
+
+extension JSONWriter {
+  /// Indented JSON with two spaces, for documents people read and diff
+  /// (`Protocol/openrpc.json`). Never used on the wire.
+  public static func pretty(_ value: JSONValue) -> String {
+    var out = ""
+    func indent(_ level: Int) { out += String(repeating: "  ", count: level) }
+    func write(_ value: JSONValue, _ level: Int) {
+      switch value {
+      case .array(let elements) where !elements.isEmpty:
+        out += "[\n"
+        for (offset, element) in elements.enumerated() {
+          indent(level + 1)
+          write(element, level + 1)
+          out += offset == elements.count - 1 ? "\n" : ",\n"
+        }
+        indent(level)
+        out += "]"
+      case .object(let object) where object.count > 0:
+        out += "{\n"
+        for (offset, member) in object.members.enumerated() {
+          indent(level + 1)
+          out += JSONWriter.string(.string(member.key)) + ": "
+          write(member.value, level + 1)
+          out += offset == object.count - 1 ? "\n" : ",\n"
+        }
+        indent(level)
+        out += "}"
+      default:
+        out += JSONWriter.string(value)
+      }
+    }
+    write(value, 0)
+    return out + "\n"
+  }
+}

@@ -1,0 +1,150 @@
+/// A request id, echoed back with its JSON type kept (`"1"` is not `1`).
+public enum RequestID: Hashable, Sendable, CustomStringConvertible {
+  case number(Int64)
+  case string(String)
+
+  public init?(_ json: JSONValue) {
+    switch json {
+    case .int(let i): self = .number(i)
+    case .double(let d) where d.rounded() == d && abs(d) < 9.0e18: self = .number(Int64(d))
+    case .string(let s): self = .string(s)
+    default: return nil
+    }
+  }
+
+  public var json: JSONValue {
+    switch self {
+    case .number(let n): .int(n)
+    case .string(let s): .string(s)
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .number(let n): String(n)
+    case .string(let s): "\"\(s)\""
+    }
+  }
+}
+
+/// JSON-RPC and LSP error codes shared by every JSON-RPC peer. Domain codes
+/// live with the domain (BridgeProtocol).
+public struct ErrorCode: RawRepresentable, Hashable, Sendable {
+  public var rawValue: Int
+  public init(rawValue: Int) { self.rawValue = rawValue }
+
+  public static let parseError = ErrorCode(rawValue: -32700)
+  public static let invalidRequest = ErrorCode(rawValue: -32600)
+  public static let methodNotFound = ErrorCode(rawValue: -32601)
+  public static let invalidParams = ErrorCode(rawValue: -32602)
+  public static let internalError = ErrorCode(rawValue: -32603)
+  public static let serverNotInitialized = ErrorCode(rawValue: -32002)
+  public static let requestCancelled = ErrorCode(rawValue: -32800)
+}
+
+/// The `error` member of a response.
+public struct ResponseError: Error, Sendable, Equatable, CustomStringConvertible {
+  public var code: ErrorCode
+  public var message: String
+  public var data: JSONValue?
+
+  public init(code: ErrorCode, message: String, data: JSONValue? = nil) {
+    self.code = code
+    self.message = message
+    self.data = data
+  }
+
+  public var json: JSONValue {
+    var object: JSONObject = ["code": .int(Int64(code.rawValue)), "message": .string(message)]
+    if let data { object["data"] = data }
+    return .object(object)
+  }
+
+  public var description: String { "\(code.rawValue): \(message)" }
+
+  public static func parseError(_ message: String) -> ResponseError {
+    ResponseError(code: .parseError, message: message, data: httpData(400, ["detail": .string(message)]))
+  }
+  public static func invalidRequest(_ message: String) -> ResponseError {
+    ResponseError(code: .invalidRequest, message: message, data: httpData(400, ["detail": .string(message)]))
+  }
+  public static func methodNotFound(_ method: String) -> ResponseError {
+    ResponseError(
+      code: .methodNotFound, message: "Method not found: \(method)", data: httpData(404, ["detail": "Not Found"]))
+  }
+  public static func internalError(_ message: String) -> ResponseError {
+    ResponseError(code: .internalError, message: message, data: httpData(500, ["error": .string(message)]))
+  }
+  public static let cancelled = ResponseError(code: .requestCancelled, message: "Request cancelled")
+
+  /// The contract's `data` member: what the HTTP adapter answers for this error.
+  public static func httpData(_ status: Int, _ body: JSONValue) -> JSONValue {
+    ["httpStatus": .int(Int64(status)), "body": body]
+  }
+}
+
+/// One decoded element of the stream (or of a batch).
+public enum Message: Sendable {
+  case request(id: RequestID, method: String, params: JSONValue?)
+  case notification(method: String, params: JSONValue?)
+  /// A response from the client. The bridge sends no requests, so these are
+  /// logged and dropped.
+  case response(id: RequestID?)
+  /// Not a valid request object; the id is what could be recovered of it.
+  case invalid(id: RequestID?, reason: String)
+
+  /// Classifies one JSON value per JSON-RPC 2.0 section 4.
+  public init(_ json: JSONValue) {
+    guard case .object(let object) = json else {
+      self = .invalid(id: nil, reason: "a request must be an object, got \(json.typeName)")
+      return
+    }
+    let rawID = object["id"]
+    let id = rawID.flatMap(RequestID.init)
+    guard object["jsonrpc"] == .string("2.0") else {
+      self = .invalid(id: id, reason: "\"jsonrpc\" must be \"2.0\"")
+      return
+    }
+    if object["method"] == nil, object["result"] != nil || object["error"] != nil {
+      self = .response(id: id)
+      return
+    }
+    guard case .string(let method)? = object["method"] else {
+      self = .invalid(id: id, reason: "\"method\" must be a string")
+      return
+    }
+    let params = object["params"]
+    if let params, !params.isNull, params.objectValue == nil, params.arrayValue == nil {
+      self = .invalid(id: id, reason: "\"params\" must be an object or an array")
+      return
+    }
+    switch rawID {
+    case nil:
+      self = .notification(method: method, params: params)
+    case .some(let raw):
+      if let id {
+        self = .request(id: id, method: method, params: params)
+      } else if raw.isNull {
+        // A null id is legal JSON-RPC but cannot be matched; LSP forbids it.
+        self = .invalid(id: nil, reason: "\"id\" must be a number or a string")
+      } else {
+        self = .invalid(id: nil, reason: "\"id\" must be a number or a string")
+      }
+    }
+  }
+}
+
+/// Builders for the replies the server writes.
+public enum Reply {
+  public static func result(_ result: JSONValue, id: RequestID?) -> JSONValue {
+    .object(["jsonrpc": "2.0", "id": id?.json ?? .null, "result": result])
+  }
+
+  public static func error(_ error: ResponseError, id: RequestID?) -> JSONValue {
+    .object(["jsonrpc": "2.0", "id": id?.json ?? .null, "error": error.json])
+  }
+
+  public static func notification(_ method: String, params: JSONValue) -> JSONValue {
+    .object(["jsonrpc": "2.0", "method": .string(method), "params": params])
+  }
+}

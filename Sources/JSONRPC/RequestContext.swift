@@ -1,0 +1,127 @@
+/// A request as the connection hands it to a handler.
+public struct IncomingRequest: Sendable {
+  public var id: RequestID
+  public var method: String
+  /// Absent `params` arrive as nil; handlers treat nil like `{}`.
+  public var params: JSONValue?
+
+  public init(id: RequestID, method: String, params: JSONValue?) {
+    self.id = id
+    self.method = method
+    self.params = params
+  }
+}
+
+/// Where server-initiated notifications (progress, log messages) go. Over
+/// stdio that is the connection; over HTTP, nowhere.
+public protocol NotificationSink: Sendable {
+  func notify(_ method: String, params: JSONValue)
+}
+
+public struct DiscardingNotificationSink: NotificationSink {
+  public init() {}
+  public func notify(_ method: String, params: JSONValue) {}
+}
+
+/// What a running request can see and do besides computing its result.
+public struct RequestContext: Sendable {
+  public var request: IncomingRequest
+  public var notifications: any NotificationSink
+
+  public init(request: IncomingRequest, notifications: any NotificationSink = DiscardingNotificationSink()) {
+    self.request = request
+    self.notifications = notifications
+  }
+
+  public var id: RequestID { request.id }
+  public var method: String { request.method }
+  public var params: JSONValue? { request.params }
+
+  /// A progress reporter when the client sent `workDoneToken`, else nil.
+  public func workDoneProgress(title: String) -> WorkDoneProgress? {
+    guard let raw = params?["workDoneToken"], let token = ProgressToken(raw) else { return nil }
+    return WorkDoneProgress(token: token, title: title, sink: notifications)
+  }
+}
+
+/// LSP's `ProgressToken`: an integer or a string.
+public typealias ProgressToken = RequestID
+
+/// LSP work-done progress on a client-supplied token: `begin`, any number of
+/// `report`s (rate-limited so progress never costs more than the work), `end`.
+public final class WorkDoneProgress: Sendable {
+  private let token: ProgressToken
+  private let sink: any NotificationSink
+  private let lastReport = Mutex<ContinuousClock.Instant?>(nil)
+
+  init(token: ProgressToken, title: String, sink: any NotificationSink) {
+    self.token = token
+    self.sink = sink
+    send(["kind": "begin", "title": .string(title), "cancellable": true, "percentage": 0])
+  }
+
+  /// Reports at most every 50 ms unless `force` is set.
+  public func report(message: String? = nil, percentage: Int? = nil, force: Bool = false) {
+    let now = ContinuousClock.now
+    let due = lastReport.withLock { last -> Bool in
+      if !force, let last, now - last < .milliseconds(50) { return false }
+      last = now
+      return true
+    }
+    guard due else { return }
+    var value: JSONObject = ["kind": "report"]
+    if let message { value["message"] = .string(message) }
+    if let percentage { value["percentage"] = .int(Int64(max(0, min(100, percentage)))) }
+    send(.object(value))
+  }
+
+  public func end(message: String? = nil) {
+    var value: JSONObject = ["kind": "end"]
+    if let message { value["message"] = .string(message) }
+    send(.object(value))
+  }
+
+  private func send(_ value: JSONValue) {
+    sink.notify("$/progress", params: ["token": token.json, "value": value])
+  }
+}
+
+import Synchronization
+
+/// How a handler answers a request, decided on the reader thread in arrival
+/// order: at once (lifecycle, trivial reads), or by work that runs
+/// concurrently with everything else.
+public enum Route: Sendable {
+  case answer(Result<JSONValue, ResponseError>)
+  case run(@Sendable (RequestContext) async throws -> JSONValue)
+}
+
+/// The domain side of a connection.
+public protocol RequestHandler: Sendable {
+  /// Called in arrival order; must not block.
+  func route(_ request: IncomingRequest) -> Route
+  /// Called in arrival order for every notification except `$/cancelRequest`,
+  /// which the connection handles itself.
+  func notify(method: String, params: JSONValue?)
+}
+
+extension Route {
+  /// Runs the route to its reply value. Thrown `ResponseError`s become error
+  /// replies, cancellation becomes -32800, anything else -32603.
+  public func reply(context: RequestContext) async -> Result<JSONValue, ResponseError> {
+    switch self {
+    case .answer(let result):
+      return result
+    case .run(let work):
+      do {
+        return .success(try await work(context))
+      } catch let error as ResponseError {
+        return .failure(error)
+      } catch is CancellationError {
+        return .failure(.cancelled)
+      } catch {
+        return .failure(.internalError(String(describing: error)))
+      }
+    }
+  }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+import Bridge
+
+@main
+struct AgentBridge: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "agent-bridge",
+    abstract: "Serve an AI agent's workspace to editors: the OpenHands workspace API as JSON-RPC 2.0.",
+    discussion: """
+      With no subcommand, agent-bridge speaks JSON-RPC 2.0 on stdin and stdout \
+      (Content-Length or newline-delimited framing, detected per message), as an \
+      editor plugin or a script expects. Logs go to stderr; stdout carries protocol \
+      bytes only.
+
+      Try it:
+        printf '{"jsonrpc":"2.0","id":1,"method":"health"}\\n' | agent-bridge
+      """,
+    version: BridgeVersion.long,
+    subcommands: [StdioCommand.self, CallCommand.self, OpenRPCCommand.self],
+    defaultSubcommand: StdioCommand.self
+  )
+}
