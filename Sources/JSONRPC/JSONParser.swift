@@ -197,6 +197,10 @@ public struct JSONParser {
     // Exotic or large numbers: let the C library round them correctly.
     let string = String(decoding: text, as: UTF8.self)
     guard let double = Double(string) else { throw error(.syntax, "invalid number") }
+    // `1e999` would read as infinity, which JSON cannot spell: the writer
+    // would echo it as null. RFC 8259 section 9 lets a parser limit the
+    // range, so a number past Double's is an error, not a silent change.
+    guard double.isFinite else { throw error(.syntax, "number out of range") }
     return .double(double)
   }
 
