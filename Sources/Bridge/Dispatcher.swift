@@ -69,12 +69,12 @@ public final class Dispatcher: RequestHandler, Sendable {
     if state.shutdown {
       return .answer(.failure(.invalidRequest("Server is shut down: only the exit notification is accepted")))
     }
-    if request.method == "rpc.discover" {
-      return .answer(.success(discoverDocument))
-    }
     if options.strict && !state.initialized && request.method != InitializeRequest.method {
       return .answer(
         .failure(ResponseError(code: .serverNotInitialized, message: "Server not initialized: send initialize first")))
+    }
+    if request.method == "rpc.discover" {
+      return .answer(.success(discoverDocument))
     }
     return route(method: request.method, params: request.params, context: RequestContext(request: request))
   }
@@ -112,13 +112,9 @@ public final class Dispatcher: RequestHandler, Sendable {
 
   // MARK: Lifecycle state, for the lifecycle handlers
 
-  func markInitialized() -> Bool {
-    lifecycle.withLock { state in
-      if state.initialized { return false }
-      state.initialized = true
-      return true
-    }
-  }
+  var isInitialized: Bool { lifecycle.withLock { $0.initialized } }
+
+  func markInitialized() { lifecycle.withLock { $0.initialized = true } }
 
   func markShutdown() { lifecycle.withLock { $0.shutdown = true } }
 }
