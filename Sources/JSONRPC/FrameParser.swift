@@ -183,6 +183,13 @@ public struct FrameParser: Sendable {
           }
           break parsing
         }
+        if newline - start > Self.maxHeaderBytes {
+          // Judged the same whether or not the line arrived in one read.
+          emit(.malformed(reason: "header line longer than \(Self.maxHeaderBytes) bytes", .lsp))
+          start = newline + 1
+          state = .resync(atLineStart: true, json: resyncAtJSON)
+          continue parsing
+        }
         var lineEnd = newline
         while lineEnd > start, buffer[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
         let line = buffer[start..<lineEnd]
