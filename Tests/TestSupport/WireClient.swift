@@ -30,6 +30,8 @@ public final class WireClient: @unchecked Sendable {
   ///   - input: where the client writes (the server's stdin).
   ///   - output: where the client reads (the server's stdout).
   public init(writingTo input: Int32, readingFrom output: Int32, timeout: Duration = .seconds(20)) {
+    // A server that exits early must fail the test, not kill the runner.
+    signal(SIGPIPE, SIG_IGN)
     self.input = input
     self.output = output
     self.defaultTimeout = timeout
@@ -69,13 +71,19 @@ public final class WireClient: @unchecked Sendable {
     }
   }
 
-  /// Closes the server's stdin: end of input.
-  public func closeInput() { close(input) }
+  private var inputClosed = false
+
+  /// Closes the server's stdin: end of input. Idempotent.
+  public func closeInput() {
+    if inputClosed { return }
+    inputClosed = true
+    close(input)
+  }
 
   // MARK: Receiving
 
   /// The next message and its framing, or nil at end of output.
-  public func next(timeout: Duration? = nil) throws -> (message: JSONValue, framing: Framing)? {
+  public func next(timeout: Duration? = nil) async throws -> (message: JSONValue, framing: Framing)? {
     let deadline = ContinuousClock.now + (timeout ?? defaultTimeout)
     while true {
       if let frame = try parseBuffered() { return frame }
@@ -83,26 +91,26 @@ public final class WireClient: @unchecked Sendable {
         if buffer.isEmpty { return nil }
         throw WireError("output ended inside a message: \(String(decoding: buffer.prefix(200), as: UTF8.self))")
       }
-      try fill(until: deadline)
+      try await fill(until: deadline)
     }
   }
 
   /// The next message; fails at end of output.
-  public func expectMessage(timeout: Duration? = nil) throws -> JSONValue {
-    guard let (message, _) = try next(timeout: timeout) else { throw WireError("output ended; expected a message") }
+  public func expectMessage(timeout: Duration? = nil) async throws -> JSONValue {
+    guard let (message, _) = try await next(timeout: timeout) else { throw WireError("output ended; expected a message") }
     return message
   }
 
   /// Reads until every id has its reply; returns them by id. Replies
   /// without an id are collected under `others`.
-  public func replies(for ids: [JSONValue], timeout: Duration? = nil) throws -> (
+  public func replies(for ids: [JSONValue], timeout: Duration? = nil) async throws -> (
     byId: [String: JSONValue], others: [JSONValue]
   ) {
     var byId: [String: JSONValue] = [:]
     var others: [JSONValue] = []
     let wanted = Set(ids.map(\.description))
     while !wanted.isSubset(of: Set(byId.keys)) {
-      let message = try expectMessage(timeout: timeout)
+      let message = try await expectMessage(timeout: timeout)
       if let id = message["id"], !id.isNull {
         if byId[id.description] != nil { throw WireError("two replies for id \(id)") }
         byId[id.description] = message
@@ -114,35 +122,34 @@ public final class WireClient: @unchecked Sendable {
   }
 
   /// Everything until end of output.
-  public func drain(timeout: Duration? = nil) throws -> [JSONValue] {
+  public func drain(timeout: Duration? = nil) async throws -> [JSONValue] {
     var all: [JSONValue] = []
-    while let (message, _) = try next(timeout: timeout) { all.append(message) }
+    while let (message, _) = try await next(timeout: timeout) { all.append(message) }
     return all
   }
 
   /// True when nothing (not even end of output) arrives within `window`.
-  public func isQuiet(for window: Duration) throws -> Bool {
+  public func isQuiet(for window: Duration) async throws -> Bool {
     let deadline = ContinuousClock.now + window
     while buffer.isEmpty, !sawEOF, ContinuousClock.now < deadline {
-      do { try fill(until: deadline) } catch is TimeoutError { break }
+      do { try await fill(until: deadline) } catch is TimeoutError { break }
     }
     return buffer.isEmpty && !sawEOF
   }
 
   struct TimeoutError: Error {}
 
-  private func fill(until deadline: ContinuousClock.Instant) throws {
-    let remaining = deadline - ContinuousClock.now
-    let millis = max(0, Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000))
-    var poller = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
-    let ready = poll(&poller, 1, millis)
-    if ready == 0 {
-      if deadline <= ContinuousClock.now { throw TimeoutError() }
-      return
-    }
-    if ready < 0 {
-      if errno == EINTR { return }
-      throw WireError("poll failed: errno \(errno)")
+  /// Waits for output without holding a thread of the cooperative pool: the
+  /// code under test runs its requests there, and Swift Testing runs test
+  /// bodies there too, so a blocking wait could starve the server.
+  private func fill(until deadline: ContinuousClock.Instant) async throws {
+    while true {
+      var poller = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
+      let ready = poll(&poller, 1, 0)
+      if ready > 0 { break }
+      if ready < 0, errno != EINTR { throw WireError("poll failed: errno \(errno)") }
+      if ContinuousClock.now >= deadline { throw TimeoutError() }
+      try await Task.sleep(for: .microseconds(500))
     }
     var chunk = [UInt8](repeating: 0, count: 64 * 1024)
     let n = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
