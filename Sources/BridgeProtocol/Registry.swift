@@ -11,6 +11,10 @@ public enum Registry {
     OpenConversationRequest.self,
     CloseConversationRequest.self,
     ListConversationsRequest.self,
+    GetConfigRequest.self,
+    VscodeUrlRequest.self,
+    WebHostsRequest.self,
+    SubmitFeedbackRequest.self,
   ]
 
   /// Notifications the bridge accepts (no reply).

@@ -14,7 +14,7 @@ struct CallCommand: AsyncParsableCommand {
       Examples:
         agent-bridge call health
         agent-bridge call listFiles '{"path":"src"}'
-        agent-bridge --workspace ~/project call gitChanges
+        agent-bridge call gitChanges --workspace ~/project --config bridge.json
       """
   )
 
