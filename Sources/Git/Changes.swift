@@ -90,8 +90,8 @@ public enum GitChanges {
       // A nested repository that cannot be read is left out rather than
       // failing the whole answer (as OpenHands' 2026 agent-server does).
       guard let repository = try? Repository.open(workspace + "/" + name, search: false) else { continue }
-      guard let base = try? Base.tree(of: repository, ref: nil) else { continue }
       do {
+        let base = try Base.tree(of: repository, ref: nil)  // nil: the empty tree
         let found = try ChangeScanner(repository: repository, base: base, scope: "").changes(isCancelled: isCancelled)
         changes.append(contentsOf: found.map { GitChange($0.status, name + "/" + $0.path) })
       } catch {
