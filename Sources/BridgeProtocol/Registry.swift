@@ -11,6 +11,8 @@ public enum Registry {
     OpenConversationRequest.self,
     CloseConversationRequest.self,
     ListConversationsRequest.self,
+    GitChangesRequest.self,
+    GitDiffRequest.self,
   ]
 
   /// Notifications the bridge accepts (no reply).
