@@ -15,6 +15,8 @@ public enum Registry {
     VscodeUrlRequest.self,
     WebHostsRequest.self,
     SubmitFeedbackRequest.self,
+    GitChangesRequest.self,
+    GitDiffRequest.self,
   ]
 
   /// Notifications the bridge accepts (no reply).
