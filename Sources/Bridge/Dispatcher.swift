@@ -56,6 +56,7 @@ public final class Dispatcher: RequestHandler, Sendable {
     var table = HandlerTable()
     LifecycleHandlers.register(into: &table)
     ConversationHandlers.register(into: &table)
+    FileHandlers.register(into: &table)
     self.handlers = table.entries
   }
 

@@ -11,6 +11,9 @@ public enum Registry {
     OpenConversationRequest.self,
     CloseConversationRequest.self,
     ListConversationsRequest.self,
+    ListFilesRequest.self,
+    SelectFileRequest.self,
+    ZipDirectoryRequest.self,
   ]
 
   /// Notifications the bridge accepts (no reply).
