@@ -265,6 +265,7 @@ struct ZipStreamWriter<Sink: ZipSink> {
   private var bytesIn: UInt64 = 0
 
   static var bufferSize: Int { 256 << 10 }
+  static var batchFiles: Int { 64 }
 
   init(sink: Sink, options: ZipOptions, progress: @escaping @Sendable (ZipProgress) -> Void) {
     self.sink = sink
@@ -324,7 +325,9 @@ struct ZipStreamWriter<Sink: ZipSink> {
           let piece = Piece(
             file: file, entry: entryIndex, offset: start, length: min(options.pieceSize, file.size - start),
             isFirst: index == 0, isLast: index == pieceCount - 1)
-          if batchSize + piece.length > batchBytes && !batch.isEmpty {
+          // A batch holds up to a piece's worth of bytes, and few enough
+          // files that the window's open descriptors stay in the hundreds.
+          if !batch.isEmpty && (batchSize + piece.length > batchBytes || batch.count >= Self.batchFiles) {
             queue.append(launch(batch, batchSize))
             inFlightBytes += batchSize
             batch = []
