@@ -74,6 +74,7 @@ public final class Dispatcher: RequestHandler, Sendable {
     ConversationHandlers.register(into: &table)
     RuntimeHandlers.register(into: &table)
     FeedbackHandlers.register(into: &table)
+    FileHandlers.register(into: &table)
     GitHandlers.register(into: &table)
     self.handlers = table.entries
     // Resume forwarding what earlier runs stored but did not deliver.

@@ -15,6 +15,9 @@ public enum Registry {
     VscodeUrlRequest.self,
     WebHostsRequest.self,
     SubmitFeedbackRequest.self,
+    ListFilesRequest.self,
+    SelectFileRequest.self,
+    ZipDirectoryRequest.self,
     GitChangesRequest.self,
     GitDiffRequest.self,
   ]
