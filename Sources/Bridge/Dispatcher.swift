@@ -74,6 +74,8 @@ public final class Dispatcher: RequestHandler, Sendable {
     ConversationHandlers.register(into: &table)
     RuntimeHandlers.register(into: &table)
     FeedbackHandlers.register(into: &table)
+    FileHandlers.register(into: &table)
+    GitHandlers.register(into: &table)
     self.handlers = table.entries
     // Resume forwarding what earlier runs stored but did not deliver.
     feedbackForwarder?.start()
@@ -110,12 +112,12 @@ public final class Dispatcher: RequestHandler, Sendable {
     if state.shutdown {
       return .answer(.failure(.invalidRequest("Server is shut down: only the exit notification is accepted")))
     }
-    if request.method == "rpc.discover" {
-      return .answer(.success(discoverDocument))
-    }
     if options.strict && !state.initialized && request.method != InitializeRequest.method {
       return .answer(
         .failure(ResponseError(code: .serverNotInitialized, message: "Server not initialized: send initialize first")))
+    }
+    if request.method == "rpc.discover" {
+      return .answer(.success(discoverDocument))
     }
     return route(method: request.method, params: request.params, context: RequestContext(request: request))
   }
@@ -153,13 +155,9 @@ public final class Dispatcher: RequestHandler, Sendable {
 
   // MARK: Lifecycle state, for the lifecycle handlers
 
-  func markInitialized() -> Bool {
-    lifecycle.withLock { state in
-      if state.initialized { return false }
-      state.initialized = true
-      return true
-    }
-  }
+  var isInitialized: Bool { lifecycle.withLock { $0.initialized } }
+
+  func markInitialized() { lifecycle.withLock { $0.initialized = true } }
 
   func markShutdown() { lifecycle.withLock { $0.shutdown = true } }
 }

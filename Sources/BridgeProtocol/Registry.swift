@@ -15,6 +15,11 @@ public enum Registry {
     VscodeUrlRequest.self,
     WebHostsRequest.self,
     SubmitFeedbackRequest.self,
+    ListFilesRequest.self,
+    SelectFileRequest.self,
+    ZipDirectoryRequest.self,
+    GitChangesRequest.self,
+    GitDiffRequest.self,
   ]
 
   /// Notifications the bridge accepts (no reply).
