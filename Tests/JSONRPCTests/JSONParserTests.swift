@@ -22,7 +22,9 @@ import Testing
     #expect(try parse("1.5") == .double(1.5))
     #expect(try parse("-2.5e3") == .double(-2500))
     #expect(try parse("1E-2") == .double(0.01))
-    #expect(try parse("1e400") == .double(.infinity))
+    // Past Double's range is an error, not infinity, which JSON cannot spell
+    // (the writer would echo it as null): see FuzzRegressionTests.
+    #expect(kind(Array("1e400".utf8)) == .syntax)
     for bad in ["01", "-", "1.", ".5", "1e", "1e+", "+1", "0x10", "NaN", "Infinity", "- 1", "1.e3"] {
       #expect(kind(Array(bad.utf8)) == .syntax, "\(bad)")
     }
