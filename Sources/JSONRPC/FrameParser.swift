@@ -137,9 +137,10 @@ public struct FrameParser: Sendable {
     case .idle:
       // A last JSON line without its newline is still a whole message.
       var rest = buffer[start...].drop(while: Self.isWhitespace)
+      let rawCount = rest.count  // Measured as readLine measures a line.
       while let last = rest.last, Self.isWhitespace(last) { rest = rest.dropLast() }
       if rest.isEmpty { return nil }
-      if rest.count > maxMessageBytes { return .oversized(length: rest.count, .ndjson) }
+      if rawCount > maxMessageBytes { return .oversized(length: nil, .ndjson) }
       return .message(Array(rest), .ndjson)
     case .skipBytes, .skipLine, .resync:
       return nil
@@ -173,23 +174,19 @@ public struct FrameParser: Sendable {
         }
 
       case .header(let contentLength, let invalid, let fields):
-        guard let newline = nextNewline() else {
-          if buffer.count - start > Self.maxHeaderBytes {
-            emit(.malformed(reason: "header line longer than \(Self.maxHeaderBytes) bytes", .lsp))
-            start = buffer.count
-            scanned = 0
-            state = .resync(atLineStart: false, json: resyncAtJSON)
-            continue parsing
-          }
-          break parsing
-        }
-        if newline - start > Self.maxHeaderBytes {
-          // Judged the same whether or not the line arrived in one read.
+        let newline = nextNewline()
+        if (newline ?? buffer.count) - start > Self.maxHeaderBytes {
+          // Judged, and resynchronised from, the same byte whether or not
+          // the line arrived in one read: just past the limit. (Skipping to
+          // the line's end only when it had arrived made a `Content-Length`
+          // in the tail of an overlong line count or not by read size.)
           emit(.malformed(reason: "header line longer than \(Self.maxHeaderBytes) bytes", .lsp))
-          start = newline + 1
-          state = .resync(atLineStart: true, json: resyncAtJSON)
+          start += Self.maxHeaderBytes + 1
+          scanned = 0
+          state = .resync(atLineStart: false, json: resyncAtJSON)
           continue parsing
         }
+        guard let newline else { break parsing }
         var lineEnd = newline
         while lineEnd > start, buffer[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
         let line = buffer[start..<lineEnd]
@@ -255,7 +252,8 @@ public struct FrameParser: Sendable {
   /// Reads one JSON line; false when it is not complete yet.
   private mutating func readLine() -> Bool {
     guard let newline = nextNewline() else {
-      if buffer.count - start > maxMessageBytes {
+      // One byte of slack for a `\r` that the coming `\n` would strip.
+      if buffer.count - start > maxMessageBytes + 1 {
         emit(.oversized(length: nil, .ndjson))
         start = buffer.count
         scanned = 0
@@ -264,10 +262,15 @@ public struct FrameParser: Sendable {
       }
       return false
     }
+    // The limit applies to the line as sent (less the `\r` of a `\r\n`),
+    // trailing blanks included: that is what the incomplete-line check above
+    // can see, and the verdict must not depend on where the reads split.
+    // For the same reason an oversized line never carries its length.
+    let rawEnd = newline > start && buffer[newline - 1] == UInt8(ascii: "\r") ? newline - 1 : newline
     var end = newline
     while end > start, Self.isWhitespace(buffer[end - 1]) { end -= 1 }
-    if end - start > maxMessageBytes {
-      emit(.oversized(length: end - start, .ndjson))
+    if rawEnd - start > maxMessageBytes {
+      emit(.oversized(length: nil, .ndjson))
     } else {
       emit(.message(Array(buffer[start..<end]), .ndjson))
     }
@@ -291,6 +294,14 @@ public struct FrameParser: Sendable {
     while i < count {
       let byte = buffer[i]
       if candidate == nil, json, lineStart, Self.startsJSON(byte) { candidate = i }
+      if byte != 0x0A, let line = candidate, i - line > maxMessageBytes {
+        // Too long to be a message whatever follows: say so at this byte,
+        // where it is known however the stream was chunked (the check after
+        // the loop used to drop the line silently when a read ended past the
+        // limit, while a read holding the whole line answered it oversized).
+        emit(.oversized(length: nil, .ndjson))
+        candidate = nil
+      }
       if byte == 0x0A, let line = candidate {
         start = line
         scanned = 0
@@ -314,7 +325,7 @@ public struct FrameParser: Sendable {
       lineStart = byte == 0x0A || (lineStart && Self.isWhitespace(byte))
       i += 1
     }
-    if let line = candidate, i - line <= maxMessageBytes {
+    if let line = candidate {
       start = line
       scanned = i - line
       state = .resync(atLineStart: true, json: json)

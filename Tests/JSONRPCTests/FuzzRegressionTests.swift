@@ -40,7 +40,32 @@ import Testing
   }
 
   @Test func theInputsAreThere() {
-    #expect(Self.inputs.count >= 1, "bench/fuzz/regressions not found at \(Self.directory.path)")
+    #expect(Self.inputs.count >= 4, "bench/fuzz/regressions not found at \(Self.directory.path)")
+  }
+
+  /// Split anywhere, in two, or byte by byte: the same events.
+  @Test(arguments: inputs) func chunkingDoesNotChangeTheEvents(name: String) throws {
+    let bytes = try Self.bytes(name)
+    for config in Self.configs {
+      let whole = Self.events(bytes, maxMessageBytes: config.maxMessageBytes, framing: config.framing, chunks: [bytes.count])
+      // Every cut for short inputs; for long ones a spread of cuts plus each
+      // one around the header-line limit.
+      let limit = FrameParser.maxHeaderBytes
+      let cuts =
+        bytes.count <= 512
+        ? Array(0...bytes.count)
+        : Array(stride(from: 0, through: bytes.count, by: bytes.count / 61 + 1))
+          + Array(max(0, limit - 16)...min(bytes.count, limit + 32))
+      for cut in cuts {
+        let split = Self.events(
+          bytes, maxMessageBytes: config.maxMessageBytes, framing: config.framing, chunks: [cut, bytes.count - cut])
+        #expect(split == whole, "\(name), limit \(config.maxMessageBytes), cut at \(cut)")
+      }
+      let single = Self.events(
+        bytes, maxMessageBytes: config.maxMessageBytes, framing: config.framing,
+        chunks: Array(repeating: 1, count: bytes.count))
+      #expect(single == whole, "\(name), limit \(config.maxMessageBytes), byte by byte")
+    }
   }
 
   /// Whatever parses writes back as JSON that parses to the same text again.
@@ -59,6 +84,61 @@ import Testing
   }
 
   // The specific findings, each as the behaviour it should have.
+
+  static func feed(_ text: String, limit: Int, chunks: [Int]? = nil) -> [FrameEvent] {
+    let bytes = Array(text.utf8)
+    return events(bytes, maxMessageBytes: limit, framing: nil, chunks: chunks ?? [bytes.count])
+  }
+
+  /// ndjson-oversize-length-depends-on-chunking: a JSON line over the limit
+  /// reported its length when it came in one read and none when it did not.
+  @Test func anOversizedLineIsReportedTheSameHoweverItArrives() {
+    let line = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"health\",\"params\":{\"pad\":\"xxxxxxxx\"}}\n"
+    let whole = Self.feed(line, limit: 48)
+    #expect(whole == [.oversized(length: nil, .ndjson)])
+    #expect(Self.feed(line, limit: 48, chunks: [50, 100]) == whole)
+  }
+
+  /// A line of exactly the limit ending in CRLF is a message, even when the
+  /// read boundary falls between the `\r` and the `\n`.
+  @Test func aLineAtTheLimitWithCRLFIsAMessage() {
+    let body = "[" + String(repeating: "1,", count: 22) + "12]"  // 48 bytes
+    #expect(body.utf8.count == 48)
+    let expected: [FrameEvent] = [.message(Array(body.utf8), .ndjson)]
+    #expect(Self.feed(body + "\r\n", limit: 48) == expected)
+    #expect(Self.feed(body + "\r\n", limit: 48, chunks: [49, 1]) == expected)
+    #expect(Self.feed(body + "1\r\n", limit: 48, chunks: [49, 2]) == [.oversized(length: nil, .ndjson)])
+  }
+
+  /// resync-json-line-oversize-depends-on-chunking: after a bad header, a JSON
+  /// line over the limit was answered -32600 when it arrived whole and
+  /// dropped without a word when a read ended past the limit.
+  @Test func anOversizedJSONLineAfterABadHeaderIsAlwaysAnswered() {
+    let text = "x-bad: y\r\n\r\n" + "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"health\",\"params\":{\"pad\":\"xxxxxxxxxxxxxxxx\"}}\n"
+      + "{\"id\":8}\n"
+    let whole = Self.feed(text, limit: 48)
+    #expect(whole.count == 3)
+    #expect(whole.dropFirst().first == .oversized(length: nil, .ndjson))
+    #expect(whole.last == .message(Array("{\"id\":8}".utf8), .ndjson))
+    for chunk in [1, 7, 30, 64] {
+      let chunks = Array(repeating: chunk, count: text.utf8.count / chunk + 1)
+      #expect(Self.feed(text, limit: 48, chunks: chunks) == whole, "reads of \(chunk) bytes")
+    }
+  }
+
+  /// header-line-over-8k-depends-on-chunking: an overlong header line was
+  /// skipped to its end when its newline had arrived, and rescanned from
+  /// wherever the read stopped when not, so a `Content-Length` in its tail
+  /// counted or not by read size.
+  @Test func anOverlongHeaderLineResyncsFromTheSameByte() {
+    let text = "X-Long: " + String(repeating: "a", count: 8300) + "Content-Length: 2\r\n\r\n{}"
+      + "\r\nContent-Length: 3\r\n\r\n[1]"
+    let whole = Self.feed(text, limit: 1 << 20)
+    #expect(whole.count == 3)
+    #expect(whole.last == .message(Array("[1]".utf8), .lsp))
+    #expect(Self.feed(text, limit: 1 << 20, chunks: [8200, 20_000]) == whole)
+    #expect(Self.feed(text, limit: 1 << 20, chunks: Array(repeating: 4096, count: 3)) == whole)
+  }
 
   /// number-out-of-range: `1e999` used to parse as infinity and be written
   /// back as `null`.
