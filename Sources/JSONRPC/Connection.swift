@@ -16,14 +16,30 @@ import Synchronization
 /// the framing of the message it answers.
 public final class Connection: NotificationSink, Sendable {
   public struct Options: Sendable {
+    public static let defaultMaxBatchLength = 1024
+    public static let defaultMaxInFlight = 1024
+
     public var maxMessageBytes: Int
     public var forcedFraming: Framing?
     public var readChunkBytes: Int
+    /// Longest batch (array) accepted; a longer one is one -32600 with id
+    /// null, and none of its requests run.
+    public var maxBatchLength: Int
+    /// Requests whose work may run at once. Past it a request is answered
+    /// -32600 at once (inline answers, which hold nothing, still run): the
+    /// reader must not block, and unbounded work would exhaust memory and
+    /// file descriptors long before a client noticed.
+    public var maxInFlight: Int
 
-    public init(maxMessageBytes: Int = 64 << 20, forcedFraming: Framing? = nil, readChunkBytes: Int = 64 * 1024) {
+    public init(
+      maxMessageBytes: Int = 64 << 20, forcedFraming: Framing? = nil, readChunkBytes: Int = 64 * 1024,
+      maxBatchLength: Int = defaultMaxBatchLength, maxInFlight: Int = defaultMaxInFlight
+    ) {
       self.maxMessageBytes = maxMessageBytes
       self.forcedFraming = forcedFraming
       self.readChunkBytes = readChunkBytes
+      self.maxBatchLength = maxBatchLength
+      self.maxInFlight = maxInFlight
     }
   }
 
@@ -148,6 +164,13 @@ public final class Connection: NotificationSink, Sendable {
       writer.send(Reply.error(.invalidRequest("Invalid request: empty batch"), id: nil), framing: framing)
       return
     }
+    guard elements.count <= options.maxBatchLength else {
+      let error = ResponseError.invalidRequest(
+        "Invalid request: a batch of \(elements.count) messages is over the \(options.maxBatchLength)-message limit"
+          + " (--max-batch); send it in smaller batches")
+      writer.send(Reply.error(error, id: nil), framing: framing)
+      return
+    }
     let messages = elements.map(Message.init)
     let expected = messages.count { message in
       switch message {
@@ -205,6 +228,14 @@ public final class Connection: NotificationSink, Sendable {
     let route = handler.route(request)
     if case .answer(let result) = route {
       reply(Self.response(result, id: request.id))
+      return
+    }
+    let inFlightNow = inFlight.withLock { $0.count }
+    if inFlightNow >= options.maxInFlight {
+      let error = ResponseError.invalidRequest(
+        "Invalid request: \(inFlightNow) requests are already in flight, the limit (--max-in-flight);"
+          + " wait for replies before sending more")
+      reply(Reply.error(error, id: request.id))
       return
     }
     let context = RequestContext(request: request, notifications: self)

@@ -26,11 +26,24 @@ struct StdioCommand: ParsableCommand {
     help: ArgumentHelp("Messages larger than this are answered -32600 and skipped.", valueName: "bytes"))
   var maxMessageBytes: Int = 64 << 20
 
+  @Option(
+    name: .customLong("max-batch"),
+    help: ArgumentHelp("Batches longer than this are answered -32600 as a whole.", valueName: "messages"))
+  var maxBatchLength: Int = Connection.Options.defaultMaxBatchLength
+
+  @Option(
+    name: .customLong("max-in-flight"),
+    help: ArgumentHelp(
+      "Requests whose work may run at once; past it a request is answered -32600 at once.", valueName: "requests"))
+  var maxInFlight: Int = Connection.Options.defaultMaxInFlight
+
   @Flag(help: "Answer requests before initialize with -32002, as LSP demands.")
   var strict = false
 
   func validate() throws {
     guard maxMessageBytes > 0 else { throw ValidationError("--max-message-bytes must be positive") }
+    guard maxBatchLength > 0 else { throw ValidationError("--max-batch must be positive") }
+    guard maxInFlight > 0 else { throw ValidationError("--max-in-flight must be positive") }
   }
 
   func run() throws {
@@ -53,7 +66,9 @@ struct StdioCommand: ParsableCommand {
     }
     let connection = Connection(
       input: STDIN_FILENO, writer: writer,
-      options: Connection.Options(maxMessageBytes: maxMessageBytes, forcedFraming: framing))
+      options: Connection.Options(
+        maxMessageBytes: maxMessageBytes, forcedFraming: framing, maxBatchLength: maxBatchLength,
+        maxInFlight: maxInFlight))
     logger.info("serving \(dispatcher.conversations.defaultConversation.workspace) on stdio")
     connection.run(handler: dispatcher)
     Foundation.exit(0)

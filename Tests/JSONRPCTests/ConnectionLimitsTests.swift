@@ -1,0 +1,66 @@
+import JSONRPC
+import TestSupport
+import Testing
+
+/// The limits a client can reach by sending more, not bigger: batch length
+/// and requests in flight. Each is a clear -32600 that names its option, and
+/// the connection goes on serving.
+@Suite struct ConnectionLimitsTests {
+  @Test func aBatchOverTheLimitIsOneErrorAndRunsNothing() async throws {
+    let h = Harness(options: Connection.Options(maxBatchLength: 3))
+    func batch(_ ids: ClosedRange<Int>) -> String {
+      "[" + ids.map { #"{"jsonrpc":"2.0","id":\#($0),"method":"echo","params":[\#($0)]}"# }.joined(separator: ",")
+        + "]\n"
+    }
+    h.client.sendRaw(batch(1...4))
+    let refused = try await h.client.expectMessage()
+    #expect(refused.arrayValue == nil, "a refused batch is one reply, not an array")
+    #expect(refused["id"] == JSONValue.null)
+    #expect(refused["error"]?["code"] == -32600)
+    let message = refused["error"]?["message"]?.stringValue ?? ""
+    #expect(message.contains("4 messages") && message.contains("--max-batch"), "\(message)")
+
+    // At the limit: served, one reply each.
+    h.client.sendRaw(batch(5...7))
+    let reply = try await h.client.expectMessage()
+    let served = try #require(reply.arrayValue)
+    #expect(served.compactMap { $0["id"]?.intValue }.sorted() == [5, 6, 7])
+    #expect(try await h.finish().isEmpty)
+  }
+
+  @Test func requestsPastTheInFlightLimitAreRefusedAtOnceAndTheSlotsComeBack() async throws {
+    let h = Harness(options: Connection.Options(maxInFlight: 2))
+    h.request(1, "slow")
+    h.request(2, "slow")
+    h.request(3, "slow")
+    let refused = try await h.client.expectMessage()
+    #expect(refused["id"] == 3)
+    #expect(refused["error"]?["code"] == -32600)
+    let message = refused["error"]?["message"]?.stringValue ?? ""
+    #expect(message.contains("--max-in-flight"), "\(message)")
+
+    // Inline answers hold no slot: still served while the slots are full.
+    h.request(4, "echo", params: ["x": 1])
+    #expect(try await h.client.expectMessage()["id"] == 4)
+
+    // A finished request gives its slot back.
+    h.cancel(1)
+    let cancelled = try await h.client.expectMessage()
+    #expect(cancelled["id"] == 1)
+    #expect(cancelled["error"]?["code"] == -32800)
+    h.request(5, "fast")
+    let fast = try await h.client.expectMessage()
+    #expect(fast["id"] == 5)
+    #expect(fast["result"] == "fast")
+
+    h.cancel(2)
+    #expect(try await h.client.expectMessage()["id"] == 2)
+    #expect(try await h.finish().isEmpty)
+  }
+
+  @Test func theDefaultsAreGenerous() {
+    let options = Connection.Options()
+    #expect(options.maxBatchLength >= 1000)
+    #expect(options.maxInFlight >= 1000)
+  }
+}
