@@ -19,9 +19,13 @@ fi
 
 passed=0
 failed=0
+skipped=0
 for spec in "$here"/*_spec.lua; do
   echo "# $(basename "$spec")"
-  output=$(cd "$root" && timeout 300 "$nvim" --headless -u NONE -i NONE -n -c "luafile $spec" </dev/null 2>&1)
+  # An error while loading a spec must end nvim too, not leave it waiting.
+  output=$(cd "$root" && timeout 300 "$nvim" --headless -u NONE -i NONE -n \
+    -c "lua local ok, err = pcall(dofile, '$spec') if not ok then io.stdout:write('not ok - ' .. tostring(err) .. '\\n') vim.cmd('cquit 1') end" \
+    </dev/null 2>&1)
   status=$?
   printf '%s\n' "$output" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$'
   summary=$(printf '%s\n' "$output" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
@@ -30,6 +34,8 @@ for spec in "$here"/*_spec.lua; do
     failed=$((failed + 1))
     continue
   fi
+  count=$(printf '%s\n' "$output" | sed -n -E 's/^([0-9]+) skipped$/\1/p' | tail -1)
+  skipped=$((skipped + ${count:-0}))
   set -- $summary
   passed=$((passed + $1))
   failed=$((failed + $3))
@@ -38,5 +44,6 @@ for spec in "$here"/*_spec.lua; do
     failed=$((failed + 1))
   fi
 done
+[ "$skipped" -gt 0 ] && echo "$skipped skipped"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
