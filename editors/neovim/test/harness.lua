@@ -15,6 +15,7 @@ T.bin = vim.fn.fnamemodify(T.bin, ':p')
 vim.opt.runtimepath:prepend(T.plugin_dir)
 vim.cmd('runtime plugin/agent_bridge.lua')
 vim.o.swapfile = false
+vim.cmd('filetype on') -- as in a person's editor; -u NONE leaves it off
 vim.o.more = false
 
 -- Everything vim.notify shows, for assertions.

@@ -203,6 +203,12 @@ class BridgeClient extends EventEmitter {
     if (!this.process || (this.stopping && method !== 'shutdown')) {
       return Promise.reject(rpcError(ClientErrorCodes.NotRunning, 'agent-bridge is not running'));
     }
+    const token = options.token;
+    const signal = options.signal;
+    if ((token && token.isCancellationRequested) || (signal && signal.aborted)) {
+      // Cancelled before it was sent: do not send it at all.
+      return Promise.reject(rpcError(RequestCancelled, `${method} was cancelled`));
+    }
     const id = this.nextId++;
     const message = { jsonrpc: '2.0', id, method };
     if (params !== undefined) message.params = params;
@@ -213,20 +219,19 @@ class BridgeClient extends EventEmitter {
         reject,
         cleanup: () => cleanups.forEach((fn) => fn()),
       });
+      // The request goes out before any $/cancelRequest for it can.
+      this.write(message);
       const cancel = () => {
         if (this.pending.has(id)) this.notify('$/cancelRequest', { id });
       };
-      if (options.token) {
-        if (options.token.isCancellationRequested) cancel();
-        const disposable = options.token.onCancellationRequested(cancel);
+      if (token) {
+        const disposable = token.onCancellationRequested(cancel);
         cleanups.push(() => disposable.dispose());
       }
-      if (options.signal) {
-        if (options.signal.aborted) cancel();
-        options.signal.addEventListener('abort', cancel);
-        cleanups.push(() => options.signal.removeEventListener('abort', cancel));
+      if (signal) {
+        signal.addEventListener('abort', cancel);
+        cleanups.push(() => signal.removeEventListener('abort', cancel));
       }
-      this.write(message);
     });
   }
 

@@ -4,9 +4,10 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const { BridgeClient, MessageReader, ClientErrorCodes, RequestCancelled } = require('../src/client');
-const { bridgeBinary, makeRepo, removeDir, waitFor } = require('../testlib/fixtures');
+const { bridgeBinary, makeRepo, removeDir, waitFor, unlessMethods } = require('../testlib/fixtures');
 
 const bin = bridgeBinary();
 
@@ -195,3 +196,49 @@ test('a missing binary rejects start() with ENOENT', async () => {
   assert.equal(client.running, false);
 });
 
+
+test('$/progress notifications reach onNotification, begin to end', { skip: unlessMethods('zipDirectory') }, async () => {
+  const repo = makeRepo();
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-bridge-zip-'));
+  const client = await started(repo);
+  try {
+    const seen = [];
+    const all = [];
+    const subscription = client.onNotification('$/progress', (params) => seen.push(params));
+    client.onNotification('*', (method) => all.push(method));
+    const result = await client.request('zipDirectory', { destination: path.join(out, 'p.zip'), workDoneToken: 'tok-1' });
+    assert.ok(result.entries > 0);
+    await waitFor(() => seen.length > 0 && seen.at(-1).value.kind === 'end', 3000, 'the end of progress');
+    subscription.dispose();
+    assert.ok(seen.every((params) => params.token === 'tok-1'));
+    assert.equal(seen[0].value.kind, 'begin');
+    assert.ok(all.includes('$/progress'));
+  } finally {
+    await client.stop();
+    removeDir(repo);
+    removeDir(out);
+  }
+});
+
+test('an AbortSignal cancels a long request: -32800, and no zip is left', { skip: unlessMethods('zipDirectory') }, async () => {
+  const repo = makeRepo();
+  fs.mkdirSync(path.join(repo, 'big'));
+  for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(repo, 'big', `f${i}`), Buffer.alloc(1024 * 1024, i % 251));
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-bridge-zip-'));
+  const client = await started(repo);
+  try {
+    const controller = new AbortController();
+    const destination = path.join(out, 'c.zip');
+    const pending = client.request('zipDirectory', { destination }, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    await assert.rejects(pending, (error) => error.code === RequestCancelled);
+    assert.equal(fs.existsSync(destination), false);
+    // Already aborted: not even sent.
+    await assert.rejects(client.request('health', {}, { signal: controller.signal }), (error) => error.code === RequestCancelled);
+    assert.equal(await client.request('health'), 'OK');
+  } finally {
+    await client.stop();
+    removeDir(repo);
+    removeDir(out);
+  }
+});

@@ -325,13 +325,14 @@ test('downloadWorkspace cancelled from the progress notification', { skip: unles
   // Enough content that the zip is still being written when the cancel lands.
   const big = path.join(repo, 'big');
   fs.mkdirSync(big);
-  for (let i = 0; i < 400; i++) fs.writeFileSync(path.join(big, `f${i}.bin`), Buffer.alloc(256 * 1024, i % 251));
+  for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(big, `f${i}.bin`), Buffer.alloc(1024 * 1024, i % 251));
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-bridge-zip-'));
   const { api, state } = activate(repo);
   try {
     const destination = path.join(out, 'work.zip');
     state.answers.saveDialog.push(vscode.Uri.file(destination));
-    state.onProgress = (source) => source.cancel();
+    // The person presses Cancel once the zip is under way.
+    state.onProgress = (source) => setTimeout(() => source.cancel(), 150);
     assert.equal(await run('downloadWorkspace'), undefined);
     assert.deepEqual(state.messages.map((m) => m.text), ['Agent Bridge: download cancelled.']);
     assert.equal(fs.existsSync(destination), false, 'a cancelled zip leaves no file');

@@ -503,7 +503,14 @@ function M.show_diff(path, diff)
     vim.cmd('wincmd p')
   end
   vim.cmd('diffoff!')
-  vim.cmd('edit ' .. vim.fn.fnameescape(absolute(path)))
+  local target = absolute(path)
+  if vim.api.nvim_buf_get_name(0) ~= target then
+    if vim.bo.modified and not vim.o.hidden then
+      -- Keep the person's unsaved buffer; open the file beside it.
+      vim.cmd('split')
+    end
+    vim.cmd('edit ' .. vim.fn.fnameescape(target))
+  end
   local file_window = vim.api.nvim_get_current_win()
   local filetype = vim.bo.filetype
   vim.cmd('diffthis')
@@ -567,8 +574,14 @@ function M.zip(destination, on_done)
   local unsubscribe = M.on_notification('$/progress', function(params)
     if params and params.token == token and params.value and params.value.kind ~= 'end' then
       local value = params.value
-      local percent = type(value.percentage) == 'number' and (value.percentage .. '%') or ''
-      vim.api.nvim_echo({ { 'agent-bridge: zipping ' .. percent .. ' ' .. (value.message or '') } }, false, {})
+      local parts = { 'agent-bridge: zipping' }
+      if type(value.percentage) == 'number' then
+        table.insert(parts, value.percentage .. '%')
+      end
+      if type(value.message) == 'string' then
+        table.insert(parts, value.message)
+      end
+      vim.api.nvim_echo({ { table.concat(parts, ' ') } }, false, {})
     end
   end)
   M.request('zipDirectory', { destination = target, workDoneToken = token }, function(err, result)
