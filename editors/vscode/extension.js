@@ -6,6 +6,7 @@
 // thin adapter: settings, commands, the diff view's virtual documents, the
 // output channel, and restarting the bridge when it crashes.
 
+const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const vscode = require('vscode');
@@ -121,12 +122,6 @@ class BridgeService {
   async request(method, params, options) {
     const client = await this.ready();
     return client.request(method, params, options);
-  }
-
-  onNotification(method, handler) {
-    // Progress belongs to one request on one client; callers subscribe on
-    // the client that runs it.
-    return this.client ? this.client.onNotification(method, handler) : { dispose() {} };
   }
 
   async stop() {
@@ -372,7 +367,7 @@ class Commands {
 
 async function exists(file) {
   try {
-    await require('fs').promises.lstat(file);
+    await fs.promises.lstat(file);
     return true;
   } catch {
     return false;

@@ -147,6 +147,10 @@
     (should (equal (agent-bridge-request "health") "OK"))
     (let ((proc (agent-bridge-test--process repo)))
       (signal-process proc 'STOP)
+      ;; Delivery is asynchronous: wait until Emacs sees it stopped.
+      (with-timeout (5 (ert-fail "the process did not stop"))
+        (while (not (eq (process-status proc) 'stop))
+          (accept-process-output nil 0.02)))
       (agent-bridge-stop repo 0.3)
       (should-not (process-live-p proc))
       (should (eq (process-status proc) 'signal)))))

@@ -103,6 +103,20 @@ function T.make_repo()
   return dir
 end
 
+--- Sends SIGSTOP and waits until the kernel reports the process stopped:
+--- delivery is asynchronous, and a process not yet stopped still answers.
+function T.sigstop(pid)
+  T.eq(uv.kill(pid, 'sigstop'), 0)
+  T.wait(function()
+    local file = io.open('/proc/' .. pid .. '/stat')
+    local stat = file and file:read('*a') or ''
+    if file then
+      file:close()
+    end
+    return stat:match('^%d+ %b() (%a)') == 'T'
+  end, 5000, 'the process to stop')
+end
+
 local methods
 --- A skip reason unless the binary serves every named method.
 function T.unless_methods(...)

@@ -7,7 +7,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { BridgeClient, MessageReader, ClientErrorCodes, RequestCancelled } = require('../src/client');
-const { bridgeBinary, makeRepo, removeDir, waitFor, unlessMethods } = require('../testlib/fixtures');
+const { bridgeBinary, makeRepo, removeDir, waitFor, unlessMethods, sigstop } = require('../testlib/fixtures');
 
 const bin = bridgeBinary();
 
@@ -139,7 +139,7 @@ test('stop() kills a bridge that does not answer', async () => {
   const repo = makeRepo();
   const client = await started(repo);
   try {
-    process.kill(client.process.pid, 'SIGSTOP');
+    await sigstop(client.process.pid);
     const begun = Date.now();
     const result = await client.stop(300);
     assert.equal(result.signal, 'SIGKILL');
@@ -155,7 +155,7 @@ test('a crash fails pending requests with ConnectionClosed and reports an unexpe
   const exits = [];
   client.on('exit', (info) => exits.push(info));
   try {
-    process.kill(client.process.pid, 'SIGSTOP');
+    await sigstop(client.process.pid);
     const pending = client.request('health');
     process.kill(client.process.pid, 'SIGKILL');
     await assert.rejects(pending, (error) => error.code === ClientErrorCodes.ConnectionClosed);

@@ -71,7 +71,22 @@ async function waitFor(predicate, timeoutMs = 5000, what = 'condition') {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-module.exports = { repoRoot, bridgeBinary, makeRepo, removeDir, git, waitFor };
+/**
+ * Sends SIGSTOP and waits until the kernel reports the process stopped:
+ * delivery is asynchronous, and a process not yet stopped still answers.
+ */
+async function sigstop(pid) {
+  process.kill(pid, 'SIGSTOP');
+  await waitFor(() => {
+    try {
+      return /^\d+ \(.*\) T/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  }, 5000, 'the process to stop');
+}
+
+module.exports = { sigstop, repoRoot, bridgeBinary, makeRepo, removeDir, git, waitFor };
 
 let methodsCache = null;
 /** The methods the binary serves, from its OpenRPC document. */
