@@ -139,6 +139,13 @@ T.test('a missing binary is a clear error, not a crash', function()
   T.match(err.message, 'setup%(')
 end)
 
+T.test('setup refuses a cmd that is not a list of strings', function()
+  local bridge = require('agent_bridge')
+  local ok, err = pcall(bridge.setup, { cmd = 'agent-bridge' })
+  T.eq(ok, false)
+  T.match(err, 'cmd must be a list')
+end)
+
 T.test('$/progress notifications reach on_notification', function()
   local repo = T.make_repo()
   local bridge = T.fresh(repo)

@@ -288,8 +288,9 @@ end
 --- stopped so that the next request uses the new settings.
 function M.setup(opts)
   opts = opts or {}
-  if opts.cmd ~= nil then
-    vim.validate({ cmd = { opts.cmd, 'table' } })
+  -- Checked by hand: vim.validate's table form is deprecated from 0.11.
+  if opts.cmd ~= nil and (type(opts.cmd) ~= 'table' or type(opts.cmd[1]) ~= 'string') then
+    error("agent_bridge.setup: cmd must be a list like { 'agent-bridge', '--log-level', 'info' }", 2)
   end
   config = vim.tbl_extend('force', config, opts)
   if client then
