@@ -24,6 +24,16 @@ vim.notify = function(message, level)
   table.insert(T.notes, { message = message, level = level or vim.log.levels.INFO })
 end
 
+-- Echoed progress, for assertions (and kept out of the test output).
+T.echoes = {}
+vim.api.nvim_echo = function(chunks)
+  local text = {}
+  for _, chunk in ipairs(chunks) do
+    table.insert(text, chunk[1])
+  end
+  table.insert(T.echoes, table.concat(text))
+end
+
 local function out(line)
   io.stdout:write(line .. '\n')
   io.stdout:flush()
@@ -145,6 +155,7 @@ function T.fresh(workspace, extra_args)
   vim.cmd('diffoff!')
   vim.fn.setqflist({}, 'r')
   T.notes = {}
+  T.echoes = {}
   if workspace then
     vim.cmd('cd ' .. vim.fn.fnameescape(workspace))
   end
