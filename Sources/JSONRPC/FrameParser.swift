@@ -200,10 +200,17 @@ public struct FrameParser: Sendable {
         }
         guard Self.isHeaderField(line) else {
           if fields == 0 {
-            // A stray line where a message should start is dropped alone.
+            // A stray line where a message should start is dropped alone,
+            // unless a header was glued to its end (garbage written without
+            // a newline before a real message): that header is kept.
             emit(.malformed(reason: "expected a Content-Length header or a JSON value", .lsp))
-            start = newline + 1
-            state = .idle
+            if let header = findContentLength(in: start..<newline) {
+              start = header
+              state = .header(contentLength: nil, invalid: nil, fields: 0)
+            } else {
+              start = newline + 1
+              state = .idle
+            }
           } else if resyncAtJSON, Self.startsJSON(buffer[start]) {
             // Headers, then JSON without the blank line: the header block is
             // bad, but the JSON line may well be a message of its own.
@@ -265,6 +272,19 @@ public struct FrameParser: Sendable {
       return false
     }
     var end = newline
+    if forcedFraming == nil, let header = findGluedHeader(in: start..<newline) {
+      // `{...}Content-Length: N`: a JSON value with an LSP header glued to
+      // it, which is what a body shorter than its Content-Length, or one
+      // whose header was lost, leaves behind. Without this split, every
+      // later LSP message would be read as one broken line with the next
+      // one's header.
+      end = header
+      while end > start, Self.isWhitespace(buffer[end - 1]) { end -= 1 }
+      emit(.message(Array(buffer[start..<end]), .ndjson))
+      start = header
+      state = .header(contentLength: nil, invalid: nil, fields: 0)
+      return true
+    }
     while end > start, Self.isWhitespace(buffer[end - 1]) { end -= 1 }
     if end - start > maxMessageBytes {
       emit(.oversized(length: end - start, .ndjson))
@@ -324,6 +344,48 @@ public struct FrameParser: Sendable {
       state = .resync(atLineStart: lineStart && candidate == nil, json: json)
     }
     return false
+  }
+
+  /// The first `content-length:` (any case) in `range`.
+  private func findContentLength(in range: Range<Int>) -> Int? {
+    let needle = Self.contentLengthNeedle
+    guard range.count >= needle.count else { return nil }
+    return buffer.withUnsafeBufferPointer { bytes in
+      var i = range.lowerBound
+      let last = range.upperBound - needle.count
+      while i <= last {
+        if bytes[i] | 0x20 == needle[0] {
+          var j = 1
+          while j < needle.count, bytes[i + j] | 0x20 == needle[j] { j += 1 }
+          if j == needle.count { return i }
+        }
+        i += 1
+      }
+      return nil
+    }
+  }
+
+  /// The offset of a `content-length:` that directly follows a `}` or `]`
+  /// (spaces allowed) in `range`: where a glued header starts.
+  private func findGluedHeader(in range: Range<Int>) -> Int? {
+    let needle = Self.contentLengthNeedle
+    guard range.count > needle.count else { return nil }
+    return buffer.withUnsafeBufferPointer { bytes in
+      var i = range.lowerBound
+      let last = range.upperBound - needle.count
+      while i < last {
+        let byte = bytes[i]
+        i += 1
+        guard byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") else { continue }
+        var k = i
+        while k <= last, bytes[k] == 0x20 || bytes[k] == 0x09 { k += 1 }
+        guard k <= last, bytes[k] | 0x20 == needle[0] else { continue }
+        var j = 1
+        while j < needle.count, bytes[k + j] | 0x20 == needle[j] { j += 1 }
+        if j == needle.count { return k }
+      }
+      return nil
+    }
   }
 
   /// Lowercase `content-length:`; `| 0x20` lowercases letters and keeps `-`
