@@ -407,6 +407,14 @@ public struct FrameParser: Sendable {
   }
 
   private func headerField(_ line: ArraySlice<UInt8>, contentLength: Int?, invalid: String?, fields: Int) -> State {
+    // The common header, read straight from the bytes: this runs for every
+    // LSP message, so it allocates nothing.
+    if invalid == nil, let length = Self.plainContentLength(line) {
+      if let contentLength, contentLength != length {
+        return .header(contentLength: nil, invalid: "conflicting Content-Length headers", fields: fields)
+      }
+      return .header(contentLength: length, invalid: nil, fields: fields)
+    }
     let colon = line.firstIndex(of: UInt8(ascii: ":"))!
     let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
     let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingSpaces()
@@ -442,6 +450,29 @@ public struct FrameParser: Sendable {
     default:
       return keep()  // Unknown headers are ignored.
     }
+  }
+
+  /// `Content-Length: <1-18 digits>` (any case, optional blanks), else nil.
+  private static func plainContentLength(_ line: ArraySlice<UInt8>) -> Int? {
+    let needle = contentLengthNeedle
+    guard line.count > needle.count else { return nil }
+    var i = line.startIndex
+    for expected in needle {
+      guard line[i] | 0x20 == expected else { return nil }
+      i += 1
+    }
+    while i < line.endIndex, line[i] == 0x20 || line[i] == 0x09 { i += 1 }
+    var end = line.endIndex
+    while end > i, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
+    guard end > i, end - i <= maxLengthDigits else { return nil }
+    var value = 0
+    while i < end {
+      let digit = line[i] &- UInt8(ascii: "0")
+      guard digit < 10 else { return nil }
+      value = value * 10 + Int(digit)
+      i += 1
+    }
+    return value
   }
 
   private mutating func finishHeader(contentLength: Int?, invalid: String?) {
