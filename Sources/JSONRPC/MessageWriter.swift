@@ -76,8 +76,10 @@ public final class MessageWriter: Sendable {
     if schedule { queue.async { self.drain() } }
   }
 
-  /// Blocks until everything queued so far has been written.
+  /// Blocks until everything queued so far has been written (uncorking
+  /// first: `exit` may arrive in the middle of a corked burst).
   public func flush() {
+    uncork()
     queue.sync {}
   }
 
