@@ -4,6 +4,7 @@ import Glibc
 import Bridge
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// Forwarding to a real HTTP server on 127.0.0.1 (Python's http.server in a
@@ -113,7 +114,7 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () throws -> Bool
 /// accepted with 2xx.
 final class FeedbackTestServer: Sendable {
   let url: String
-  private let process: ChildProcess
+  private let process: SpawnedProcess
   private let attemptsPath: String
   private let receivedPath: String
 
@@ -155,13 +156,13 @@ final class FeedbackTestServer: Sendable {
     attemptsPath = "\(directory)/attempts-\(name)"
     receivedPath = "\(directory)/received-\(name)"
     try Data(Self.script.utf8).write(to: URL(fileURLWithPath: scriptPath))
-    process = try ChildProcess(
+    process = try SpawnedProcess(
       ["/usr/bin/env", "python3", scriptPath, String(failFirst), String(status), attemptsPath, receivedPath,
       hang ? "hang" : "answer",
     ])
     let line = process.readLine() ?? ""
     guard let port = Int(line) else {
-      throw ChildProcess.SpawnError(errno: EIO)
+      throw SpawnedProcess.SpawnError(errno: EIO)
     }
     url = "http://127.0.0.1:\(port)/feedback"
   }
