@@ -70,7 +70,7 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
-    .testTarget(name: "BridgeTests", dependencies: ["Bridge"], swiftSettings: strict),
+    .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TestSupport"], swiftSettings: strict),
 
     // MARK: HTTPAdapter: Hummingbird routes onto the dispatcher.
 

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// getConfig, vscodeUrl, webHosts and submitFeedback through the built

@@ -14,9 +14,7 @@ enum RuntimeHandlers {
     }
     table.inline(VscodeUrlRequest.self) { _, scope in
       let conversation = scope.conversation
-      let url = vscodeURL(
-        base: conversation.runtime.vscodeURL, token: conversation.runtime.vscodeToken,
-        folder: conversation.workspace)
+      let url = conversation.runtime.vscodeURL(folder: conversation.workspace)
       return ["vscode_url": url.map(JSONValue.string) ?? .null]
     }
     table.inline(WebHostsRequest.self) { _, scope in
@@ -24,7 +22,16 @@ enum RuntimeHandlers {
       return ["hosts": .object(JSONObject(hosts))]
     }
   }
+}
 
+extension RuntimeFacts {
+  /// What vscodeUrl answers for a conversation whose workspace is `folder`.
+  public func vscodeURL(folder: String) -> String? {
+    RuntimeHandlers.vscodeURL(base: vscodeURL, token: vscodeToken, folder: folder)
+  }
+}
+
+extension RuntimeHandlers {
   /// `BASE/?tkn=TOKEN&folder=FOLDER`, or `BASE/?folder=FOLDER` without a
   /// token, as OpenHands builds it; nil without a base. The folder keeps its
   /// slashes (`folder=/workspace`, as OpenHands writes it) and percent-encodes

@@ -7,21 +7,22 @@ import Foundation
 
 /// A child process on real pipes, spawned with posix_spawn so the test owns
 /// its lifetime (signals, waitpid) without Foundation's reaper in the way.
-final class SpawnedProcess: @unchecked Sendable {
+public final class SpawnedProcess: @unchecked Sendable {
   private static let spawnLock = NSLock()
-  let pid: pid_t
+  public let pid: pid_t
   private(set) var input: Int32
-  let output: Int32
-  let errors: Int32
+  public let output: Int32
+  public let errors: Int32
   private var buffered: [UInt8] = []
   private var exitStatus: Int32?
 
-  struct SpawnError: Error, CustomStringConvertible {
-    var errno: Int32
-    var description: String { "spawn failed: \(String(cString: strerror(errno)))" }
+  public struct SpawnError: Error, CustomStringConvertible {
+    public var errno: Int32
+    public init(errno: Int32) { self.errno = errno }
+    public var description: String { "spawn failed: \(String(cString: strerror(errno)))" }
   }
 
-  init(_ arguments: [String], environment: [String: String]? = nil) throws {
+  public init(_ arguments: [String], environment: [String: String]? = nil) throws {
     // Pipes are made close-on-exec under a lock held until the spawn, so a
     // process spawned concurrently by another test never inherits these ends
     // (and keeps a pipe open after the test closes it).
@@ -77,7 +78,7 @@ final class SpawnedProcess: @unchecked Sendable {
     close(errors)
   }
 
-  func write(_ text: String) {
+  public func write(_ text: String) {
     let bytes = Array(text.utf8)
     var offset = 0
     while offset < bytes.count {
@@ -87,13 +88,13 @@ final class SpawnedProcess: @unchecked Sendable {
     }
   }
 
-  func closeInput() {
+  public func closeInput() {
     if input >= 0 { close(input) }
     input = -1
   }
 
   /// The next line of stdout (without its newline), or nil at EOF or timeout.
-  func readLine(timeoutMilliseconds: Int32 = 10_000) -> String? {
+  public func readLine(timeoutMilliseconds: Int32 = 10_000) -> String? {
     while true {
       if let newline = buffered.firstIndex(of: 0x0A) {
         let line = String(decoding: buffered[..<newline], as: UTF8.self)
@@ -110,7 +111,7 @@ final class SpawnedProcess: @unchecked Sendable {
   }
 
   /// Exactly `count` bytes of stdout (for LSP-framed bodies), or nil.
-  func readBytes(_ count: Int, timeoutMilliseconds: Int32 = 10_000) -> [UInt8]? {
+  public func readBytes(_ count: Int, timeoutMilliseconds: Int32 = 10_000) -> [UInt8]? {
     while buffered.count < count {
       var descriptor = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
       guard poll(&descriptor, 1, timeoutMilliseconds) > 0 else { return nil }
@@ -124,7 +125,7 @@ final class SpawnedProcess: @unchecked Sendable {
   }
 
   /// Everything left on a descriptor, up to EOF.
-  static func readToEnd(_ fd: Int32) -> String {
+  public static func readToEnd(_ fd: Int32) -> String {
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {
@@ -135,11 +136,11 @@ final class SpawnedProcess: @unchecked Sendable {
     return String(decoding: bytes, as: UTF8.self)
   }
 
-  func signal(_ number: Int32) { kill(pid, number) }
+  public func signal(_ number: Int32) { kill(pid, number) }
 
   /// Waits for the child; its exit code, or 128 + signal.
   @discardableResult
-  func wait() -> Int32 {
+  public func wait() -> Int32 {
     if let exitStatus { return exitStatus }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
