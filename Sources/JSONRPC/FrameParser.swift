@@ -201,7 +201,9 @@ public struct FrameParser: Sendable {
             // unless a header was glued to its end (garbage written without
             // a newline before a real message): that header is kept.
             emit(.malformed(reason: "expected a Content-Length header or a JSON value", .lsp))
-            if let header = findContentLength(in: start..<newline) {
+            // Searched from the line's second byte: the parser must move on
+            // even should the line start with something header-like.
+            if newline > start + 1, let header = findContentLength(in: (start + 1)..<newline) {
               start = header
               state = .header(contentLength: nil, invalid: nil, fields: 0)
             } else {
@@ -328,10 +330,10 @@ public struct FrameParser: Sendable {
         state = .idle
         return true
       }
-      if byte | 0x20 == needle[0] {
+      if Self.folds(byte, to: needle[0]) {
         if count - i < needle.count { break }  // Maybe a split "Content-Length:"; wait.
         var match = true
-        for j in 1..<needle.count where buffer[i + j] | 0x20 != needle[j] {
+        for j in 1..<needle.count where !Self.folds(buffer[i + j], to: needle[j]) {
           match = false
           break
         }
@@ -365,9 +367,9 @@ public struct FrameParser: Sendable {
       var i = range.lowerBound
       let last = range.upperBound - needle.count
       while i <= last {
-        if bytes[i] | 0x20 == needle[0] {
+        if Self.folds(bytes[i], to: needle[0]) {
           var j = 1
-          while j < needle.count, bytes[i + j] | 0x20 == needle[j] { j += 1 }
+          while j < needle.count, Self.folds(bytes[i + j], to: needle[j]) { j += 1 }
           if j == needle.count { return i }
         }
         i += 1
@@ -390,18 +392,25 @@ public struct FrameParser: Sendable {
         guard byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") else { continue }
         var k = i
         while k <= last, bytes[k] == 0x20 || bytes[k] == 0x09 { k += 1 }
-        guard k <= last, bytes[k] | 0x20 == needle[0] else { continue }
+        guard k <= last, Self.folds(bytes[k], to: needle[0]) else { continue }
         var j = 1
-        while j < needle.count, bytes[k + j] | 0x20 == needle[j] { j += 1 }
+        while j < needle.count, Self.folds(bytes[k + j], to: needle[j]) { j += 1 }
         if j == needle.count { return k }
       }
       return nil
     }
   }
 
-  /// Lowercase `content-length:`; `| 0x20` lowercases letters and keeps `-`
-  /// and `:` as they are.
+  /// Lowercase `content-length:`, matched with `folds(_:to:)`.
   private static let contentLengthNeedle: [UInt8] = Array("content-length:".utf8)
+
+  /// `byte` is `expected` (a lowercase needle byte) in either case. Only
+  /// letters fold: `byte | 0x20` used to, but it also made `\r` a `-` and
+  /// 0x1A a `:`, so `Content-Length<0x1A> 2` passed for a header that no
+  /// header parser accepts, and the parser spun on it for ever.
+  @inline(__always) private static func folds(_ byte: UInt8, to expected: UInt8) -> Bool {
+    byte == expected || (expected >= UInt8(ascii: "a") && expected <= UInt8(ascii: "z") && byte == expected - 0x20)
+  }
 
   /// `token ":" value`, with RFC 7230 token characters in the name.
   private static func isHeaderField(_ line: ArraySlice<UInt8>) -> Bool {
@@ -469,7 +478,7 @@ public struct FrameParser: Sendable {
     guard line.count > needle.count else { return nil }
     var i = line.startIndex
     for expected in needle {
-      guard line[i] | 0x20 == expected else { return nil }
+      guard Self.folds(line[i], to: expected) else { return nil }
       i += 1
     }
     while i < line.endIndex, line[i] == 0x20 || line[i] == 0x09 { i += 1 }
