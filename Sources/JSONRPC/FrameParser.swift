@@ -276,6 +276,14 @@ public struct FrameParser: Sendable {
     // can see, and the verdict must not depend on where the reads split.
     // For the same reason an oversized line never carries its length.
     let rawEnd = newline > start && buffer[newline - 1] == UInt8(ascii: "\r") ? newline - 1 : newline
+    if rawEnd - start > maxMessageBytes {
+      // Before looking for a glued header: the incomplete-line check above
+      // gives up on a long line without seeing its end, so looking here
+      // would make a glued header count only when its line came in one read.
+      emit(.oversized(length: nil, .ndjson))
+      start = newline + 1
+      return true
+    }
     var end = newline
     if forcedFraming == nil, let header = findGluedHeader(in: start..<newline) {
       // `{...}Content-Length: N`: a JSON value with an LSP header glued to
@@ -291,11 +299,7 @@ public struct FrameParser: Sendable {
       return true
     }
     while end > start, Self.isWhitespace(buffer[end - 1]) { end -= 1 }
-    if rawEnd - start > maxMessageBytes {
-      emit(.oversized(length: nil, .ndjson))
-    } else {
-      emit(.message(Array(buffer[start..<end]), .ndjson))
-    }
+    emit(.message(Array(buffer[start..<end]), .ndjson))
     start = newline + 1
     return true
   }

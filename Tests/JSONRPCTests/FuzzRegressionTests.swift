@@ -41,7 +41,7 @@ import Testing
   }
 
   @Test func theInputsAreThere() {
-    #expect(Self.inputs.count >= 5, "bench/fuzz/regressions not found at \(Self.directory.path)")
+    #expect(Self.inputs.count >= 6, "bench/fuzz/regressions not found at \(Self.directory.path)")
   }
 
   /// Split anywhere, in two, or byte by byte: the same events.
@@ -153,6 +153,22 @@ import Testing
       let twoByteBodies = events.filter { if case .message(let body, .lsp) = $0 { body == Array("{}".utf8) } else { false } }
       #expect(twoByteBodies.count == (text.hasPrefix("x content-length") ? 1 : 0), "\(text.debugDescription): \(events)")
     }
+  }
+
+  /// glued-header-in-oversized-line-depends-on-chunking: a JSON line with a
+  /// header glued to its end was split at the header when the line came in
+  /// one read, and reported oversized (header and all) when it did not.
+  @Test func aGluedHeaderInAnOversizedLineIsOversizedWhateverTheReads() {
+    let text = "{\"pad\":\"" + String(repeating: "x", count: 60) + "\"}Content-Length: 2\r\n\r\n{}\n"
+    let whole = Self.feed(text, limit: 48)
+    #expect(whole.first == .oversized(length: nil, .ndjson), "\(whole)")
+    for chunk in [1, 5, 49, 50, 64] {
+      let chunks = Array(repeating: chunk, count: text.utf8.count / chunk + 1)
+      #expect(Self.feed(text, limit: 48, chunks: chunks) == whole, "reads of \(chunk) bytes")
+    }
+    // Within the limit, the glued header still splits the line.
+    let short = "{\"a\":1}Content-Length: 2\r\n\r\n{}"
+    #expect(Self.feed(short, limit: 48) == [.message(Array("{\"a\":1}".utf8), .ndjson), .message(Array("{}".utf8), .lsp)])
   }
 
   /// header-line-over-8k-depends-on-chunking: an overlong header line was
