@@ -19,7 +19,7 @@ fuzz="$root/bench/fuzz"
 out="$root/bench/out"
 runs="${FUZZ_RUNS:-10000000}"
 seconds="${FUZZ_SECONDS:-}"
-max_len="${FUZZ_MAX_LEN:-4096}"
+max_len="${FUZZ_MAX_LEN:-1024}"
 
 mkdir -p "$out/fuzz-corpus" "$out/fuzz-crashes" "$out/fuzz-seeds"
 
