@@ -30,16 +30,21 @@ public final class Connection: NotificationSink, Sendable {
     /// reader must not block, and unbounded work would exhaust memory and
     /// file descriptors long before a client noticed.
     public var maxInFlight: Int
+    /// Replies written but not yet read by the client, past which the
+    /// reader stops reading requests until the client catches up.
+    public var maxOutputBacklogBytes: Int
 
     public init(
       maxMessageBytes: Int = 64 << 20, forcedFraming: Framing? = nil, readChunkBytes: Int = 64 * 1024,
-      maxBatchLength: Int = defaultMaxBatchLength, maxInFlight: Int = defaultMaxInFlight
+      maxBatchLength: Int = defaultMaxBatchLength, maxInFlight: Int = defaultMaxInFlight,
+      maxOutputBacklogBytes: Int = 64 << 20
     ) {
       self.maxMessageBytes = maxMessageBytes
       self.forcedFraming = forcedFraming
       self.readChunkBytes = readChunkBytes
       self.maxBatchLength = maxBatchLength
       self.maxInFlight = maxInFlight
+      self.maxOutputBacklogBytes = maxOutputBacklogBytes
     }
   }
 
@@ -80,6 +85,9 @@ public final class Connection: NotificationSink, Sendable {
     let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: options.readChunkBytes, alignment: 16)
     defer { chunk.deallocate() }
     reading: while true {
+      // A client that does not read its replies is not read from either:
+      // otherwise every request it sends grows the writer's backlog.
+      writer.waitForBacklog(atMost: options.maxOutputBacklogBytes)
       let count = read(input, chunk.baseAddress, chunk.count)
       if count < 0 {
         switch errno {

@@ -19,6 +19,8 @@ public final class MessageWriter: Sendable {
     var closed = false
     /// While set, sends queue without waking the writer; see `cork()`.
     var corked = false
+    /// Bytes taken by the drain and not yet all written.
+    var writing = 0
   }
 
   private let fd: Int32
@@ -76,6 +78,21 @@ public final class MessageWriter: Sendable {
     if schedule { queue.async { self.drain() } }
   }
 
+  /// Bytes queued or being written: replies the client has not read yet.
+  public var backlogBytes: Int {
+    state.withLock { $0.closed ? 0 : $0.pending.count + $0.writing }
+  }
+
+  /// Blocks the caller while more than `limit` bytes wait for the client to
+  /// read them (or until the peer is gone). The reader calls this before
+  /// reading more requests, so a client that never reads its replies stops
+  /// being read from instead of growing the server's memory without bound.
+  /// Polls: it only ever waits on a client that has stopped reading.
+  public func waitForBacklog(atMost limit: Int) {
+    uncork()
+    while backlogBytes > limit { usleep(1_000) }
+  }
+
   /// Blocks until everything queued so far has been written (uncorking
   /// first: `exit` may arrive in the middle of a corked burst).
   public func flush() {
@@ -86,17 +103,19 @@ public final class MessageWriter: Sendable {
   private func drain() {
     while true {
       let bytes = state.withLock { state -> [UInt8] in
+        state.writing = 0
         if state.pending.isEmpty {
           state.drainScheduled = false
           return []
         }
         var taken: [UInt8] = []
         swap(&taken, &state.pending)
+        state.writing = taken.count
         return taken
       }
       if bytes.isEmpty { return }
       if let error = writeAll(bytes) {
-        state.withLock { $0.closed = true; $0.pending = []; $0.drainScheduled = false }
+        state.withLock { $0.closed = true; $0.pending = []; $0.writing = 0; $0.drainScheduled = false }
         onError(error)
         return
       }

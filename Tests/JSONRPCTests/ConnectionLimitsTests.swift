@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import JSONRPC
 import TestSupport
 import Testing
@@ -58,9 +63,48 @@ import Testing
     #expect(try await h.finish().isEmpty)
   }
 
+  /// A client that sends and never reads: past the backlog limit the
+  /// connection stops reading its requests (the pipe fills and the client's
+  /// writes block) instead of queueing replies without bound; once the
+  /// client reads, every request is answered.
+  @Test func aClientThatDoesNotReadIsNotReadFrom() async throws {
+    let h = Harness(options: Connection.Options(maxOutputBacklogBytes: 256 << 10))
+    let fd = h.client.input
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    // Each request is 4096 bytes, at most PIPE_BUF, so a non-blocking write
+    // takes all of it or none; its echo is as large.
+    func request(_ id: Int) -> [UInt8] {
+      let head = #"{"jsonrpc":"2.0","id":\#(id),"method":"echo","params":[""#
+      let tail = "\"]}\n"
+      return Array((head + String(repeating: "x", count: 4096 - head.utf8.count - tail.utf8.count) + tail).utf8)
+    }
+    var sent = 0
+    var written = 0
+    writing: while written < 64 << 20 {
+      let bytes = request(sent)
+      while true {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n == bytes.count { break }
+        #expect(n < 0 && errno == EAGAIN, "a partial write of a PIPE_BUF-sized request")
+        // Blocked: wait a little for the server to read more.
+        var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        if poll(&poller, 1, 300) == 0 { break writing }
+      }
+      sent += 1
+      written += bytes.count
+    }
+    #expect(written < 8 << 20, "the server read \(written) bytes from a client that read nothing back")
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+
+    let (byId, others) = try await h.client.replies(for: (0..<sent).map { .int(Int64($0)) })
+    #expect(byId.count == sent && others.isEmpty)
+    #expect(try await h.finish().isEmpty)
+  }
+
   @Test func theDefaultsAreGenerous() {
     let options = Connection.Options()
     #expect(options.maxBatchLength >= 1000)
     #expect(options.maxInFlight >= 1000)
+    #expect(options.maxOutputBacklogBytes >= options.maxMessageBytes)
   }
 }
