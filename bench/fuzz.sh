@@ -28,19 +28,38 @@ echo "== building the fuzz target (release, -sanitize=fuzzer,address)" >&2
   > "$out/fuzz-build.log" 2>&1 || { cat "$out/fuzz-build.log" >&2; exit 1; }
 bin="$fuzz/.build/release/FuzzJSONRPC"
 
-# Conformance transcripts, one message per line, make seeds both whole (as a
-# session) and one line each (as single messages).
+# Conformance transcripts (Protocol/conformance/*.jsonl) become seeds: what
+# each one sends, as one stream in each framing and message by message.
 rm -f "$out/fuzz-seeds"/*
 shopt -s nullglob
-for transcript in "$root"/Protocol/conformance/*.jsonl; do
-  name="$(basename "$transcript" .jsonl)"
-  cp "$transcript" "$out/fuzz-seeds/$name.session"
-  n=0
-  while IFS= read -r line; do
-    n=$((n + 1))
-    printf '%s\n' "$line" > "$out/fuzz-seeds/$name.$n"
-  done < "$transcript"
-done
+python3 - "$out/fuzz-seeds" "$root"/Protocol/conformance/*.jsonl <<'PY'
+import json, os, sys
+seeds = sys.argv[1]
+for path in sys.argv[2:]:
+    name = os.path.basename(path)[:-len(".jsonl")]
+    chunks = []
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if not line:
+            continue
+        step = json.loads(line)
+        if "send" in step:
+            body = json.dumps(step["send"], separators=(",", ":"), ensure_ascii=False).encode()
+            chunks.append((body, True))
+        elif "sendRaw" in step:
+            chunks.append((step["sendRaw"].encode(), False))
+        elif "sendBytes" in step:
+            chunks.append((bytes(step["sendBytes"]), False))
+    def framed(body, lsp):
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body if lsp else body + b"\n"
+    for lsp in (False, True):
+        stream = b"".join(framed(b, lsp) if whole else b for b, whole in chunks)
+        with open(os.path.join(seeds, f"{name}.{'lsp' if lsp else 'ndjson'}"), "wb") as f:
+            f.write(stream)
+    for n, (body, whole) in enumerate(chunks):
+        with open(os.path.join(seeds, f"{name}.{n}"), "wb") as f:
+            f.write(framed(body, n % 2 == 1) if whole else body)
+PY
 
 # Swift's backtracer and ASan both want the crash; let ASan have it.
 export SWIFT_BACKTRACE=enable=no
