@@ -97,13 +97,65 @@ public struct HTTPServer: Sendable {
     let params = RESTMapping.params(
       for: endpoint.route, query: RESTMapping.parseQuery(request.uri.query.map { $0[...] }), body: body,
       conversationId: conversationId)
-    switch await dispatcher.call(method: endpoint.method, params: params) {
-    case .success(let result):
-      return JSONResponse.make(200, result)
+    if endpoint.route.streams { return await stream(endpoint, params: params) }
+    return Self.outcome(await dispatcher.call(method: endpoint.method, params: params))
+  }
+
+  static func outcome(_ result: Result<JSONValue, ResponseError>) -> Response {
+    switch result {
+    case .success(let value):
+      return JSONResponse.make(200, value)
     case .failure(let error):
-      let (status, errorBody) = RESTMapping.httpError(error)
-      return JSONResponse.make(status, errorBody)
+      let (status, body) = RESTMapping.httpError(error)
+      return JSONResponse.make(status, body)
     }
+  }
+
+  /// A streaming route (zip-directory): the method writes its bytes to the
+  /// request's `output` as it makes them, and they leave as chunks of the
+  /// response body. The status is decided by what comes first: a chunk
+  /// means 200 and the stream; the method ending without one means its
+  /// outcome as JSON (an error such as 403, before any byte was sent).
+  func stream(_ endpoint: RESTMapping.Endpoint, params: JSONValue?) async -> Response {
+    let handoff = StreamHandoff()
+    let context = RequestContext(
+      request: IncomingRequest(id: .number(0), method: endpoint.method, params: params), output: handoff)
+    let dispatcher = self.dispatcher
+    let work = Task {
+      let result = await dispatcher.call(method: endpoint.method, params: params, context: context)
+      handoff.finish()
+      return result
+    }
+    guard case .chunk(let first) = await handoff.next() else {
+      return Self.outcome(await work.value)
+    }
+    let logger = self.logger
+    return Response(
+      status: .ok,
+      headers: [
+        .contentType: "application/zip", .contentDisposition: #"attachment; filename="workspace.zip""#,
+      ],
+      body: ResponseBody { writer in
+        do {
+          try await writer.write(ByteBuffer(bytes: first))
+          while case .chunk(let bytes) = await handoff.next() {
+            try await writer.write(ByteBuffer(bytes: bytes))
+          }
+        } catch {
+          // The client went away: stop the work, which stops reading files.
+          handoff.cancel()
+          work.cancel()
+          _ = await work.value
+          throw error
+        }
+        if case .failure(let error) = await work.value {
+          // Too late for a status: end the connection without the last
+          // chunk, so the client sees a cut transfer, not a whole archive.
+          logger.error("\(endpoint.method) failed while streaming: \(error.message)")
+          throw error
+        }
+        try await writer.finish(nil)
+      })
   }
 
   /// The body as JSON: nil when empty, -32700 (400) when not JSON, -32600
