@@ -15,6 +15,7 @@ public struct HTTPServer: Sendable {
   public let logger: Logger
   let activity = Activity()
   let openAPI: ByteBuffer
+  let docs = ByteBuffer(string: DocsPage.html)
 
   public init(dispatcher: Dispatcher, options: HTTPServerOptions, logger: Logger) throws(HTTPServerError) {
     try options.validate()
@@ -74,7 +75,7 @@ public struct HTTPServer: Sendable {
     router.get("/docs") { _, _ in
       Response(
         status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-        body: ResponseBody(byteBuffer: ByteBuffer(string: DocsPage.html)))
+        body: ResponseBody(byteBuffer: self.docs))
     }
     return router
   }
