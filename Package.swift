@@ -37,7 +37,10 @@ let package = Package(
     // MARK: JSONRPC: framing, messages, connection. No domain knowledge.
 
     .target(name: "JSONRPC", swiftSettings: strict),
-    .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"], swiftSettings: strict),
+    .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "TestSupport"], swiftSettings: strict),
+
+    // Test-only helpers: a wire client over real pipes and a process spawner.
+    .target(name: "TestSupport", dependencies: ["JSONRPC"], path: "Tests/TestSupport", swiftSettings: strict),
 
     // MARK: BridgeProtocol: one type per method, the registry, error codes.
 
@@ -105,7 +108,7 @@ let package = Package(
     // End-to-end tests: the built binary through real pipes and processes.
     .testTarget(
       name: "AgentBridgeTests",
-      dependencies: ["JSONRPC", "BridgeProtocol"],
+      dependencies: ["JSONRPC", "BridgeProtocol", "TestSupport"],
       swiftSettings: strict
     ),
   ]

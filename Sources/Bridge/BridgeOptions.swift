@@ -16,6 +16,14 @@ public struct BridgeOptions: Sendable {
   public var stateDirectory: String?
   /// `--feedback-url`: where feedback records are forwarded, if anywhere.
   public var feedbackURL: String?
+  /// How forwarding retries a failing `--feedback-url`.
+  public var feedbackBackoff = FeedbackForwarder.Backoff()
+  /// More conversations to open at start (from the config file), each with
+  /// its own workspace and runtime facts.
+  public var conversations: [ConversationConfig] = []
+
+  /// Where the feedback store lives: `--state-dir`, else the XDG default.
+  public var resolvedStateDirectory: String { stateDirectory ?? FeedbackStore.defaultDirectory() }
 
   public init(workspace: String) {
     self.workspace = workspace
@@ -35,5 +43,19 @@ public struct RuntimeFacts: Sendable, Equatable {
   public static func == (lhs: RuntimeFacts, rhs: RuntimeFacts) -> Bool {
     lhs.runtimeId == rhs.runtimeId && lhs.vscodeURL == rhs.vscodeURL && lhs.vscodeToken == rhs.vscodeToken
       && lhs.webHosts.map(\.url) == rhs.webHosts.map(\.url) && lhs.webHosts.map(\.port) == rhs.webHosts.map(\.port)
+  }
+}
+
+/// A conversation the process opens at start.
+public struct ConversationConfig: Sendable, Equatable {
+  /// Derived from the workspace's real path when nil.
+  public var id: String?
+  public var workspace: String
+  public var runtime: RuntimeFacts
+
+  public init(id: String? = nil, workspace: String, runtime: RuntimeFacts = RuntimeFacts()) {
+    self.id = id
+    self.workspace = workspace
+    self.runtime = runtime
   }
 }

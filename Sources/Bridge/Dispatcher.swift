@@ -23,6 +23,10 @@ public final class Dispatcher: RequestHandler, Sendable {
   public let options: BridgeOptions
   public let conversations: ConversationStore
   public let logger: Logger
+  /// submitFeedback's durable store; untouched on disk until the first record.
+  public let feedback: FeedbackStore
+  /// Forwards stored feedback to `--feedback-url`, when one is set.
+  public let feedbackForwarder: FeedbackForwarder?
   let handlers: [String: Handler]
   private let lifecycle = Mutex(Lifecycle())
   private let onExit: @Sendable (Int32) -> Void
@@ -48,15 +52,54 @@ public final class Dispatcher: RequestHandler, Sendable {
     }
     let id = options.conversationId ?? Conversation.stableId(forWorkspace: real)
     self.options = options
-    self.conversations = ConversationStore(
+    let conversations = ConversationStore(
       default: Conversation(id: id, workspace: real, runtime: options.runtime))
+    for configured in options.conversations {
+      conversations.open(try Self.conversation(configured, besides: conversations))
+    }
+    self.conversations = conversations
     self.logger = logger
+    let feedback = FeedbackStore(directory: options.resolvedStateDirectory)
+    self.feedback = feedback
+    if let url = options.feedbackURL {
+      self.feedbackForwarder = try FeedbackForwarder(
+        store: feedback, url: url, backoff: options.feedbackBackoff, logger: logger)
+    } else {
+      self.feedbackForwarder = nil
+    }
     self.onExit = onExit
     self.discoverDocument = OpenRPC.document(serverVersion: BridgeVersion.version)
     var table = HandlerTable()
     LifecycleHandlers.register(into: &table)
     ConversationHandlers.register(into: &table)
+    RuntimeHandlers.register(into: &table)
+    FeedbackHandlers.register(into: &table)
+    FileHandlers.register(into: &table)
+    GitHandlers.register(into: &table)
     self.handlers = table.entries
+    // Resume forwarding what earlier runs stored but did not deliver.
+    feedbackForwarder?.start()
+  }
+
+  deinit { feedbackForwarder?.stop() }
+
+  /// A configured conversation, checked as openConversation checks one.
+  static func conversation(
+    _ configured: ConversationConfig, besides store: ConversationStore
+  ) throws(ResponseError) -> Conversation {
+    guard let real = Conversation.realDirectory(configured.workspace) else {
+      throw ResponseError(code: .invalidParams, message: "Workspace is not a directory: \(configured.workspace)")
+    }
+    let id = configured.id ?? Conversation.stableId(forWorkspace: real)
+    guard ConversationHandlers.isValidId(id) else {
+      throw ResponseError(
+        code: .invalidParams,
+        message: "Conversation id '\(id)' is not 1 to 100 characters of letters, digits, '-' and '_'")
+    }
+    if (try? store.conversation(id)) != nil {
+      throw ResponseError(code: .invalidParams, message: "Conversation id '\(id)' is given twice (\(real))")
+    }
+    return Conversation(id: id, workspace: real, runtime: configured.runtime)
   }
 
   /// Methods that have a handler, for tests that hold the registry to it.
@@ -69,12 +112,12 @@ public final class Dispatcher: RequestHandler, Sendable {
     if state.shutdown {
       return .answer(.failure(.invalidRequest("Server is shut down: only the exit notification is accepted")))
     }
-    if request.method == "rpc.discover" {
-      return .answer(.success(discoverDocument))
-    }
     if options.strict && !state.initialized && request.method != InitializeRequest.method {
       return .answer(
         .failure(ResponseError(code: .serverNotInitialized, message: "Server not initialized: send initialize first")))
+    }
+    if request.method == "rpc.discover" {
+      return .answer(.success(discoverDocument))
     }
     return route(method: request.method, params: request.params, context: RequestContext(request: request))
   }
@@ -112,13 +155,9 @@ public final class Dispatcher: RequestHandler, Sendable {
 
   // MARK: Lifecycle state, for the lifecycle handlers
 
-  func markInitialized() -> Bool {
-    lifecycle.withLock { state in
-      if state.initialized { return false }
-      state.initialized = true
-      return true
-    }
-  }
+  var isInitialized: Bool { lifecycle.withLock { $0.initialized } }
+
+  func markInitialized() { lifecycle.withLock { $0.initialized = true } }
 
   func markShutdown() { lifecycle.withLock { $0.shutdown = true } }
 }

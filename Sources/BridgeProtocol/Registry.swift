@@ -11,6 +11,15 @@ public enum Registry {
     OpenConversationRequest.self,
     CloseConversationRequest.self,
     ListConversationsRequest.self,
+    GetConfigRequest.self,
+    VscodeUrlRequest.self,
+    WebHostsRequest.self,
+    SubmitFeedbackRequest.self,
+    ListFilesRequest.self,
+    SelectFileRequest.self,
+    ZipDirectoryRequest.self,
+    GitChangesRequest.self,
+    GitDiffRequest.self,
   ]
 
   /// Notifications the bridge accepts (no reply).

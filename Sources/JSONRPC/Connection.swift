@@ -66,8 +66,18 @@ public final class Connection: NotificationSink, Sendable {
     reading: while true {
       let count = read(input, chunk.baseAddress, chunk.count)
       if count < 0 {
-        if errno == EINTR { continue }
-        break reading
+        switch errno {
+        case EINTR:
+          continue
+        case EAGAIN, EWOULDBLOCK:
+          // Someone made the shared stdin non-blocking; wait rather than
+          // mistake it for the end of input.
+          var poller = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
+          _ = poll(&poller, 1, -1)
+          continue
+        default:
+          break reading
+        }
       }
       if count == 0 { break reading }
       parser.append(UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
@@ -85,16 +95,19 @@ public final class Connection: NotificationSink, Sendable {
 
   private func receive(_ event: FrameEvent, handler: any RequestHandler) {
     switch event {
-    case .malformed(let reason, let framing):
+    case .malformed(let reason, let detected):
+      let framing = options.forcedFraming ?? detected
       note(framing)
       writer.send(Reply.error(.parseError("Parse error: \(reason)"), id: nil), framing: framing)
-    case .oversized(let length, let framing):
+    case .oversized(let length, let detected):
+      let framing = options.forcedFraming ?? detected
       note(framing)
       let size = length.map { "\($0) bytes" } ?? "a message"
       let error = ResponseError.invalidRequest(
         "Message too large: \(size) is over the \(options.maxMessageBytes)-byte limit (--max-message-bytes)")
       writer.send(Reply.error(error, id: nil), framing: framing)
-    case .message(let body, let framing):
+    case .message(let body, let detected):
+      let framing = options.forcedFraming ?? detected
       note(framing)
       let json: JSONValue
       do {
@@ -165,23 +178,22 @@ public final class Connection: NotificationSink, Sendable {
 
   /// Registers, routes and (for work) starts one request. `reply` is called
   /// exactly once with the whole response message.
+  ///
+  /// Only the reader thread adds to the in-flight table, so checking for a
+  /// duplicate and inserting need not be one atomic step; tasks only remove.
+  /// Requests answered inline never enter the table.
   private func start(
     _ request: IncomingRequest,
     handler: any RequestHandler,
     reply: @escaping @Sendable (JSONValue) -> Void
   ) {
-    let duplicate = inFlight.withLock { table -> Bool in
-      if table[request.id] != nil { return true }
-      table[request.id] = InFlight()
-      return false
-    }
+    let duplicate = inFlight.withLock { $0[request.id] != nil }
     if duplicate {
       reply(Exchange.duplicate(request.id))
       return
     }
     let route = handler.route(request)
     if case .answer(let result) = route {
-      inFlight.withLock { _ = $0.removeValue(forKey: request.id) }
       reply(Exchange.response(result, id: request.id))
       return
     }
@@ -189,13 +201,17 @@ public final class Connection: NotificationSink, Sendable {
     running.enter()
     inFlight.withLock { table in
       // Created under the lock so that the task cannot finish (and remove
-      // its entry) before the entry knows its task.
-      table[request.id]?.task = Task {
-        let result = await route.reply(context: context)
-        self.inFlight.withLock { _ = $0.removeValue(forKey: request.id) }
-        reply(Exchange.response(result, id: request.id))
-        self.running.leave()
-      }
+      // its entry) before the entry exists.
+      table[request.id] = InFlight(
+        task: Task {
+          var result = await route.reply(context: context)
+          // A cancelled request answers -32800 even if its work got to the
+          // end regardless: the client has stopped waiting for the result.
+          if Task.isCancelled, case .success = result { result = .failure(.cancelled) }
+          self.inFlight.withLock { _ = $0.removeValue(forKey: request.id) }
+          reply(Exchange.response(result, id: request.id))
+          self.running.leave()
+        })
     }
   }
 

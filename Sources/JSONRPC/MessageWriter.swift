@@ -88,8 +88,18 @@ public final class MessageWriter: Sendable {
       while offset < buffer.count {
         let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
         if written < 0 {
-          if errno == EINTR { continue }
-          return errno
+          switch errno {
+          case EINTR:
+            continue
+          case EAGAIN, EWOULDBLOCK:
+            // A non-blocking stdout (shared with a parent that set it): wait
+            // until the client drains the pipe instead of dropping replies.
+            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&poller, 1, -1)
+            continue
+          default:
+            return errno
+          }
         }
         offset += written
       }

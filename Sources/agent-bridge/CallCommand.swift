@@ -14,7 +14,7 @@ struct CallCommand: AsyncParsableCommand {
       Examples:
         agent-bridge call health
         agent-bridge call listFiles '{"path":"src"}'
-        agent-bridge --workspace ~/project call gitChanges
+        agent-bridge call gitChanges --workspace ~/project --config bridge.json
       """
   )
 
@@ -34,7 +34,8 @@ struct CallCommand: AsyncParsableCommand {
       do {
         parsed = try JSONParser.parse(params)
       } catch {
-        throw ValidationError("PARAMS is not valid JSON: \(error)")
+        // The same error a JSON-RPC client would get for a bad message.
+        fail(.parseError("Parse error: PARAMS is not valid JSON: \(error)"))
       }
     }
     let options = try common.bridgeOptions()
@@ -50,8 +51,13 @@ struct CallCommand: AsyncParsableCommand {
       bytes.append(0x0A)
       _ = bytes.withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
     case .failure(let error):
-      FileHandle.standardError.write(Data((JSONWriter.string(error.json) + "\n").utf8))
-      throw ExitCode(1)
+      fail(error)
     }
+  }
+
+  /// Prints the error object on stderr and exits 1, as the contract says.
+  private func fail(_ error: ResponseError) -> Never {
+    FileHandle.standardError.write(Data((JSONWriter.string(error.json) + "\n").utf8))
+    Foundation.exit(1)
   }
 }

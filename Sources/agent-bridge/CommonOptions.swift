@@ -3,10 +3,19 @@ import Bridge
 import Foundation
 import Logging
 
-/// Options every command that serves a workspace takes.
+/// Options every command that serves a workspace takes. Each may also come
+/// from `--config FILE`; a flag on the command line wins over the file.
 struct CommonOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("The default conversation's workspace directory.", valueName: "dir"))
-  var workspace: String = FileManager.default.currentDirectoryPath
+  @Option(
+    name: .customLong("config"),
+    help: ArgumentHelp(
+      "A JSON file holding any of these options (by long name) and more conversations; flags override it. See README.",
+      valueName: "file"))
+  var configFile: String?
+
+  @Option(
+    help: ArgumentHelp("The default conversation's workspace directory (default: the current directory).", valueName: "dir"))
+  var workspace: String?
 
   @Option(
     name: .customLong("conversation-id"),
@@ -15,32 +24,42 @@ struct CommonOptions: ParsableArguments {
       valueName: "id"))
   var conversationId: String?
 
-  @Option(name: .customLong("log-level"), help: "Log level on stderr: trace, debug, info, notice, warning, error.")
-  var logLevel: Logger.Level = .warning
+  @Option(
+    name: .customLong("log-level"),
+    help: "Log level on stderr: trace, debug, info, notice, warning, error (default: warning).")
+  var logLevel: Logger.Level?
 
   @Option(
     name: .customLong("max-file-bytes"),
-    help: ArgumentHelp("selectFile refuses files larger than this (-32015).", valueName: "bytes"))
-  var maxFileBytes: Int = 16 << 20
+    help: ArgumentHelp("selectFile refuses files larger than this (-32015; default: 16 MiB).", valueName: "bytes"))
+  var maxFileBytes: Int?
 
   @Option(
     name: .customLong("max-inline-bytes"),
     help: ArgumentHelp(
-      "zipDirectory without a destination refuses archives larger than this (-32015).", valueName: "bytes"))
-  var maxInlineBytes: Int = 32 << 20
+      "zipDirectory without a destination refuses archives larger than this (-32015; default: 32 MiB).",
+      valueName: "bytes"))
+  var maxInlineBytes: Int?
 
-  @Option(name: .customLong("runtime-id"), help: ArgumentHelp("getConfig's runtime_id.", valueName: "id"))
+  @Option(
+    name: .customLong("runtime-id"),
+    help: ArgumentHelp("getConfig's runtime_id for the default conversation (default: null).", valueName: "id"))
   var runtimeId: String?
 
-  @Option(name: .customLong("vscode-url"), help: ArgumentHelp("Base URL of a VS Code server.", valueName: "url"))
+  @Option(
+    name: .customLong("vscode-url"),
+    help: ArgumentHelp(
+      "Base URL of a VS Code server; vscodeUrl answers BASE/?tkn=TOKEN&folder=WORKSPACE (default: null).",
+      valueName: "url"))
   var vscodeURL: String?
 
-  @Option(name: .customLong("vscode-token"), help: ArgumentHelp("Its connection token.", valueName: "token"))
+  @Option(name: .customLong("vscode-token"), help: ArgumentHelp("The VS Code server's connection token.", valueName: "token"))
   var vscodeToken: String?
 
   @Option(
     name: .customLong("web-host"),
-    help: ArgumentHelp("A web host the agent serves, as URL=PORT (repeatable).", valueName: "url=port"))
+    help: ArgumentHelp(
+      "A web host the agent serves, as URL=PORT (repeatable; replaces the config file's list).", valueName: "url=port"))
   var webHosts: [String] = []
 
   @Option(
@@ -52,12 +71,14 @@ struct CommonOptions: ParsableArguments {
 
   @Option(
     name: .customLong("feedback-url"),
-    help: ArgumentHelp("Forward feedback records to this URL in the background.", valueName: "url"))
+    help: ArgumentHelp(
+      "POST each feedback record to this http(s) URL in the background, retrying until it answers 2xx.",
+      valueName: "url"))
   var feedbackURL: String?
 
   func validate() throws {
-    guard maxFileBytes > 0 else { throw ValidationError("--max-file-bytes must be positive") }
-    guard maxInlineBytes > 0 else { throw ValidationError("--max-inline-bytes must be positive") }
+    if let maxFileBytes, maxFileBytes <= 0 { throw ValidationError("--max-file-bytes must be positive") }
+    if let maxInlineBytes, maxInlineBytes <= 0 { throw ValidationError("--max-inline-bytes must be positive") }
     _ = try parsedWebHosts()
   }
 
@@ -72,22 +93,40 @@ struct CommonOptions: ParsableArguments {
     }
   }
 
+  /// The config file, when one was given.
+  func loadConfig() throws(ConfigFileError) -> ConfigFile? {
+    guard let configFile else { return nil }
+    return try ConfigFile.load(path: configFile)
+  }
+
+  /// The options for the bridge: flags, else the config file, else defaults.
   func bridgeOptions() throws -> BridgeOptions {
-    var options = BridgeOptions(workspace: workspace)
-    options.conversationId = conversationId
-    options.maxFileBytes = maxFileBytes
-    options.maxInlineBytes = maxInlineBytes
-    options.runtime.runtimeId = runtimeId
-    options.runtime.vscodeURL = vscodeURL
-    options.runtime.vscodeToken = vscodeToken
-    options.runtime.webHosts = try parsedWebHosts()
-    options.stateDirectory = stateDirectory
-    options.feedbackURL = feedbackURL
+    let config = try loadConfig() ?? ConfigFile()
+    var options = BridgeOptions(
+      workspace: workspace ?? config.workspace ?? FileManager.default.currentDirectoryPath)
+    options.conversationId = conversationId ?? config.conversationId
+    options.maxFileBytes = maxFileBytes ?? config.maxFileBytes ?? options.maxFileBytes
+    options.maxInlineBytes = maxInlineBytes ?? config.maxInlineBytes ?? options.maxInlineBytes
+    options.runtime.runtimeId = runtimeId ?? config.runtimeId
+    options.runtime.vscodeURL = vscodeURL ?? config.vscodeURL
+    options.runtime.vscodeToken = vscodeToken ?? config.vscodeToken
+    options.runtime.webHosts = webHosts.isEmpty ? config.webHosts ?? [] : try parsedWebHosts()
+    options.stateDirectory = stateDirectory ?? config.stateDirectory
+    options.feedbackURL = feedbackURL ?? config.feedbackURL
+    options.conversations = config.conversations
     return options
   }
 
+  /// `--log-level`, else the config file's, else warning. A config file that
+  /// cannot be read is reported by `bridgeOptions()`, not here.
+  var resolvedLogLevel: Logger.Level {
+    if let logLevel { return logLevel }
+    if let name = (try? loadConfig())??.logLevel, let level = Logger.Level(rawValue: name) { return level }
+    return .warning
+  }
+
   func bootstrapLogging() {
-    let level = logLevel
+    let level = resolvedLogLevel
     LoggingSystem.bootstrap { label in
       var handler = StreamLogHandler.standardError(label: label)
       handler.logLevel = level

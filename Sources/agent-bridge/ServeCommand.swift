@@ -57,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
   func run() async throws {
     common.bootstrapLogging()
     var logger = Logger(label: "agent-bridge")
-    logger.logLevel = common.logLevel
+    logger.logLevel = common.resolvedLogLevel
     var server = HTTPServerOptions()
     server.host = host
     server.port = port

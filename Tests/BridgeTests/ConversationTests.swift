@@ -17,7 +17,7 @@ import Testing
     defer { try? FileManager.default.removeItem(at: base) }
     try FileManager.default.createSymbolicLink(
       atPath: base.appendingPathComponent("link").path, withDestinationPath: base.appendingPathComponent("real").path)
-    FileManager.default.createFile(atPath: base.appendingPathComponent("file").path, contents: Data())
+    _ = FileManager.default.createFile(atPath: base.appendingPathComponent("file").path, contents: Data())
     let real = Conversation.realDirectory(base.appendingPathComponent("link").path)
     #expect(real?.hasSuffix("/real") == true)
     #expect(Conversation.realDirectory(base.appendingPathComponent("file").path) == nil)

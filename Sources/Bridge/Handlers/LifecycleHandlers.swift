@@ -14,6 +14,11 @@ enum LifecycleHandlers {
 
   static func initialize(_ params: InitializeRequest.Params, _ scope: RequestScope) throws(ResponseError) -> JSONValue {
     let dispatcher = scope.dispatcher
+    // Checked before anything changes: a second initialize must not move the
+    // workspace under the first one's requests.
+    guard !dispatcher.isInitialized else {
+      throw ResponseError.invalidRequest("initialize may be sent only once")
+    }
     if let workspace = params.workspace {
       guard let real = Conversation.realDirectory(workspace) else {
         throw BridgeError.invalidParams(
@@ -25,9 +30,7 @@ enum LifecycleHandlers {
       dispatcher.conversations.replaceDefault(
         with: Conversation(id: id, workspace: real, runtime: current.runtime))
     }
-    guard dispatcher.markInitialized() else {
-      throw ResponseError.invalidRequest("initialize may be sent only once")
-    }
+    dispatcher.markInitialized()
     var methods = Registry.requests.map { JSONValue.string($0.method) }
     methods.append("rpc.discover")
     return [

@@ -42,14 +42,19 @@ public enum InitializeRequest: BridgeRequest {
           "progress": Schema.boolean,
           "cancellation": Schema.boolean,
         ], required: ["methods", "framing", "progress", "cancellation"]),
-    ], required: ["serverInfo", "protocolVersion", "capabilities"])
+      "conversationId": Schema.string("The default conversation's id."),
+    ], required: ["serverInfo", "protocolVersion", "capabilities", "conversationId"])
 
   public static func decode(_ params: JSONValue?) throws(ResponseError) -> Params {
     let reader = try ParamsReader(params)
     var workspace: String?
-    if case .array(let folders)? = reader["workspaceFolders"], let first = folders.first {
+    let folders = reader["workspaceFolders"]
+    if let folders, !folders.isNull, folders.arrayValue == nil {
+      throw reader.wrongType("workspaceFolders", folders, "list of {uri} objects")
+    }
+    if let first = folders?.arrayValue?.first {
       guard case .string(let uri)? = first["uri"] else {
-        throw reader.wrongType("workspaceFolders", .array(folders), "list of {uri} objects")
+        throw reader.wrongType("workspaceFolders", folders!, "list of {uri} objects")
       }
       workspace = fileSystemPath(fromURI: uri)
     } else if let uri = try reader.optionalString("rootUri") {

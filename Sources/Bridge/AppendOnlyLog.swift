@@ -1,0 +1,213 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import BridgeProtocol
+import Dispatch
+import JSONRPC
+import Synchronization
+
+/// A file of JSON lines that only grows, written durably: `append` returns
+/// once its lines are written and fsync'ed, so a caller that waits for it
+/// before acknowledging loses nothing it acknowledged, whatever crashes.
+///
+/// - One serialised appender per process: appends queue up and a single drain
+///   on a private queue writes them, each line in one `write(2)` on an
+///   `O_APPEND` descriptor, then fsyncs once for the whole batch (group
+///   commit). Lines never interleave, within this process or with another
+///   process appending to the same file, because each is one append-mode write.
+/// - A torn last line (a crash in the middle of a write, or a short write on
+///   a full disk) is closed off with a newline before the next append, so the
+///   next record starts on a fresh line; readers skip lines that do not parse.
+final class AppendOnlyLog: Sendable {
+  typealias Completion = CheckedContinuation<Result<Void, AppendError>, Never>
+
+  struct AppendError: Error, Sendable, CustomStringConvertible {
+    var operation: String
+    var errno: Int32
+    var description: String { "\(operation): \(String(cString: strerror(errno)))" }
+  }
+
+  private struct State {
+    var pending: [(line: [UInt8], done: Completion)] = []
+    var draining = false
+    /// Open descriptor, or -1 until the first append (or after a failure).
+    var fd: Int32 = -1
+  }
+
+  let path: String
+  private let queue: DispatchQueue
+  private let state = Mutex(State())
+
+  init(path: String) {
+    self.path = path
+    self.queue = DispatchQueue(label: "agent-bridge.append-only-log")
+  }
+
+  deinit {
+    let fd = state.withLock { $0.fd }
+    if fd >= 0 { close(fd) }
+  }
+
+  /// Appends one line (a newline is added) and returns once it is on disk.
+  func append(_ value: JSONValue) async -> Result<Void, AppendError> {
+    var line = JSONWriter.encode(value)
+    line.append(0x0A)
+    return await withCheckedContinuation { (done: Completion) in
+      let schedule = state.withLock { state -> Bool in
+        state.pending.append((line: line, done: done))
+        if state.draining { return false }
+        state.draining = true
+        return true
+      }
+      if schedule { queue.async { self.drain() } }
+    }
+  }
+
+  /// Every whole line that parses as JSON, in file order, and how many lines
+  /// were skipped (torn by a crash, or otherwise unreadable). A missing file
+  /// has no lines.
+  func readValues() -> Result<(values: [JSONValue], skipped: Int), AppendError> {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 {
+      return errno == ENOENT ? .success(([], 0)) : .failure(AppendError(operation: "open \(path)", errno: errno))
+    }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+    while true {
+      let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if count < 0 {
+        if errno == EINTR { continue }
+        return .failure(AppendError(operation: "read \(path)", errno: errno))
+      }
+      if count == 0 { break }
+      bytes.append(contentsOf: chunk[0..<count])
+    }
+    var values: [JSONValue] = []
+    var skipped = 0
+    for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: true) {
+      // A torn line is a prefix of a record (or zeros after a power loss):
+      // never valid JSON, so parsing is the test.
+      if let value = try? JSONParser.parse(Array(line)) {
+        values.append(value)
+      } else {
+        skipped += 1
+      }
+    }
+    return .success((values, skipped))
+  }
+
+  // MARK: The drain, on `queue` only
+
+  private func drain() {
+    while true {
+      let batch = state.withLock { state -> [(line: [UInt8], done: Completion)] in
+        let batch = state.pending
+        state.pending = []
+        if batch.isEmpty { state.draining = false }
+        return batch
+      }
+      if batch.isEmpty { return }
+      let result = writeBatch(batch.map(\.line))
+      for item in batch { item.done.resume(returning: result) }
+    }
+  }
+
+  /// Writes the lines, each in one write, then fsyncs. On any failure the
+  /// descriptor is dropped, so the next batch reopens and repairs the tail.
+  private func writeBatch(_ lines: [[UInt8]]) -> Result<Void, AppendError> {
+    do throws(AppendError) {
+      let fd = try openForAppend()
+      for line in lines { try writeWhole(fd, line) }
+      guard fsync(fd) == 0 else { throw AppendError(operation: "fsync \(path)", errno: errno) }
+      return .success(())
+    } catch {
+      let fd = state.withLock { state in
+        defer { state.fd = -1 }
+        return state.fd
+      }
+      if fd >= 0 { close(fd) }
+      return .failure(error)
+    }
+  }
+
+  private func openForAppend() throws(AppendError) -> Int32 {
+    let existing = state.withLock { $0.fd }
+    if existing >= 0 { return existing }
+    let directory = Self.parent(of: path)
+    try Self.makeDirectories(directory)
+    let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw AppendError(operation: "open \(path)", errno: errno) }
+    do throws(AppendError) {
+      try closeTornLine(fd)
+      // The file's directory entry must be durable too, or a crash right
+      // after creating it could lose the whole file.
+      try Self.fsyncDirectory(directory)
+    } catch {
+      close(fd)
+      throw error
+    }
+    state.withLock { $0.fd = fd }
+    return fd
+  }
+
+  /// If the file does not end in a newline, an earlier writer died mid-line:
+  /// end that line so the next record starts on a fresh one.
+  private func closeTornLine(_ fd: Int32) throws(AppendError) {
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw AppendError(operation: "stat \(path)", errno: errno) }
+    guard info.st_size > 0 else { return }
+    let reader = open(path, O_RDONLY | O_CLOEXEC)
+    guard reader >= 0 else { throw AppendError(operation: "open \(path)", errno: errno) }
+    defer { close(reader) }
+    var last: UInt8 = 0
+    guard pread(reader, &last, 1, off_t(info.st_size - 1)) == 1 else {
+      throw AppendError(operation: "read \(path)", errno: errno)
+    }
+    if last != 0x0A { try writeWhole(fd, [0x0A]) }
+  }
+
+  private func writeWhole(_ fd: Int32, _ bytes: [UInt8]) throws(AppendError) {
+    while true {
+      let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+      if written == bytes.count { return }
+      // EINTR before any byte was written: nothing reached the file, retry.
+      if written < 0 && errno == EINTR { continue }
+      // A short write (disk full) leaves a torn line; the error makes the
+      // caller drop the descriptor, and the reopen closes that line off.
+      throw AppendError(operation: "write \(path)", errno: written < 0 ? errno : ENOSPC)
+    }
+  }
+
+  // MARK: Paths
+
+  static func parent(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+  }
+
+  /// `mkdir -p` with mode 0700 (feedback holds e-mail addresses), fsyncing
+  /// the parent of every directory it creates.
+  static func makeDirectories(_ path: String) throws(AppendError) {
+    var info = stat()
+    if stat(path, &info) == 0 {
+      guard info.st_mode & S_IFMT == S_IFDIR else { throw AppendError(operation: "mkdir \(path)", errno: ENOTDIR) }
+      return
+    }
+    let parent = parent(of: path)
+    if parent != path { try makeDirectories(parent) }
+    if mkdir(path, 0o700) != 0 && errno != EEXIST {
+      throw AppendError(operation: "mkdir \(path)", errno: errno)
+    }
+    try fsyncDirectory(parent)
+  }
+
+  static func fsyncDirectory(_ path: String) throws(AppendError) {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { throw AppendError(operation: "open \(path)", errno: errno) }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw AppendError(operation: "fsync \(path)", errno: errno) }
+  }
+}

@@ -1,0 +1,156 @@
+import BridgeProtocol
+import Foundation
+import JSONRPC
+import Logging
+import Synchronization
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Forwards stored feedback records to `--feedback-url` in the background.
+///
+/// The store is the queue: a record is forwarded only after it is on disk,
+/// and marked in the deliveries file once the URL accepted it, so a restart
+/// resumes with whatever was not delivered. Delivery is at least once (a
+/// crash between the POST and the mark sends it again); receivers can
+/// deduplicate on `feedback_id`. Records go out one at a time, oldest first;
+/// a failing URL is retried with exponential backoff and jitter, forever, as
+/// long as the process runs. Nothing here blocks or fails a reply.
+public final class FeedbackForwarder: Sendable {
+  public struct Backoff: Sendable {
+    public var initial: Duration
+    public var maximum: Duration
+    /// Per attempt, so one hung connection cannot stall the queue.
+    public var requestTimeout: Duration
+
+    public init(
+      initial: Duration = .milliseconds(500), maximum: Duration = .seconds(60), requestTimeout: Duration = .seconds(15)
+    ) {
+      self.initial = initial
+      self.maximum = maximum
+      self.requestTimeout = requestTimeout
+    }
+  }
+
+  public let url: URL
+  let store: FeedbackStore
+  let backoff: Backoff
+  let logger: Logger
+  private let session: URLSession
+  private let wakeUps: AsyncStream<Void>
+  private let wakeUp: AsyncStream<Void>.Continuation
+  private let task = Mutex<Task<Void, Never>?>(nil)
+
+  public init(store: FeedbackStore, url: String, backoff: Backoff = Backoff(), logger: Logger) throws(ResponseError) {
+    guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https",
+      parsed.host != nil
+    else {
+      throw ResponseError(code: .invalidParams, message: "--feedback-url must be an http or https URL, got '\(url)'")
+    }
+    self.url = parsed
+    self.store = store
+    self.backoff = backoff
+    self.logger = logger
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.timeoutIntervalForRequest = Self.seconds(backoff.requestTimeout)
+    self.session = URLSession(configuration: configuration)
+    // One pending wake-up is enough: each pass reads every undelivered record.
+    (wakeUps, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+  }
+
+  /// Starts the background loop; it first forwards what earlier runs left.
+  public func start() {
+    task.withLock { task in
+      guard task == nil else { return }
+      task = Task.detached(priority: .utility) { [self] in await run() }
+    }
+  }
+
+  /// Tells the loop a record was appended.
+  public func recordAppended() { wakeUp.yield() }
+
+  /// Stops the loop (records stay on disk for the next run).
+  public func stop() {
+    wakeUp.finish()
+    task.withLock { $0?.cancel() }
+  }
+
+  private func run() async {
+    var wakeUps = wakeUps.makeAsyncIterator()
+    while !Task.isCancelled {
+      do {
+        for record in try store.undelivered() {
+          guard await deliver(record) else { return }
+        }
+      } catch {
+        logger.warning("feedback forwarding: cannot read the store: \(error.message)")
+      }
+      guard await wakeUps.next() != nil else { return }
+    }
+  }
+
+  private enum Attempt {
+    case accepted(Int)
+    case rejected(Int)
+    case retry(String)
+  }
+
+  /// Sends one record until the URL takes or refuses it; false when cancelled.
+  private func deliver(_ record: JSONValue) async -> Bool {
+    let id = record["feedback_id"]?.stringValue ?? ""
+    var delay = backoff.initial
+    while !Task.isCancelled {
+      let delivery: FeedbackStore.Delivery
+      switch await post(record) {
+      case .accepted(let status):
+        delivery = FeedbackStore.Delivery(feedbackId: id, outcome: .delivered, httpStatus: status)
+      case .rejected(let status):
+        logger.warning("feedback \(id): \(url) refused it with HTTP \(status); not retrying")
+        delivery = FeedbackStore.Delivery(feedbackId: id, outcome: .rejected, httpStatus: status)
+      case .retry(let reason):
+        logger.info("feedback \(id): \(reason); retrying in \(delay)")
+        // Full jitter over the upper half, so several bridges sharing a URL
+        // do not retry in lockstep.
+        let jittered = delay * Double.random(in: 0.5...1.0)
+        do { try await Task.sleep(for: jittered) } catch { return false }
+        delay = min(delay * 2, backoff.maximum)
+        continue
+      }
+      do {
+        try await store.mark(delivery)
+      } catch {
+        // Not marked: it will be sent again on the next pass or run.
+        logger.warning("feedback \(id): delivered but not marked: \(error.message)")
+      }
+      return true
+    }
+    return false
+  }
+
+  private func post(_ record: JSONValue) async -> Attempt {
+    var request = URLRequest(url: url)
+    request.httpMethod = "POST"
+    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    request.httpBody = Data(JSONWriter.encode(record))
+    request.timeoutInterval = Self.seconds(backoff.requestTimeout)
+    do {
+      let (_, response) = try await session.data(for: request)
+      let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+      switch status {
+      case 200..<300: return .accepted(status)
+      // Timeouts, rate limits and server errors may pass; other 4xx will not.
+      case 408, 425, 429: return .retry("HTTP \(status)")
+      case 400..<500: return .rejected(status)
+      default: return .retry("HTTP \(status)")
+      }
+    } catch {
+      return .retry(error.localizedDescription)
+    }
+  }
+
+  private static func seconds(_ duration: Duration) -> TimeInterval {
+    let parts = duration.components
+    return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) / 1e18
+  }
+}

@@ -1,0 +1,21 @@
+import BridgeProtocol
+import JSONRPC
+
+/// submitFeedback: validated by the request type, stored durably, then
+/// forwarded in the background when `--feedback-url` is set.
+enum FeedbackHandlers {
+  static func register(into table: inout HandlerTable) {
+    table.async(SubmitFeedbackRequest.self) { params, scope in
+      let id = FeedbackStore.randomHex()
+      let password = FeedbackStore.randomHex()
+      let record = FeedbackStore.record(params, id: id, password: password, conversationId: scope.conversation.id)
+      // The reply waits for the fsync: an acknowledged record is on disk.
+      try await scope.dispatcher.feedback.append(record)
+      scope.dispatcher.feedbackForwarder?.recordAppended()
+      return [
+        "statusCode": 200,
+        "body": ["message": "Feedback submitted", "feedback_id": .string(id), "password": .string(password)],
+      ]
+    }
+  }
+}

@@ -1,0 +1,131 @@
+import BridgeProtocol
+import JSONRPC
+import Workspace
+
+/// listFiles, selectFile, zipDirectory: the workspace's files, each path
+/// resolved inside the conversation's workspace by `WorkspaceRoot`.
+enum FileHandlers {
+  static func register(into table: inout HandlerTable) {
+    table.async(ListFilesRequest.self) { params, scope in
+      let root = WorkspaceRoot(realPath: scope.conversation.workspace)
+      do {
+        guard params.recursive else {
+          return .array(try FileListing.list(root: root, path: params.path).map { .string($0) })
+        }
+        let progress = scope.context.workDoneProgress(title: "Listing files")
+        defer { progress?.end() }
+        let files = try FileListing.listRecursive(
+          root: root, path: params.path, progress: { progress?.report(message: "\($0) files") },
+          isCancelled: { Task.isCancelled })
+        return .array(files.map { .string($0) })
+      } catch is PathError {
+        throw BridgeError.outsideWorkspace(params.path ?? "")
+      }
+    }
+
+    table.async(SelectFileRequest.self) { params, scope in
+      let root = WorkspaceRoot(realPath: scope.conversation.workspace)
+      switch FileReading.read(root: root, path: params.file, maxBytes: scope.options.maxFileBytes) {
+      case .success(let code):
+        return ["code": .string(code)]
+      case .failure(let error):
+        throw responseError(error, path: params.file)
+      }
+    }
+
+    table.async(ZipDirectoryRequest.self) { params, scope in
+      let root = WorkspaceRoot(realPath: scope.conversation.workspace)
+      var options = ZipOptions()
+      options.compression = params.compression == "store" ? .store : .deflate
+      options.exclude = GitignorePatterns(params.exclude)
+      let progress = scope.context.workDoneProgress(title: "Zipping workspace")
+      defer { progress?.end() }
+      let report: @Sendable (ZipProgress) -> Void = { done in
+        progress?.report(message: "\(done.files) files, \(done.bytes) bytes")
+      }
+      do {
+        if let destination = params.destination {
+          let result = try await ZipArchiver.write(
+            root: root, path: params.path, options: options, destination: destination, progress: report)
+          return [
+            "path": .string(result.path), "bytes": .int(Int64(result.bytes)), "entries": .int(Int64(result.entries)),
+            "skipped": .int(Int64(result.skipped)), "sha256": .string(result.sha256),
+          ]
+        }
+        if let output = scope.context.output {
+          // A transport that streams (HTTP): the archive leaves as it is
+          // written, whatever its size; the result is only the summary.
+          var sink = OutputZipSink(output: output)
+          let summary = try await ZipArchiver.write(
+            root: root, path: params.path, options: options, to: &sink, progress: report)
+          return [
+            "filename": "workspace.zip", "bytes": .int(Int64(summary.bytes)),
+            "entries": .int(Int64(summary.entries)), "skipped": .int(Int64(summary.skipped)),
+          ]
+        }
+        var sink = MemoryZipSink(limit: scope.options.maxInlineBytes)
+        let summary = try await ZipArchiver.write(
+          root: root, path: params.path, options: options, to: &sink, progress: report)
+        return [
+          "filename": "workspace.zip", "bytes": .int(Int64(summary.bytes)), "entries": .int(Int64(summary.entries)),
+          "skipped": .int(Int64(summary.skipped)), "data": .string(Base64.encode(sink.bytes)),
+        ]
+      } catch let error as ZipError {
+        throw responseError(error, path: params.path ?? "", destination: params.destination)
+      }
+    }
+  }
+
+  /// The contract's error for a read failure, naming the path as the client gave it.
+  static func responseError(_ error: ReadError, path: String) -> ResponseError {
+    switch error {
+    case .outsideWorkspace: BridgeError.outsideWorkspace(path)
+    case .notFound: BridgeError.fileNotFound(path)
+    case .isDirectory: BridgeError.isDirectory(path)
+    case .notRegularFile: BridgeError.notRegularFile(path)
+    case .binary: BridgeError.binaryFile(path)
+    case .notUTF8: BridgeError.notUTF8(path)
+    case .tooLarge(let size, let limit):
+      BridgeError.tooLarge("File too large: \(path) (\(size) bytes; the limit is \(limit) bytes)")
+    case .unreadable(let reason): BridgeError.internalError("Error opening file: \(path): \(reason)")
+    }
+  }
+
+  static func responseError(_ error: ZipError, path: String, destination: String?) -> ResponseError {
+    switch error {
+    case .outsideWorkspace: BridgeError.outsideWorkspace(path)
+    case .notFound: BridgeError.fileNotFound(path)
+    case .notDirectory: BridgeError.notRegularFile(path).withMessage("Path is not a directory: \(path)")
+    case .tooLarge(let limit):
+      BridgeError.tooLarge(
+        "Archive too large to return inline (over \(limit) bytes); pass a destination to write it to a file")
+    case .destination(let reason):
+      BridgeError.invalidParams(
+        field: "destination", type: "value_error", message: reason, input: destination.map { .string($0) } ?? .null)
+    case .io(let reason): BridgeError.internalError("Error zipping workspace: \(reason)")
+    }
+  }
+}
+
+extension ResponseError {
+  /// The same error with another message (and the HTTP body's `error` to match).
+  fileprivate func withMessage(_ message: String) -> ResponseError {
+    var copy = self
+    copy.message = message
+    if case .object(var data)? = copy.data {
+      data["body"] = ["error": .string(message)]
+      copy.data = .object(data)
+    }
+    return copy
+  }
+}
+
+/// The archive's bytes into the request's stream output (an HTTP body),
+/// each write waiting until the reader has taken the chunk.
+struct OutputZipSink: ZipSink {
+  let output: any ByteStreamOutput
+
+  mutating func write(_ bytes: [UInt8]) async throws {
+    try await output.write(bytes)
+  }
+}

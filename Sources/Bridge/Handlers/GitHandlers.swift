@@ -1,0 +1,93 @@
+import BridgeProtocol
+import Dispatch
+import Git
+import JSONRPC
+import Synchronization
+import Workspace
+
+/// gitChanges and gitDiff: libgit2 work on the conversation's workspace.
+enum GitHandlers {
+  static func register(into table: inout HandlerTable) {
+    table.async(GitChangesRequest.self) { params, scope in
+      let workspace = scope.conversation.workspace
+      let result = await offload { isCancelled in
+        Result { () throws(GitChangesError) in
+          try GitChanges.collect(workspace: workspace, ref: params.ref, isCancelled: isCancelled)
+        }
+      }
+      switch result {
+      case .success(let changes):
+        return .array(changes.map { ["status": .string($0.status.rawValue), "path": .string($0.path)] })
+      case .failure(.unknownRef(let ref)): throw unknownRef(ref)
+      case .failure(.cancelled): throw CancellationError()
+      case .failure(.git(let error)): throw BridgeError.internalError("Git error: \(error.message)")
+      }
+    }
+
+    table.async(GitDiffRequest.self) { params, scope in
+      // The resolver keeps the path inside the workspace; Git gets only the
+      // workspace and the clean relative path.
+      let relative: String
+      do {
+        relative = try WorkspaceRoot(realPath: scope.conversation.workspace).resolve(params.path).relative
+      } catch {
+        throw BridgeError.outsideWorkspace(params.path)
+      }
+      let workspace = scope.conversation.workspace
+      let result = await offload { _ in
+        Result { () throws(GitDiffError) in try GitDiff.diff(workspace: workspace, path: relative, ref: params.ref) }
+      }
+      switch result {
+      case .success(let diff):
+        // OpenHands' key order.
+        return ["modified": .string(diff.modified), "original": .string(diff.original)]
+      case .failure(let error):
+        throw diffError(error, path: params.path)
+      }
+    }
+  }
+
+  static func unknownRef(_ ref: String) -> ResponseError {
+    BridgeError.invalidParams(field: "ref", type: "value_error", message: "Unknown revision: \(ref)", input: .string(ref))
+  }
+
+  /// Errors name the path as the client gave it.
+  static func diffError(_ error: GitDiffError, path: String) -> ResponseError {
+    switch error {
+    case .notRepository: BridgeError.notGitRepository
+    case .unknownRef(let ref): unknownRef(ref)
+    case .notFound: BridgeError.fileNotFound(path)
+    case .isDirectory: BridgeError.isDirectory(path)
+    case .notRegularFile: BridgeError.notRegularFile(path)
+    case .tooLarge(let size):
+      BridgeError.tooLarge("File too large for git diff: \(size) bytes (max: \(GitDiff.maxBytes) bytes)")
+    case .notUTF8: BridgeError.notUTF8(path)
+    case .git(let error): BridgeError.internalError("Git error: \(error.message)")
+    }
+  }
+
+  /// Runs blocking libgit2 work on a Dispatch thread, so a large repository
+  /// never holds one of the few cooperative threads; cancelling the request
+  /// raises the flag the work polls.
+  static func offload<Success: Sendable, Failure: Error>(
+    _ work: @escaping @Sendable (_ isCancelled: @escaping () -> Bool) -> Result<Success, Failure>
+  ) async -> Result<Success, Failure> {
+    let flag = CancellationFlag()
+    return await withTaskCancellationHandler {
+      await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+          continuation.resume(returning: work { flag.isSet })
+        }
+      }
+    } onCancel: {
+      flag.set()
+    }
+  }
+}
+
+/// Set once, read from any thread.
+final class CancellationFlag: Sendable {
+  private let value = Atomic<Bool>(false)
+  func set() { value.store(true, ordering: .relaxed) }
+  var isSet: Bool { value.load(ordering: .relaxed) }
+}

@@ -1,0 +1,35 @@
+public import JSONRPC
+
+/// `gitChanges` {ref?} -> [{status, path}]: OpenHands' `GET git/changes`.
+public enum GitChangesRequest: BridgeRequest {
+  public struct Params: Sendable, Equatable {
+    /// The base for the workspace repository; nested ones keep their own.
+    public var ref: String?
+    public init(ref: String? = nil) { self.ref = ref }
+  }
+  public typealias Result = JSONValue
+
+  public static let method = "gitChanges"
+  public static let summary =
+    "Changed files of the workspace repository and its depth-1 nested repositories against their base: "
+    + "A, M, D or U, paths in code-point order."
+  public static let errors: [BridgeErrorCode] = [.invalidParams, .internalError]
+  public static let http: HTTPRoute? = HTTPRoute(.get, .conversation, "git/changes", query: [.init("ref")])
+
+  public static let paramsSchema: JSONValue = Schema.params([
+    "ref": Schema.string(
+      "Base revision of the workspace repository (local refs only). Default: origin/<branch>, else the "
+        + "merge-base with origin/HEAD's target, else that target, else HEAD, else the empty tree.")
+  ])
+
+  public static let resultSchema: JSONValue = Schema.array(
+    Schema.object(
+      [
+        "status": Schema.enumeration(["A", "M", "D", "U"]),
+        "path": Schema.string("Relative to the workspace; an untracked nested repository ends in '/'."),
+      ], required: ["status", "path"], additional: false))
+
+  public static func decode(_ params: JSONValue?) throws(ResponseError) -> Params {
+    Params(ref: try ParamsReader(params).optionalString("ref"))
+  }
+}

@@ -1,0 +1,41 @@
+public import JSONRPC
+
+/// `gitDiff` {path, ref?} -> {modified, original}: OpenHands' `GET git/diff?path=`.
+public enum GitDiffRequest: BridgeRequest {
+  public struct Params: Sendable, Equatable {
+    public var path: String
+    public var ref: String?
+    public init(path: String, ref: String? = nil) {
+      self.path = path
+      self.ref = ref
+    }
+  }
+  public typealias Result = JSONValue
+
+  public static let method = "gitDiff"
+  public static let summary =
+    "One file at the base and in the working tree, as LF text without the final newline."
+  public static let errors: [BridgeErrorCode] = [
+    .invalidParams, .fileNotFound, .notUTF8, .notRegularFile, .outsideWorkspace, .tooLarge, .notGitRepository,
+    .internalError,
+  ]
+  public static let http: HTTPRoute? = HTTPRoute(
+    .get, .conversation, "git/diff", query: [.init("path", required: true), .init("ref")])
+
+  public static let paramsSchema: JSONValue = Schema.params(
+    [
+      "path": Schema.string("The file, relative to the workspace (as gitChanges reports it)."),
+      "ref": Schema.string("Base revision of the workspace repository; as for gitChanges."),
+    ], required: ["path"])
+
+  public static let resultSchema: JSONValue = Schema.object(
+    [
+      "modified": Schema.string("The working-tree version; \"\" when deleted."),
+      "original": Schema.string("The base version; \"\" when added or untracked."),
+    ], required: ["modified", "original"], additional: false)
+
+  public static func decode(_ params: JSONValue?) throws(ResponseError) -> Params {
+    let reader = try ParamsReader(params)
+    return Params(path: try reader.string("path"), ref: try reader.optionalString("ref"))
+  }
+}

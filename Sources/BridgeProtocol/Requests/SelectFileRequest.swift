@@ -1,0 +1,27 @@
+public import JSONRPC
+
+/// `selectFile` {file} -> {"code": "<text>"} (or a `data:` URL for media).
+public enum SelectFileRequest: BridgeRequest {
+  public struct Params: Sendable, Equatable {
+    public var file: String
+  }
+  public typealias Result = JSONValue
+
+  public static let method = "selectFile"
+  public static let summary =
+    "A file's text with line endings as LF, or a data: URL for images, PDF and video."
+  public static let errors: [BridgeErrorCode] = [
+    .fileNotFound, .binaryFile, .notUTF8, .notRegularFile, .outsideWorkspace, .tooLarge,
+  ]
+  public static let http: HTTPRoute? = HTTPRoute(
+    .get, .conversation, "select-file", query: [HTTPRoute.Query("file", required: true)])
+  public static let paramsSchema: JSONValue = Schema.params(
+    ["file": Schema.string("The file, relative to the workspace.")], required: ["file"])
+  public static let resultSchema: JSONValue = Schema.object(
+    ["code": Schema.string("The text (CRLF and CR as LF, a BOM kept), or data:<mime>;base64,... for media.")],
+    required: ["code"])
+
+  public static func decode(_ params: JSONValue?) throws(ResponseError) -> Params {
+    Params(file: try ParamsReader(params).string("file"))
+  }
+}

@@ -1,0 +1,172 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CLibGit2
+
+/// gitDiff's answer: the file at the base and in the working tree, as text.
+public struct GitFileDiff: Sendable, Equatable {
+  public var original: String
+  public var modified: String
+
+  public init(original: String, modified: String) {
+    self.original = original
+    self.modified = modified
+  }
+}
+
+public enum GitDiffError: Error, Sendable, Equatable {
+  /// The path is in no repository, and the workspace is in none either.
+  case notRepository
+  /// The `ref` the client gave names nothing in the workspace repository.
+  case unknownRef(String)
+  /// Neither the base nor the working tree has the path.
+  case notFound
+  /// The working tree has a directory there and the base nothing.
+  case isDirectory
+  /// A FIFO, socket or device.
+  case notRegularFile
+  /// One side is bigger than the limit; the size found.
+  case tooLarge(Int)
+  case notUTF8
+  case git(GitError)
+
+  public static func == (lhs: GitDiffError, rhs: GitDiffError) -> Bool {
+    switch (lhs, rhs) {
+    case (.notRepository, .notRepository), (.notFound, .notFound), (.isDirectory, .isDirectory),
+      (.notRegularFile, .notRegularFile), (.notUTF8, .notUTF8):
+      true
+    case (.unknownRef(let a), .unknownRef(let b)): a == b
+    case (.tooLarge(let a), .tooLarge(let b)): a == b
+    case (.git(let a), .git(let b)): a.code == b.code && a.message == b.message
+    default: false
+    }
+  }
+}
+
+/// gitDiff: one file's base and working-tree versions.
+public enum GitDiff {
+  /// Files larger than this are refused on either side (OpenHands' limit).
+  public static let maxBytes = 1 << 20
+
+  /// - Parameters:
+  ///   - workspace: the workspace's real path.
+  ///   - path: the file, relative to the workspace, already resolved inside
+  ///     it (no `.` or `..`, `/`-separated).
+  ///   - ref: the base for the workspace repository; a nested repository
+  ///     keeps its own, as in gitChanges.
+  public static func diff(
+    workspace: String, path: String, ref: String?, maxBytes: Int = maxBytes
+  ) throws(GitDiffError) -> GitFileDiff {
+    let located = try locate(path, in: workspace, ref: ref)
+    let absolute = workspace + "/" + path
+
+    var original: [UInt8]?
+    if let base = located.base, let entry = base.entry(at: located.pathInRepository) {
+      switch entry.type {
+      case GIT_OBJECT_BLOB:
+        let blob: Blob
+        do { blob = try located.repository.blob(entry.oid) } catch { throw .git(error) }
+        if blob.size > maxBytes { throw .tooLarge(blob.size) }
+        original = blob.bytes
+      case GIT_OBJECT_COMMIT:
+        // A submodule: git diffs it as this one line.
+        original = Array("Subproject commit \(entry.oid.hex)".utf8)
+      default:
+        break  // a directory at the base: no file there
+      }
+    }
+
+    var modified: [UInt8]?
+    var directoryThere = false
+    switch FileSystem.kind(absolute) {
+    case nil:
+      break
+    case .regular(let size, _)?:
+      if size > maxBytes { throw .tooLarge(size) }
+      do {
+        modified = try FileSystem.readFile(absolute, limit: maxBytes)
+      } catch {
+        switch error {
+        case .tooLarge(let size): throw .tooLarge(size)
+        case .notRegular: throw .notRegularFile
+        case .unreadable(let code):
+          throw .git(GitError(code: -1, message: "Cannot read the file: \(String(cString: strerror(code)))"))
+        }
+      }
+    case .symlink?:
+      // git stores a symlink as its target text; never follow it.
+      modified = FileSystem.linkTarget(absolute)
+    case .directory?:
+      if FileSystem.holdsGitDir(absolute), let head = nestedHead(absolute) {
+        modified = Array("Subproject commit \(head)".utf8)
+      } else {
+        directoryThere = true
+      }
+    case .other?:
+      throw .notRegularFile
+    }
+
+    if original == nil && modified == nil { throw directoryThere ? .isDirectory : .notFound }
+    return GitFileDiff(original: try text(original ?? []), modified: try text(modified ?? []))
+  }
+
+  /// The repository that holds `path` (the nearest enclosing one below the
+  /// workspace, else the workspace's own), its base and the path inside it.
+  private static func locate(
+    _ path: String, in workspace: String, ref: String?
+  ) throws(GitDiffError) -> (repository: Repository, base: Tree?, pathInRepository: String) {
+    let components = path.split(separator: "/", omittingEmptySubsequences: true)
+    var depth = components.count - 1
+    while depth >= 1 {
+      let directory = workspace + "/" + components[0..<depth].joined(separator: "/")
+      if FileSystem.holdsGitDir(directory), let repository = try? Repository.open(directory, search: false) {
+        let inside = components[depth...].joined(separator: "/")
+        return (repository, try base(of: repository, ref: nil), inside)
+      }
+      depth -= 1
+    }
+    let root: WorkspaceRepository?
+    do { root = try WorkspaceRepository.open(workspace) } catch { throw .git(error) }
+    guard let root else { throw .notRepository }
+    return (root.repository, try base(of: root.repository, ref: ref), root.scope + components.joined(separator: "/"))
+  }
+
+  private static func base(of repository: Repository, ref: String?) throws(GitDiffError) -> Tree? {
+    do {
+      return try Base.tree(of: repository, ref: ref)
+    } catch {
+      switch error {
+      case .unknownRef(let ref): throw .unknownRef(ref)
+      case .git(let error): throw .git(error)
+      }
+    }
+  }
+
+  private static func nestedHead(_ directory: String) -> String? {
+    guard let repository = try? Repository.open(directory, search: false) else { return nil }
+    return repository.resolveIfPresent("HEAD")?.hex
+  }
+
+  /// Strict UTF-8, CRLF and lone CR turned into LF, one trailing LF dropped:
+  /// the same on both sides, so an unchanged CRLF file shows no change.
+  static func text(_ bytes: [UInt8]) throws(GitDiffError) -> String {
+    var normalized: [UInt8] = []
+    normalized.reserveCapacity(bytes.count)
+    var index = 0
+    while index < bytes.count {
+      let byte = bytes[index]
+      if byte == UInt8(ascii: "\r") {
+        normalized.append(UInt8(ascii: "\n"))
+        if index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "\n") { index += 1 }
+      } else {
+        normalized.append(byte)
+      }
+      index += 1
+    }
+    if normalized.last == UInt8(ascii: "\n") { normalized.removeLast() }
+    guard let string = String(validating: normalized, as: UTF8.self) else { throw .notUTF8 }
+    return string
+  }
+}

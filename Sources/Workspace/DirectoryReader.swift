@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One name in a directory, typed as the directory itself reports it
+/// (no stat unless the file system leaves the type unknown).
+struct DirectoryEntry {
+  enum Kind { case file, directory, symlink, other }
+  /// The raw bytes of the name: zip entries keep them exactly.
+  var name: [UInt8]
+  var kind: Kind
+
+  var text: String { String(decoding: name, as: UTF8.self) }
+}
+
+enum DirectoryReader {
+  /// The entries of an open directory (without `.` and `..`), in directory
+  /// order; nil when it cannot be read.
+  static func entries(of directory: FileDescriptor) -> [DirectoryEntry]? {
+    let copy = dup(directory.raw)
+    guard copy >= 0 else { return nil }
+    guard let stream = fdopendir(copy) else {
+      close(copy)
+      return nil
+    }
+    defer { closedir(stream) }
+    rewinddir(stream)
+    var result: [DirectoryEntry] = []
+    while let entry = readdir(stream) {
+      let name: [UInt8] = withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+        let length = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+        return Array(raw[0..<length])
+      }
+      if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+      var kind: DirectoryEntry.Kind
+      switch Int32(entry.pointee.d_type) {
+      case Int32(DT_REG): kind = .file
+      case Int32(DT_DIR): kind = .directory
+      case Int32(DT_LNK): kind = .symlink
+      case Int32(DT_UNKNOWN): kind = statKind(in: directory, name: name) ?? .other
+      default: kind = .other
+      }
+      result.append(DirectoryEntry(name: name, kind: kind))
+    }
+    return result
+  }
+
+  /// The type of a name, not following a symlink.
+  static func statKind(in directory: FileDescriptor, name: [UInt8]) -> DirectoryEntry.Kind? {
+    var info = stat()
+    let status = withCString(name) { fstatat(directory.raw, $0, &info, AT_SYMLINK_NOFOLLOW) }
+    guard status == 0 else { return nil }
+    switch FileKind(mode: info.st_mode) {
+    case .regular: return .file
+    case .directory: return .directory
+    case .symlink: return .symlink
+    default: return .other
+    }
+  }
+
+  /// Opens a child directory for reading, refusing to follow a symlink put
+  /// in its place after the listing.
+  static func openChild(of directory: FileDescriptor, _ name: [UInt8]) -> FileDescriptor? {
+    let fd = withCString(name) { openat(directory.raw, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+    return fd >= 0 ? FileDescriptor(fd) : nil
+  }
+
+  /// Opens a child file for reading without following a symlink and without
+  /// blocking on a FIFO put in its place.
+  static func openFile(in directory: FileDescriptor, _ name: [UInt8]) -> (FileDescriptor?, Int32) {
+    let fd = withCString(name) {
+      openat(directory.raw, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+    }
+    return fd >= 0 ? (FileDescriptor(fd), 0) : (nil, errno)
+  }
+
+  static func withCString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
+    var terminated = bytes
+    terminated.append(0)
+    return terminated.withUnsafeBufferPointer { buffer in
+      buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { body($0) }
+    }
+  }
+}
+
+extension [UInt8] {
+  /// Code-point order of UTF-8 text is byte order.
+  static func bytewiseLess(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+    let count = Swift.min(lhs.count, rhs.count)
+    if count == 0 { return lhs.count < rhs.count }
+    let order = lhs.withUnsafeBufferPointer { l in
+      rhs.withUnsafeBufferPointer { r in memcmp(l.baseAddress!, r.baseAddress!, count) }
+    }
+    return order != 0 ? order < 0 : lhs.count < rhs.count
+  }
+}

@@ -1,0 +1,194 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Git
+
+/// listFiles: one directory level the way OpenHands lists it, with git's own
+/// ignore rules instead of its single `.gitignore`; and the recursive form
+/// for editor quick-open.
+public enum FileListing {
+  /// Dropped from the workspace root's listing only (OpenHands' FILES_TO_IGNORE;
+  /// `.git` is dropped everywhere anyway).
+  static let topLevelIgnored: Set<String> = [".DS_Store", "node_modules/", "__pycache__/", "lost+found/", ".vscode/"]
+
+  /// One level of `path` (nil or "" for the root): directories first, then
+  /// files, each by lowercased name; directories end in `/`; entries prefixed
+  /// by `path` as given. A missing or non-directory path is `[]`.
+  public static func list(root: WorkspaceRoot, path: String?) throws(PathError) -> [String] {
+    let clientPath = path ?? ""
+    guard case .found(let item) = try root.lookup(clientPath), item.kind == .directory,
+      case .success(let directory) = item.openDirectory(),
+      let entries = DirectoryReader.entries(of: directory)
+    else { return [] }
+
+    let here = item.resolved
+    let rules = IgnoreRules(holding: here.absolute)
+    var directories: [String] = []
+    var files: [String] = []
+    for entry in entries {
+      let name = entry.text
+      if name == ".git" { continue }
+      let isDirectory: Bool
+      switch entry.kind {
+      case .directory: isDirectory = true
+      case .file, .other: isDirectory = false
+      case .symlink:
+        // Followed inside the workspace only: a broken link, a loop, or one
+        // that leads out is left out (nothing outside may show).
+        guard let target = try? root.lookup(relative: join(here.relative, name)), case .found(let found) = target
+        else { continue }
+        isDirectory = found.kind == .directory
+      }
+      let display = isDirectory ? name + "/" : name
+      if here.relative.isEmpty && topLevelIgnored.contains(display) { continue }
+      if let rules, let inRepository = rules.relative(join(here.absolute, name)),
+        rules.isIgnored(inRepository, isDirectory: isDirectory)
+      {
+        // Tracked files stay listed, as in `git status`.
+        let tracked =
+          isDirectory ? rules.hasTrackedFiles(under: inRepository) : rules.isTracked(inRepository)
+        if !tracked { continue }
+      }
+      if isDirectory { directories.append(display) } else { files.append(display) }
+    }
+    let ordered = sortedByLowercasedName(directories) + sortedByLowercasedName(files)
+    guard !clientPath.isEmpty else { return ordered }
+    let prefix = clientPath.hasSuffix("/") ? clientPath : clientPath + "/"
+    return ordered.map { prefix + $0 }
+  }
+
+  /// Every file below `path` that git would not ignore, in code-point path
+  /// order, prefixed like `list`. `.git` is never entered, ignored
+  /// directories are not descended (tracked files in them still count),
+  /// symlinked directories are not followed, symlinked files are listed only
+  /// when their target is a file inside the workspace. Nested repositories
+  /// use their own rules.
+  ///
+  /// - Parameters:
+  ///   - progress: called now and then with the number of files found.
+  ///   - isCancelled: polled once per directory; when true the walk stops
+  ///     with `CancellationError`.
+  public static func listRecursive(
+    root: WorkspaceRoot, path: String?, progress: @escaping (Int) -> Void = { _ in },
+    isCancelled: @escaping () -> Bool = { false }
+  ) throws -> [String] {
+    let clientPath = path ?? ""
+    guard case .found(let item) = try root.lookup(clientPath), item.kind == .directory,
+      case .success(let directory) = item.openDirectory()
+    else { return [] }
+    let prefix = clientPath.isEmpty ? "" : (clientPath.hasSuffix("/") ? clientPath : clientPath + "/")
+    var walker = RecursiveWalker(
+      root: root, prefix: Array(prefix.utf8), progress: progress, isCancelled: isCancelled)
+    try walker.walk(
+      directory: directory, relative: item.resolved.relative, absolute: item.resolved.absolute, listed: [],
+      rules: IgnoreRules(holding: item.resolved.absolute))
+    return walker.output
+  }
+
+  static func join(_ directory: String, _ name: String) -> String {
+    directory.isEmpty ? name : (directory.hasSuffix("/") ? directory + name : directory + "/" + name)
+  }
+
+  /// Python's `sorted(key=str.lower)`: code point by code point on the
+  /// lowercased text; ties keep a deterministic (bytewise) order.
+  static func sortedByLowercasedName(_ names: [String]) -> [String] {
+    let keyed = names.map { (key: Array($0.lowercased().unicodeScalars.map(\.value)), name: $0) }
+    return keyed.sorted { lhs, rhs in
+      if lhs.key != rhs.key { return lhs.key.lexicographicallyPrecedes(rhs.key) }
+      return [UInt8].bytewiseLess(Array(lhs.name.utf8), Array(rhs.name.utf8))
+    }.map(\.name)
+  }
+}
+
+/// The depth-first walk behind `listRecursive`. Each directory's entries are
+/// sorted by name bytes with `/` appended to directories, so emitting them
+/// depth-first yields the whole list in code-point path order, without a
+/// global sort.
+private struct RecursiveWalker {
+  let root: WorkspaceRoot
+  let prefix: [UInt8]
+  let progress: (Int) -> Void
+  let isCancelled: () -> Bool
+  var output: [String] = []
+  private var sinceReport = 0
+
+  init(root: WorkspaceRoot, prefix: [UInt8], progress: @escaping (Int) -> Void, isCancelled: @escaping () -> Bool) {
+    self.root = root
+    self.prefix = prefix
+    self.progress = progress
+    self.isCancelled = isCancelled
+  }
+
+  /// - Parameters:
+  ///   - relative / absolute: the directory, relative to the workspace root
+  ///     and on disk.
+  ///   - listed: the directory relative to the listed one (what output
+  ///     names start with), as bytes with a trailing `/` unless empty.
+  mutating func walk(
+    directory: FileDescriptor, relative: String, absolute: String, listed: [UInt8], rules: IgnoreRules?
+  ) throws {
+    if isCancelled() { throw CancellationError() }
+    guard var entries = DirectoryReader.entries(of: directory) else { return }
+    entries.removeAll { $0.name == Array(".git".utf8) }
+    entries.sort { lhs, rhs in
+      [UInt8].bytewiseLess(
+        lhs.kind == .directory ? lhs.name + [0x2F] : lhs.name, rhs.kind == .directory ? rhs.name + [0x2F] : rhs.name)
+    }
+    let atRoot = relative.isEmpty
+    let inRepository = rules.flatMap { $0.relative(absolute) }
+    for entry in entries {
+      let name = entry.text
+      if atRoot && FileListing.topLevelIgnored.contains(entry.kind == .directory ? name + "/" : name) { continue }
+      let repoPath = inRepository.map { FileListing.join($0, name) }
+      switch entry.kind {
+      case .directory:
+        let childAbsolute = FileListing.join(absolute, name)
+        let childRelative = FileListing.join(relative, name)
+        var childRules = rules
+        var descend = true
+        if let rules, let repoPath, !rules.hasTrackedFiles(under: repoPath) {
+          descend = !rules.isIgnored(repoPath, isDirectory: true)
+        }
+        if descend, DirectoryReader.statKind(in: directory, name: Array((name + "/.git").utf8)) != nil {
+          // A nested repository: its own rules from here down.
+          childRules = IgnoreRules(holding: childAbsolute) ?? rules
+        }
+        if !descend {
+          // Ignored, but tracked files inside would still be listed by git:
+          // none here, as `hasTrackedFiles` was false.
+          continue
+        }
+        guard let child = DirectoryReader.openChild(of: directory, entry.name) else { continue }
+        try walk(
+          directory: child, relative: childRelative, absolute: childAbsolute, listed: listed + entry.name + [0x2F],
+          rules: childRules)
+      case .file:
+        if let rules, let repoPath, !rules.isTracked(repoPath), rules.isIgnored(repoPath, isDirectory: false) {
+          continue
+        }
+        emit(listed + entry.name)
+      case .symlink:
+        guard let target = try? root.lookup(relative: FileListing.join(relative, name)),
+          case .found(let found) = target, found.kind == .regular
+        else { continue }
+        if let rules, let repoPath, !rules.isTracked(repoPath), rules.isIgnored(repoPath, isDirectory: false) {
+          continue
+        }
+        emit(listed + entry.name)
+      case .other:
+        continue
+      }
+    }
+  }
+
+  private mutating func emit(_ name: [UInt8]) {
+    output.append(String(decoding: prefix + name, as: UTF8.self))
+    sinceReport += 1
+    if sinceReport >= 500 {
+      sinceReport = 0
+      progress(output.count)
+    }
+  }
+}

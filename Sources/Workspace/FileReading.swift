@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why a file could not be shown as text. The bridge maps each case to the
+/// contract's error, naming the path as the client gave it.
+public enum ReadError: Error, Sendable, Equatable {
+  case outsideWorkspace  // -32014
+  case notFound  // -32010
+  case isDirectory  // -32013 "Path is a directory"
+  case notRegularFile  // -32013 "... is not a regular file"
+  case binary  // -32011
+  case notUTF8  // -32012
+  case tooLarge(size: Int, limit: Int)  // -32015
+  case unreadable(String)  // -32603
+}
+
+/// selectFile: a file's text, or a `data:` URL for known media.
+public enum FileReading {
+  /// Media shown as `data:` URLs (by extension, any case), with their MIME types.
+  static let mediaTypes: [String: String] = [
+    "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "bmp": "image/bmp", "gif": "image/gif",
+    "pdf": "application/pdf", "mp4": "video/mp4", "webm": "video/webm", "ogg": "video/ogg",
+  ]
+
+  /// The `code` selectFile answers for a client path.
+  public static func read(root: WorkspaceRoot, path clientPath: String, maxBytes: Int) -> Result<String, ReadError> {
+    let lookup: Lookup
+    do {
+      lookup = try root.lookup(clientPath)
+    } catch {
+      return .failure(.outsideWorkspace)
+    }
+    let item: WorkspaceItem
+    switch lookup {
+    case .found(let found): item = found
+    case .missing: return .failure(.notFound)
+    case .failed(_, let failure): return .failure(.unreadable(failure.message))
+    }
+    switch item.kind {
+    case .regular: break
+    case .directory: return .failure(.isDirectory)
+    default: return .failure(.notRegularFile)
+    }
+    if item.size > maxBytes { return .failure(.tooLarge(size: item.size, limit: maxBytes)) }
+    let descriptor: FileDescriptor
+    switch item.openForReading() {
+    case .success(let opened): descriptor = opened
+    case .failure(let failure): return .failure(.unreadable(failure.message))
+    }
+    let bytes: [UInt8]
+    switch readAll(descriptor, expected: item.size, limit: maxBytes) {
+    case .success(let read): bytes = read
+    case .failure(let error): return .failure(error)
+    }
+    // The name the client asked for decides; a link's target name is the fallback.
+    if let mime = mediaType(forName: clientPath) ?? mediaType(forName: item.resolved.relative) {
+      return .success("data:\(mime);base64," + Base64.encode(bytes))
+    }
+    return text(from: bytes)
+  }
+
+  static func mediaType(forName name: String) -> String? {
+    guard let dot = name.lastIndex(of: "."), !name[dot...].contains("/") else { return nil }
+    return mediaTypes[name[name.index(after: dot)...].lowercased()]
+  }
+
+  /// Binary check, UTF-8 check, then CRLF and CR to LF (a BOM is kept).
+  static func text(from bytes: [UInt8]) -> Result<String, ReadError> {
+    if isBinary(bytes) { return .failure(.binary) }
+    let hasCR = contains(bytes, 0x0D)
+    let normalised = hasCR ? normaliseNewlines(bytes) : bytes
+    guard let text = String(validating: normalised, as: UTF8.self) else { return .failure(.notUTF8) }
+    return .success(text)
+  }
+
+  /// A NUL byte anywhere, or more than 30% of the first 1024 bytes being
+  /// control bytes other than `\b \t \n \f \r \x1b` (binaryornot's idea,
+  /// without its guessing of encodings).
+  static func isBinary(_ bytes: [UInt8]) -> Bool {
+    if bytes.isEmpty { return false }
+    if contains(bytes, 0) { return true }
+    let head = bytes.prefix(1024)
+    var controls = 0
+    for byte in head where byte < 0x20 || byte == 0x7F {
+      switch byte {
+      case 0x08, 0x09, 0x0A, 0x0C, 0x0D, 0x1B: continue
+      default: controls += 1
+      }
+    }
+    return controls * 10 > head.count * 3
+  }
+
+  static func contains(_ bytes: [UInt8], _ value: UInt8) -> Bool {
+    bytes.withUnsafeBytes { buffer in
+      guard let base = buffer.baseAddress else { return false }
+      return memchr(base, Int32(value), buffer.count) != nil
+    }
+  }
+
+  static func normaliseNewlines(_ bytes: [UInt8]) -> [UInt8] {
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count)
+    bytes.withUnsafeBufferPointer { input in
+      var index = 0
+      let count = input.count
+      while index < count {
+        let byte = input[index]
+        if byte == 0x0D {
+          out.append(0x0A)
+          if index + 1 < count && input[index + 1] == 0x0A { index += 1 }
+        } else {
+          out.append(byte)
+        }
+        index += 1
+      }
+    }
+    return out
+  }
+
+  /// Reads a whole file through its descriptor, refusing to go past `limit`
+  /// even if it grows while being read.
+  static func readAll(_ descriptor: FileDescriptor, expected: Int, limit: Int) -> Result<[UInt8], ReadError> {
+    var bytes = [UInt8](repeating: 0, count: min(expected, limit) + 1)
+    var filled = 0
+    while true {
+      if filled == bytes.count {
+        if bytes.count > limit { return .failure(.tooLarge(size: bytes.count, limit: limit)) }
+        bytes.append(contentsOf: repeatElement(0, count: min(max(bytes.count, 4096), limit + 1 - bytes.count)))
+      }
+      let count = bytes.withUnsafeMutableBytes { buffer in
+        pread(descriptor.raw, buffer.baseAddress! + filled, buffer.count - filled, off_t(filled))
+      }
+      if count < 0 {
+        if errno == EINTR { continue }
+        if errno == EAGAIN { return .failure(.notRegularFile) }
+        return .failure(.unreadable(String(cString: strerror(errno))))
+      }
+      if count == 0 { break }
+      filled += count
+    }
+    if filled > limit { return .failure(.tooLarge(size: filled, limit: limit)) }
+    bytes.removeSubrange(filled...)
+    return .success(bytes)
+  }
+}
+
+/// Standard base64 with padding, for `data:` URLs and inline archives.
+public enum Base64 {
+  private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+  public static func encode(_ bytes: [UInt8]) -> String {
+    let outputCount = (bytes.count + 2) / 3 * 4
+    return String(unsafeUninitializedCapacity: outputCount) { out in
+      bytes.withUnsafeBufferPointer { input in
+        alphabet.withUnsafeBufferPointer { table in
+          var i = 0
+          var o = 0
+          let full = input.count - input.count % 3
+          while i < full {
+            let value = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
+            out[o] = table[Int(value >> 18)]
+            out[o + 1] = table[Int(value >> 12 & 0x3F)]
+            out[o + 2] = table[Int(value >> 6 & 0x3F)]
+            out[o + 3] = table[Int(value & 0x3F)]
+            i += 3
+            o += 4
+          }
+          let rest = input.count - full
+          if rest > 0 {
+            let value = UInt32(input[i]) << 16 | (rest == 2 ? UInt32(input[i + 1]) << 8 : 0)
+            out[o] = table[Int(value >> 18)]
+            out[o + 1] = table[Int(value >> 12 & 0x3F)]
+            out[o + 2] = rest == 2 ? table[Int(value >> 6 & 0x3F)] : UInt8(ascii: "=")
+            out[o + 3] = UInt8(ascii: "=")
+          }
+        }
+      }
+      return outputCount
+    }
+  }
+}

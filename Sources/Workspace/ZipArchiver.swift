@@ -1,0 +1,550 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CZlib
+
+/// Where an archive's bytes go, in order, as they are produced: a file, a
+/// buffer, or an HTTP response body.
+///
+/// `write` is called from one task at a time, never concurrently, with
+/// chunks of up to a few hundred KiB; the archiver waits for each call to
+/// return before producing more, so a slow sink (a slow HTTP client) slows
+/// the archiver down instead of growing its memory. Throwing from `write`
+/// (the client went away) stops the archiver with that error.
+///
+/// An HTTP adapter wraps its body writer, for example:
+///
+///     struct BodySink: ZipSink {
+///       var writer: any ResponseBodyWriter
+///       mutating func write(_ bytes: [UInt8]) async throws {
+///         try await writer.write(ByteBuffer(bytes: bytes))
+///       }
+///     }
+///     var sink = BodySink(writer: writer)
+///     _ = try await ZipArchiver.write(root: root, path: nil, options: ZipOptions(), to: &sink)
+///     try await sink.writer.finish(nil)
+public protocol ZipSink {
+  mutating func write(_ bytes: [UInt8]) async throws
+}
+
+/// Why an archive could not be made.
+public enum ZipError: Error, Sendable, Equatable {
+  case outsideWorkspace  // -32014
+  case notFound  // -32010
+  case notDirectory  // -32013
+  /// The in-memory sink's limit was passed: -32015.
+  case tooLarge(limit: Int)
+  /// The destination could not be written: -32603 (or -32602 for a bad directory).
+  case destination(String)
+  case io(String)
+}
+
+/// How to archive.
+public struct ZipOptions: Sendable {
+  public enum Compression: String, Sendable { case deflate, store }
+
+  public var compression: Compression = .deflate
+  /// zlib level for deflate (zip's default, 6, unless changed).
+  public var level: Int32 = 6
+  /// gitignore-style patterns matched against entry names.
+  public var exclude = GitignorePatterns([])
+  /// Files never archived, by device and inode: the archive being written.
+  public var excludedFiles: [(device: UInt64, inode: UInt64)] = []
+  /// Entries compressed at once: one per core.
+  public var parallelism = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+  /// Files above this are compressed in pieces of this size, in parallel,
+  /// each primed with the 32 KiB before it (as pigz does), so that one big
+  /// file neither serialises the work nor sits in memory whole.
+  public var pieceSize = 1 << 20
+
+  public init() {}
+}
+
+/// What an archive holds.
+public struct ZipSummary: Sendable, Equatable {
+  public var entries: Int
+  public var skipped: Int
+  /// The archive's size.
+  public var bytes: UInt64
+}
+
+/// Files and bytes archived so far, for `$/progress`.
+public struct ZipProgress: Sendable {
+  public var files: Int
+  public var bytes: UInt64
+}
+
+/// zipDirectory: a streaming ZIP writer over zlib.
+///
+/// The walk runs in the calling task and opens files (never FIFOs: they are
+/// skipped from their directory entry, and every open is `O_NONBLOCK`).
+/// Reading and compressing run in child tasks, a bounded window of them at
+/// once, so both cores work; results are written in walk order, so the
+/// archive is the same whatever the timing. Small files are batched into
+/// one task; big ones are split into pieces. Memory stays within the
+/// window (a few MiB per core) plus one central-directory record per entry.
+public enum ZipArchiver {
+  public static func write<Sink: ZipSink>(
+    root: WorkspaceRoot, path: String?, options: ZipOptions, to sink: inout Sink,
+    progress: @escaping @Sendable (ZipProgress) -> Void = { _ in }
+  ) async throws -> ZipSummary {
+    let lookup: Lookup
+    do {
+      lookup = try root.lookup(path ?? "")
+    } catch {
+      throw ZipError.outsideWorkspace
+    }
+    let item: WorkspaceItem
+    switch lookup {
+    case .found(let found): item = found
+    case .missing: throw ZipError.notFound
+    case .failed(_, let failure): throw ZipError.io(failure.message)
+    }
+    guard item.kind == .directory else { throw ZipError.notDirectory }
+    guard case .success(let directory) = item.openDirectory() else { throw ZipError.io("cannot read directory") }
+    var walker = ZipWalker(root: root, top: directory, relative: item.resolved.relative, options: options)
+    var writer = ZipStreamWriter(sink: sink, options: options, progress: progress)
+    do {
+      try await writer.run(&walker)
+    } catch {
+      sink = writer.sink
+      throw error
+    }
+    sink = writer.sink
+    return ZipSummary(
+      entries: writer.records.count, skipped: walker.skipped + writer.unreadable, bytes: writer.offset)
+  }
+}
+
+/// A file to archive, opened by the walk.
+struct ZipFile: Sendable {
+  var name: [UInt8]
+  var descriptor: FileDescriptor
+  var size: Int
+  var mode: UInt32
+  var modified: Int
+}
+
+/// The depth-first walk in entry order: each directory's names sorted
+/// bytewise with `/` after directory names, so entries come out in
+/// code-point path order.
+struct ZipWalker {
+  struct Frame {
+    var directory: FileDescriptor
+    var entries: [DirectoryEntry]
+    var index = 0
+    /// Entry-name prefix (relative to the zipped directory), `/`-terminated.
+    var prefix: [UInt8]
+    /// The directory relative to the workspace root, for symlink lookups.
+    var relative: String
+  }
+
+  let root: WorkspaceRoot
+  let options: ZipOptions
+  var stack: [Frame] = []
+  private(set) var skipped = 0
+
+  init(root: WorkspaceRoot, top: FileDescriptor, relative: String, options: ZipOptions) {
+    self.root = root
+    self.options = options
+    push(top, prefix: [], relative: relative)
+  }
+
+  private mutating func push(_ directory: FileDescriptor, prefix: [UInt8], relative: String) {
+    guard var entries = DirectoryReader.entries(of: directory) else {
+      skipped += 1
+      return
+    }
+    entries.sort { lhs, rhs in
+      [UInt8].bytewiseLess(
+        lhs.kind == .directory ? lhs.name + [0x2F] : lhs.name, rhs.kind == .directory ? rhs.name + [0x2F] : rhs.name)
+    }
+    stack.append(Frame(directory: directory, entries: entries, prefix: prefix, relative: relative))
+  }
+
+  /// The next file to archive, or nil at the end.
+  mutating func next() -> ZipFile? {
+    while let frame = stack.last {
+      guard frame.index < frame.entries.count else {
+        stack.removeLast()
+        continue
+      }
+      let entry = frame.entries[frame.index]
+      stack[stack.count - 1].index += 1
+      let name = frame.prefix + entry.name
+      let isDirectory = entry.kind == .directory
+      if !options.exclude.isEmpty && options.exclude.matches(name, isDirectory: isDirectory) { continue }
+      switch entry.kind {
+      case .directory:
+        guard let child = DirectoryReader.openChild(of: frame.directory, entry.name) else {
+          skipped += 1
+          continue
+        }
+        push(child, prefix: name + [0x2F], relative: FileListing.join(frame.relative, entry.text))
+      case .file:
+        let (descriptor, _) = DirectoryReader.openFile(in: frame.directory, entry.name)
+        guard let descriptor, let file = regularFile(name, descriptor) else {
+          skipped += 1
+          continue
+        }
+        if isExcludedFile(file.descriptor) { continue }
+        return file
+      case .symlink:
+        // Stored with the target's content when the target is a file inside
+        // the workspace; directories are not descended; anything else is
+        // skipped and counted.
+        guard let lookup = try? root.lookup(relative: FileListing.join(frame.relative, entry.text)),
+          case .found(let target) = lookup
+        else {
+          skipped += 1
+          continue
+        }
+        if target.kind == .directory { continue }
+        guard target.kind == .regular, case .success(let descriptor) = target.openForReading(),
+          let file = regularFile(name, descriptor)
+        else {
+          skipped += 1
+          continue
+        }
+        if isExcludedFile(file.descriptor) { continue }
+        return file
+      case .other:
+        skipped += 1
+      }
+    }
+    return nil
+  }
+
+  private func regularFile(_ name: [UInt8], _ descriptor: FileDescriptor) -> ZipFile? {
+    guard let info = descriptor.status(), FileKind(mode: info.st_mode) == .regular else { return nil }
+    return ZipFile(
+      name: name, descriptor: descriptor, size: Int(info.st_size), mode: UInt32(info.st_mode),
+      modified: Int(info.st_mtim.tv_sec))
+  }
+
+  private func isExcludedFile(_ descriptor: FileDescriptor) -> Bool {
+    guard !options.excludedFiles.isEmpty, let info = descriptor.status() else { return false }
+    return options.excludedFiles.contains { $0.device == UInt64(info.st_dev) && $0.inode == UInt64(info.st_ino) }
+  }
+}
+
+/// One piece of one file: all of a small file, or `pieceSize` bytes of a big one.
+struct Piece: Sendable {
+  var file: ZipFile
+  var entry: Int
+  var offset: Int
+  var length: Int
+  var isFirst: Bool
+  var isLast: Bool
+}
+
+/// A piece read and compressed.
+struct PieceOutput: Sendable {
+  var data: [UInt8]
+  var crc: UInt32
+  var rawLength: Int
+  /// Stored rather than deflated (store mode, or deflate did not help).
+  var stored: Bool
+  /// The file could not be read.
+  var failed: Bool
+}
+
+/// Consumes the walk, schedules compression, and writes in order.
+struct ZipStreamWriter<Sink: ZipSink> {
+  var sink: Sink
+  let options: ZipOptions
+  let progress: @Sendable (ZipProgress) -> Void
+  private(set) var records: [ZipEntryRecord] = []
+  /// Bytes written to the sink (and buffered for it) so far.
+  private(set) var offset: UInt64 = 0
+  /// Files that failed to read after the walk opened them.
+  private(set) var unreadable = 0
+  private var buffer: [UInt8] = []
+  private var bytesIn: UInt64 = 0
+
+  static var bufferSize: Int { 256 << 10 }
+  static var batchFiles: Int { 64 }
+
+  init(sink: Sink, options: ZipOptions, progress: @escaping @Sendable (ZipProgress) -> Void) {
+    self.sink = sink
+    self.options = options
+    self.progress = progress
+    buffer.reserveCapacity(Self.bufferSize)
+  }
+
+  private struct Job {
+    var pieces: [Piece]
+    var task: Task<[PieceOutput], Never>
+    var bytes: Int
+  }
+
+  /// The entry whose pieces are being written.
+  private struct Current {
+    var record: ZipEntryRecord
+    var skipping: Bool
+  }
+
+  mutating func run(_ walker: inout ZipWalker) async throws {
+    let window = options.parallelism * 2
+    let windowBytes = max(options.parallelism, 2) * 4 * options.pieceSize
+    let batchBytes = options.pieceSize
+    var queue: [Job] = []
+    var queueHead = 0
+    var inFlightBytes = 0
+    var batch: [Piece] = []
+    var batchSize = 0
+    var entryIndex = 0
+    var current: Current?
+    let compression = options.compression
+    let level = options.level
+
+    func launch(_ pieces: [Piece], _ size: Int) -> Job {
+      Job(
+        pieces: pieces, task: Task { PieceCompressor.run(pieces, compression: compression, level: level) },
+        bytes: size)
+    }
+
+    defer {
+      for job in queue[queueHead...] { job.task.cancel() }
+    }
+
+    var exhausted = false
+    while !exhausted || !batch.isEmpty || queueHead < queue.count {
+      try Task.checkCancellation()
+      // Fill the window.
+      while !exhausted && queue.count - queueHead < window && inFlightBytes < windowBytes {
+        guard let file = walker.next() else {
+          exhausted = true
+          break
+        }
+        let pieceCount = max(1, (file.size + options.pieceSize - 1) / options.pieceSize)
+        for index in 0..<pieceCount {
+          let start = index * options.pieceSize
+          let piece = Piece(
+            file: file, entry: entryIndex, offset: start, length: min(options.pieceSize, file.size - start),
+            isFirst: index == 0, isLast: index == pieceCount - 1)
+          // A batch holds up to a piece's worth of bytes, and few enough
+          // files that the window's open descriptors stay in the hundreds.
+          if !batch.isEmpty && (batchSize + piece.length > batchBytes || batch.count >= Self.batchFiles) {
+            queue.append(launch(batch, batchSize))
+            inFlightBytes += batchSize
+            batch = []
+            batchSize = 0
+          }
+          batch.append(piece)
+          batchSize += piece.length
+        }
+        entryIndex += 1
+      }
+      if exhausted && !batch.isEmpty || (queue.count == queueHead && !batch.isEmpty) {
+        queue.append(launch(batch, batchSize))
+        inFlightBytes += batchSize
+        batch = []
+        batchSize = 0
+      }
+      guard queueHead < queue.count else { continue }
+      // Write the oldest job's output.
+      let job = queue[queueHead]
+      let outputs = await job.task.value
+      queue[queueHead].pieces = []
+      queueHead += 1
+      if queueHead > 64 {
+        queue.removeFirst(queueHead)
+        queueHead = 0
+      }
+      inFlightBytes -= job.bytes
+      try Task.checkCancellation()
+      for (piece, output) in zip(job.pieces, outputs) {
+        try await write(piece, output, &current)
+      }
+    }
+    try await finish()
+  }
+
+  private mutating func write(_ piece: Piece, _ output: PieceOutput, _ current: inout Current?) async throws {
+    if piece.isFirst {
+      let (time, date) = ZipFormat.dosDateTime(piece.file.modified)
+      let single = piece.isLast
+      let zip64 = !single && UInt64(piece.file.size) >= ZipFormat.zip64SizeThreshold
+      var flags = ZipFormat.nameFlags(piece.file.name)
+      if !single { flags |= ZipFormat.flagDataDescriptor }
+      let method = single ? (output.stored ? ZipFormat.methodStore : ZipFormat.methodDeflate)
+        : (options.compression == .store ? ZipFormat.methodStore : ZipFormat.methodDeflate)
+      current = Current(
+        record: ZipEntryRecord(
+          name: piece.file.name, flags: flags, method: method, dosTime: time, dosDate: date, crc: output.crc,
+          compressedSize: UInt64(output.data.count), uncompressedSize: UInt64(output.rawLength),
+          localHeaderOffset: offset, mode: piece.file.mode & 0o177777, zip64Sizes: zip64),
+        skipping: output.failed)
+      if output.failed {
+        // Unreadable: nothing of it has been written; skip it whole.
+        unreadable += 1
+        if piece.isLast { current = nil }
+        return
+      }
+      try await emit(ZipFormat.localHeader(current!.record, descriptor: !single))
+    } else if var entry = current, !entry.skipping {
+      entry.record.crc = UInt32(
+        crc32_combine(uLong(entry.record.crc), uLong(output.crc), off_t(output.rawLength)))
+      entry.record.compressedSize += UInt64(output.data.count)
+      entry.record.uncompressedSize += UInt64(output.rawLength)
+      current = entry
+    }
+    guard let entry = current, !entry.skipping else {
+      if piece.isLast { current = nil }
+      return
+    }
+    try await emit(output.data)
+    bytesIn += UInt64(output.rawLength)
+    if piece.isLast {
+      if !piece.isFirst { try await emit(ZipFormat.dataDescriptor(entry.record)) }
+      records.append(entry.record)
+      current = nil
+      progress(ZipProgress(files: records.count, bytes: bytesIn))
+    }
+  }
+
+  private mutating func finish() async throws {
+    let directoryOffset = offset
+    var directory: [UInt8] = []
+    directory.reserveCapacity(Self.bufferSize)
+    for record in records {
+      ZipFormat.centralHeader(record, into: &directory)
+      if directory.count >= Self.bufferSize {
+        try await emit(directory)
+        directory.removeAll(keepingCapacity: true)
+      }
+    }
+    try await emit(directory)
+    let directorySize = offset - directoryOffset
+    try await emit(
+      ZipFormat.end(
+        entryCount: UInt64(records.count), directoryOffset: directoryOffset, directorySize: directorySize))
+    try await flush()
+  }
+
+  private mutating func emit(_ bytes: [UInt8]) async throws {
+    offset += UInt64(bytes.count)
+    if bytes.count >= Self.bufferSize / 4 {
+      try await flush()
+      try await sink.write(bytes)
+      return
+    }
+    buffer.append(contentsOf: bytes)
+    if buffer.count >= Self.bufferSize { try await flush() }
+  }
+
+  private mutating func flush() async throws {
+    guard !buffer.isEmpty else { return }
+    let chunk = buffer
+    buffer = []
+    buffer.reserveCapacity(Self.bufferSize)
+    try await sink.write(chunk)
+  }
+}
+
+/// Reads and compresses a batch of pieces on one thread with one zlib
+/// stream (reset between pieces: a deflate state costs ~300 KiB to set up).
+enum PieceCompressor {
+  static let dictionarySize = 32 << 10
+
+  static func run(_ pieces: [Piece], compression: ZipOptions.Compression, level: Int32) -> [PieceOutput] {
+    var stream = z_stream()
+    var ready = false
+    if compression == .deflate {
+      ready =
+        deflateInit2_(
+          &stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        == Z_OK
+    }
+    defer { if ready { deflateEnd(&stream) } }
+    var outputs: [PieceOutput] = []
+    outputs.reserveCapacity(pieces.count)
+    let largest = pieces.map(\.length).max() ?? 0
+    var input = [UInt8](repeating: 0, count: largest + dictionarySize)
+    for piece in pieces {
+      if Task.isCancelled {
+        outputs.append(PieceOutput(data: [], crc: 0, rawLength: 0, stored: true, failed: true))
+        continue
+      }
+      let dictionary = ready && piece.offset > 0 ? min(dictionarySize, piece.offset) : 0
+      let (count, failed) = read(piece, dictionary: dictionary, into: &input)
+      let crc = input.withUnsafeBufferPointer { buffer in
+        UInt32(crc32(0, buffer.baseAddress! + dictionary, uInt(count)))
+      }
+      let single = piece.isFirst && piece.isLast
+      if !ready || (failed && single) {
+        outputs.append(
+          PieceOutput(
+            data: Array(input[dictionary..<(dictionary + count)]), crc: crc, rawLength: count, stored: true,
+            failed: failed && piece.isFirst))
+        continue
+      }
+      let data = deflate(&stream, input, dictionary: dictionary, count: count, finish: piece.isLast)
+      if single && data.count >= count {
+        // Incompressible: stored is smaller.
+        outputs.append(
+          PieceOutput(
+            data: Array(input[0..<count]), crc: crc, rawLength: count, stored: true, failed: false))
+      } else {
+        outputs.append(PieceOutput(data: data, crc: crc, rawLength: count, stored: false, failed: failed && piece.isFirst))
+      }
+    }
+    return outputs
+  }
+
+  /// Reads the piece, preceded by `dictionary` bytes of what comes before it.
+  /// A file that shrank gives fewer bytes; a read error gives what was read.
+  static func read(_ piece: Piece, dictionary: Int, into buffer: inout [UInt8]) -> (count: Int, failed: Bool) {
+    let wanted = dictionary + piece.length
+    var filled = 0
+    var failed = false
+    buffer.withUnsafeMutableBytes { raw in
+      while filled < wanted {
+        let got = pread(
+          piece.file.descriptor.raw, raw.baseAddress! + filled, wanted - filled,
+          off_t(piece.offset - dictionary + filled))
+        if got < 0 {
+          if errno == EINTR { continue }
+          failed = true
+          break
+        }
+        if got == 0 { break }
+        filled += got
+      }
+    }
+    return (max(0, filled - dictionary), failed || filled < dictionary)
+  }
+
+  static func deflate(
+    _ stream: inout z_stream, _ input: [UInt8], dictionary: Int, count: Int, finish: Bool
+  ) -> [UInt8] {
+    deflateReset(&stream)
+    var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(count))) + 64)
+    var produced = 0
+    input.withUnsafeBufferPointer { source in
+      let base = UnsafeMutablePointer(mutating: source.baseAddress!)
+      if dictionary > 0 { deflateSetDictionary(&stream, base, uInt(dictionary)) }
+      stream.next_in = base + dictionary
+      stream.avail_in = uInt(count)
+      while true {
+        if produced == output.count { output.append(contentsOf: repeatElement(0, count: 64 << 10)) }
+        let status = output.withUnsafeMutableBufferPointer { target -> Int32 in
+          stream.next_out = target.baseAddress! + produced
+          stream.avail_out = uInt(target.count - produced)
+          let status = CZlib.deflate(&stream, finish ? Z_FINISH : Z_SYNC_FLUSH)
+          produced = target.count - Int(stream.avail_out)
+          return status
+        }
+        if finish ? status == Z_STREAM_END : (status == Z_OK && stream.avail_out > 0 && stream.avail_in == 0) {
+          break
+        }
+        if status != Z_OK && status != Z_BUF_ERROR && status != Z_STREAM_END { break }
+      }
+    }
+    output.removeSubrange(produced...)
+    return output
+  }
+}

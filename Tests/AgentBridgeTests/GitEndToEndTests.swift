@@ -1,0 +1,106 @@
+import Foundation
+import JSONRPC
+import Testing
+
+/// gitChanges and gitDiff through the built binary: a stdio session over real
+/// pipes, and `agent-bridge call`.
+@Suite struct GitEndToEndTests {
+  /// The agent-bridge executable next to the test bundle in .build.
+  static var executable: String {
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    while directory.path != "/" {
+      let candidate = directory.appendingPathComponent("agent-bridge").path
+      if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+      directory.deleteLastPathComponent()
+    }
+    return ".build/debug/agent-bridge"
+  }
+
+  struct Run {
+    var status: Int32
+    var stdout: Data
+    var stderr: Data
+  }
+
+  static func run(_ arguments: [String], input: Data = Data()) throws -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let stdin = Pipe()
+    let stdout = Pipe()
+    let stderr = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    stdin.fileHandleForWriting.write(input)
+    try stdin.fileHandleForWriting.close()
+    let out = stdout.fileHandleForReading.readDataToEndOfFile()
+    let err = stderr.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(status: process.terminationStatus, stdout: out, stderr: err)
+  }
+
+  /// A repository with one edit, one untracked file with awkward bytes.
+  static func makeWorkspace() throws -> String {
+    let base = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("git-e2e-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+    let root = base.resolvingSymlinksInPath().path
+    func git(_ arguments: String...) throws {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+      process.arguments = ["-C", root, "-c", "user.name=T", "-c", "user.email=t@e"] + arguments
+      process.environment = ["GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "PATH": "/usr/bin:/bin"]
+      try process.run()
+      process.waitUntilExit()
+    }
+    try git("init", "-q", "-b", "main")
+    try Data("one\n".utf8).write(to: URL(fileURLWithPath: root + "/a.txt"))
+    try git("add", "a.txt")
+    try git("commit", "-qm", "one")
+    try Data("two\n".utf8).write(to: URL(fileURLWithPath: root + "/a.txt"))
+    try Data("x\n".utf8).write(to: URL(fileURLWithPath: root + "/caf\u{E9} \"q\"\t.txt"))
+    return root
+  }
+
+  @Test func stdioSession() throws {
+    let root = try Self.makeWorkspace()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let requests = [
+      #"{"jsonrpc":"2.0","id":1,"method":"gitChanges"}"#,
+      #"{"jsonrpc":"2.0","id":2,"method":"gitDiff","params":{"path":"a.txt"}}"#,
+      #"{"jsonrpc":"2.0","id":3,"method":"gitDiff","params":{}}"#,
+      #"{"jsonrpc":"2.0","id":4,"method":"gitChanges","params":{"ref":"no-such-ref"}}"#,
+    ]
+    let run = try Self.run(["stdio", "--workspace", root], input: Data((requests.joined(separator: "\n") + "\n").utf8))
+    #expect(run.status == 0)
+    var replies: [Int64: JSONValue] = [:]
+    for line in run.stdout.split(separator: UInt8(ascii: "\n")) {
+      let reply = try JSONParser.parse(Array(line))
+      if let id = reply["id"]?.intValue { replies[id] = reply }
+    }
+    #expect(replies[1]?["result"] == [["status": "M", "path": "a.txt"], ["status": "A", "path": "caf\u{E9} \"q\"\t.txt"]])
+    #expect(replies[2]?["result"] == ["modified": "two", "original": "one"])
+    #expect(replies[3]?["error"]?["code"] == -32602)
+    #expect(replies[4]?["error"]?["code"] == -32602)
+  }
+
+  @Test func oneShotCall() throws {
+    let root = try Self.makeWorkspace()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let ok = try Self.run(["call", "--workspace", root, "gitDiff", #"{"path":"a.txt"}"#])
+    #expect(ok.status == 0)
+    #expect(String(decoding: ok.stdout, as: UTF8.self) == #"{"modified":"two","original":"one"}"# + "\n")
+    let changes = try Self.run(["call", "--workspace", root, "gitChanges"])
+    #expect(try JSONParser.parse(Array(changes.stdout)).arrayValue?.count == 2)
+
+    let none = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("git-e2e-none-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: none, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: none) }
+    try Data("x".utf8).write(to: none.appendingPathComponent("f"))
+    let failed = try Self.run(["call", "--workspace", none.path, "gitDiff", #"{"path":"f"}"#])
+    #expect(failed.status == 1)
+    #expect(failed.stdout.isEmpty)
+    #expect(try JSONParser.parse(Array(failed.stderr.prefix { $0 != UInt8(ascii: "\n") }))["code"] == -32016)
+  }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import Testing
+
+@testable import Git
+
+/// Random histories and working trees, checked against the git CLI.
+///
+/// `AGENT_BRIDGE_GIT_PROPERTY_ITERATIONS` (default 10) sets how many
+/// repositories are built; `AGENT_BRIDGE_GIT_PROPERTY_SEED` replays one run.
+/// A failure names its seed and the operations that led there.
+@Suite struct GitPropertyTests {
+  static var iterations: Int {
+    ProcessInfo.processInfo.environment["AGENT_BRIDGE_GIT_PROPERTY_ITERATIONS"].flatMap(Int.init) ?? 10
+  }
+
+  static var firstSeed: UInt64 {
+    ProcessInfo.processInfo.environment["AGENT_BRIDGE_GIT_PROPERTY_SEED"].flatMap(UInt64.init) ?? 20_261_129
+  }
+
+  @Test func changesAndDiffsMatchTheGitCLI() throws {
+    var seen: Set<GitChange.Status> = []
+    var compared = 0
+    for offset in 0..<Self.iterations {
+      let seed = Self.firstSeed &+ UInt64(offset)
+      var scenario = Scenario(seed: seed)
+      let changes = try scenario.run()
+      seen.formUnion(changes.map(\.status))
+      compared += changes.count
+    }
+    // Guard against a vacuous run: the generator must produce real changes.
+    if Self.iterations >= 5 {
+      #expect(seen.isSuperset(of: [.added, .modified, .deleted]))
+      #expect(compared >= Self.iterations)
+    }
+  }
+}
+
+/// SplitMix64: small, fast and the same everywhere, so a seed replays.
+struct SeededGenerator: RandomNumberGenerator {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
+
+struct Scenario {
+  let seed: UInt64
+  var random: SeededGenerator
+  var log: [String] = []
+  var counter = 0
+
+  init(seed: UInt64) {
+    self.seed = seed
+    random = SeededGenerator(seed: seed)
+  }
+
+  static let names = [
+    "a.txt", "b c.txt", "tab\tname.txt", "new\nline.txt", "quo\"te.txt", "é.txt", "Z.txt", "dir/x.txt",
+    "dir/sub/y.md", "dir2/é ü.txt", "app/apple.txt", "日本/語.txt", "dir/sub/deeper/z", ".hidden.txt",
+  ]
+
+  mutating func pick<T>(_ values: [T]) -> T { values[Int.random(in: 0..<values.count, using: &random)] }
+  mutating func chance(_ percent: Int) -> Bool { Int.random(in: 0..<100, using: &random) < percent }
+
+  mutating func content() -> String {
+    counter += 1
+    let lines = Int.random(in: 0...4, using: &random)
+    let ending = chance(20) ? "\r\n" : "\n"
+    var text = (0..<lines).map { "line \($0) v\(counter)" }.joined(separator: ending)
+    if chance(70) { text += ending }
+    return text
+  }
+
+  /// Builds one repository and checks it; returns the changes compared.
+  mutating func run() throws -> [GitChange] {
+    let fixture = try GitFixture()
+    let withOrigin = chance(50)
+    let work = withOrigin ? "work" : ""
+    try fixture.initRepository(withOrigin ? "seed" : "")
+    let setup = withOrigin ? "seed" : ""
+    try fixture.write(setup.isEmpty ? ".gitignore" : setup + "/.gitignore", "*.log\nignored/\n")
+    let commits = withOrigin ? Int.random(in: 1...3, using: &random) : Int.random(in: 0...3, using: &random)
+    for _ in 0..<commits {
+      for _ in 0..<Int.random(in: 2...6, using: &random) { try mutate(fixture, in: setup) }
+      try fixture.commitAll(in: setup)
+      log.append("commit")
+    }
+    if withOrigin {
+      try fixture.git("clone", "-q", "--bare", "seed", "origin.git")
+      try fixture.git("clone", "-q", "origin.git", "work")
+      log.append("clone")
+    }
+    // Where HEAD stands: its upstream branch, a new branch with none, detached.
+    let born = (try fixture.git(["rev-parse", "-q", "--verify", "HEAD"], in: work, allowFailure: true)).isEmpty == false
+    if born {
+      switch Int.random(in: 0..<3, using: &random) {
+      case 0:
+        try fixture.git("checkout", "-q", "-b", "topic", in: work)
+        log.append("branch topic")
+      case 1:
+        try fixture.git("checkout", "-q", "--detach", in: work)
+        log.append("detach")
+      default: break
+      }
+      if chance(50) {
+        for _ in 0..<Int.random(in: 1...4, using: &random) { try mutate(fixture, in: work) }
+        try fixture.commitAll(in: work)
+        log.append("commit")
+      }
+    }
+    for _ in 0..<Int.random(in: 3...12, using: &random) { try mutate(fixture, in: work) }
+
+    let workspace = fixture.path(work)
+    let base = try fixture.oracleBase(in: work)
+    let expected = try fixture.oracleChanges(base: base, in: work)
+    let found = try GitChanges.collect(workspace: workspace, ref: nil)
+    let story = "seed \(seed): \(log.joined(separator: "; "))"
+    #expect(found == expected, "\(story)")
+
+    for change in expected where !change.path.hasSuffix("/") {
+      let full = fixture.path(work.isEmpty ? change.path : work + "/" + change.path)
+      let modified: String
+      if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: full) {
+        modified = target
+      } else if let data = FileManager.default.contents(atPath: full) {
+        modified = try GitDiff.text(Array(data))
+      } else {
+        modified = ""
+      }
+      let original = try fixture.oracleOriginal(change.path, base: base, in: work)
+      let diff = try GitDiff.diff(workspace: workspace, path: change.path, ref: nil)
+      #expect(diff == GitFileDiff(original: original, modified: modified), "\(change) \(story)")
+    }
+    return expected
+  }
+
+  /// One random edit of the working tree or index in `directory`.
+  mutating func mutate(_ fixture: GitFixture, in directory: String) throws {
+    let name = chance(30) ? "f\(Int.random(in: 0..<8, using: &random)).txt" : pick(Self.names)
+    let relative = directory.isEmpty ? name : directory + "/" + name
+    let exists = FileManager.default.fileExists(atPath: fixture.path(relative))
+    func git(_ arguments: String...) throws {
+      try fixture.git(arguments, in: directory, allowFailure: true)
+    }
+    switch Int.random(in: 0..<11, using: &random) {
+    case 0, 1:
+      try? fixture.remove(relative)  // a symlink there would be written through
+      try fixture.write(relative, content())
+      log.append("write \(name.debugDescription)")
+    case 2:
+      if exists {
+        try fixture.remove(relative)
+        log.append("delete \(name.debugDescription)")
+      }
+    case 3:
+      try git("add", "--", name)
+      log.append("add \(name.debugDescription)")
+    case 4:
+      let target = pick(Self.names)
+      try git("mv", "--", name, target)
+      log.append("mv \(name.debugDescription) \(target.debugDescription)")
+    case 5:
+      if exists, (try? FileManager.default.destinationOfSymbolicLink(atPath: fixture.path(relative))) == nil {
+        let executable = FileManager.default.isExecutableFile(atPath: fixture.path(relative))
+        try fixture.chmod(relative, executable ? 0o644 : 0o755)
+        log.append("chmod \(name.debugDescription)")
+      }
+    case 6:
+      let ignored = pick(["debug.log", "ignored/out.bin", "dir/trace.log"])
+      try fixture.write(directory.isEmpty ? ignored : directory + "/" + ignored, content())
+      log.append("ignored \(ignored)")
+    case 7:
+      try git("rm", "-q", "--cached", "--", name)
+      log.append("rm --cached \(name.debugDescription)")
+    case 8:
+      try? fixture.remove(relative)
+      try fixture.write(relative + ".tmp", "")
+      try fixture.remove(relative + ".tmp")
+      try fixture.symlink(relative, to: pick(["a.txt", "missing", "../elsewhere"]))
+      log.append("symlink \(name.debugDescription)")
+    case 9:
+      // Staged, then put back on disk: the working tree may equal the base.
+      if exists, let before = FileManager.default.contents(atPath: fixture.path(relative)) {
+        try fixture.write(relative, content())
+        try git("add", "--", name)
+        try? fixture.remove(relative)
+        try fixture.write(relative, before)
+        log.append("stage-and-revert \(name.debugDescription)")
+      }
+    default:
+      try git("add", "-A")
+      log.append("add -A")
+    }
+  }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import Testing
+import Workspace
+
+@Suite struct FileListingTests {
+  /// The reference's example workspace (section 6), as a real git repository.
+  static func openHandsExample() throws -> TempTree {
+    let tree = try TempTree()
+    try tree.git("init", "-q")
+    for directory in [".openhands", "node_modules", "src/components", "Build", "a-b"] { try tree.mkdir(directory) }
+    try tree.write("src/index.ts", "export {}\n")
+    try tree.write("src/components/x.ts", "")
+    try tree.write("Build/out.o", "")
+    try tree.write(".DS_Store", "")
+    try tree.write(".env", "A=1\n")
+    try tree.write(".gitignore", "*.log\n/Build\n")
+    try tree.write("alpha.py", "")
+    try tree.write("debug.log", "")
+    try tree.write("README.md", "")
+    try tree.write("Zeta.txt", "")
+    try tree.write(".openhands/x", "")
+    try tree.write("a-b/x", "")
+    try tree.symlink("broken", to: "nowhere")
+    try tree.symlink("srclink", to: "src")
+    return tree
+  }
+
+  @Test func topLevelMatchesTheReferenceExample() throws {
+    let tree = try Self.openHandsExample()
+    #expect(
+      try FileListing.list(root: tree.root, path: nil)
+        == [".openhands/", "a-b/", "src/", "srclink/", ".env", ".gitignore", "alpha.py", "README.md", "Zeta.txt"])
+    #expect(try FileListing.list(root: tree.root, path: "") == FileListing.list(root: tree.root, path: nil))
+  }
+
+  @Test func subdirectoriesArePrefixedAsGiven() throws {
+    let tree = try Self.openHandsExample()
+    #expect(try FileListing.list(root: tree.root, path: "src") == ["src/components/", "src/index.ts"])
+    #expect(try FileListing.list(root: tree.root, path: "src/") == ["src/components/", "src/index.ts"])
+    #expect(try FileListing.list(root: tree.root, path: "srclink") == ["srclink/components/", "srclink/index.ts"])
+  }
+
+  @Test func orderIsDirectoriesFirstByLowercasedKeyWithSlash() throws {
+    let tree = try TempTree()
+    for name in ["a", "a-b", "B", "c"] { try tree.mkdir(name) }
+    for name in ["b.txt", "A.txt", "_x", "Émile", "z"] { try tree.write(name, "") }
+    #expect(
+      try FileListing.list(root: tree.root, path: nil) == ["a-b/", "a/", "B/", "c/", "_x", "A.txt", "b.txt", "z", "Émile"])
+  }
+
+  @Test func fixedNamesOnlyAtTopLevelAndGitEverywhere() throws {
+    let tree = try TempTree()
+    for name in ["node_modules", "__pycache__", "lost+found", ".vscode", ".git", "sub/node_modules", "sub/.git"] {
+      try tree.mkdir(name)
+    }
+    try tree.write(".DS_Store", "")
+    try tree.write("sub/.DS_Store", "")
+    try tree.write("node_modules.txt", "")
+    #expect(try FileListing.list(root: tree.root, path: nil) == ["sub/", "node_modules.txt"])
+    #expect(try FileListing.list(root: tree.root, path: "sub") == ["sub/node_modules/", "sub/.DS_Store"])
+  }
+
+  @Test func missingOrNonDirectoryIsEmpty() throws {
+    let tree = try TempTree()
+    try tree.write("file.txt", "x")
+    #expect(try FileListing.list(root: tree.root, path: "nope").isEmpty)
+    #expect(try FileListing.list(root: tree.root, path: "file.txt").isEmpty)
+    #expect(try FileListing.listRecursive(root: tree.root, path: "nope").isEmpty)
+  }
+
+  @Test func outsideIsRefused() throws {
+    let tree = try TempTree()
+    try tree.symlink("out", to: "../outside")
+    #expect(throws: PathError.outsideWorkspace) { try FileListing.list(root: tree.root, path: "..") }
+    #expect(throws: PathError.outsideWorkspace) { try FileListing.list(root: tree.root, path: "out") }
+    #expect(throws: PathError.outsideWorkspace) { try FileListing.listRecursive(root: tree.root, path: "/etc") }
+    // A link that leads out is not shown either: nothing outside may show.
+    #expect(try FileListing.list(root: tree.root, path: nil).isEmpty)
+  }
+
+  @Test func gitsOwnRulesNestedIgnoresInfoExcludeAndExcludesFile() throws {
+    let tree = try TempTree()
+    try tree.git("init", "-q")
+    let globalIgnore = tree.outside + "/global-ignore"
+    try Data("*.global\n".utf8).write(to: URL(fileURLWithPath: globalIgnore))
+    try tree.git("config", "core.excludesFile", globalIgnore)
+    try tree.write(".git/info/exclude", "*.excluded\n")
+    try tree.write(".gitignore", "*.log\n!keep.log\n")
+    try tree.write("src/.gitignore", "generated/\n*.tmp\n")
+    for name in ["src/a.log", "src/keep.log", "src/b.tmp", "src/c.excluded", "src/d.global", "src/main.c",
+      "src/generated/g.c", "other/generated/h.c"]
+    {
+      try tree.write(name, "")
+    }
+    #expect(try FileListing.list(root: tree.root, path: "src") == ["src/.gitignore", "src/keep.log", "src/main.c"])
+    #expect(try FileListing.list(root: tree.root, path: "other") == ["other/generated/"])
+  }
+
+  @Test func trackedFilesStayListedWhereAPatternMatches() throws {
+    let tree = try TempTree()
+    try tree.git("init", "-q")
+    try tree.write(".gitignore", "*.log\nbuild/\n")
+    try tree.write("tracked.log", "t")
+    try tree.write("untracked.log", "u")
+    try tree.write("build/tracked.o", "t")
+    try tree.write("build/untracked.o", "u")
+    try tree.git("add", "-f", "tracked.log", "build/tracked.o")
+    #expect(try FileListing.list(root: tree.root, path: nil) == ["build/", ".gitignore", "tracked.log"])
+    #expect(try FileListing.list(root: tree.root, path: "build") == ["build/tracked.o"])
+    #expect(
+      try FileListing.listRecursive(root: tree.root, path: nil) == [".gitignore", "build/tracked.o", "tracked.log"])
+  }
+
+  @Test func nestedRepositoryUsesItsOwnRules() throws {
+    let tree = try TempTree()
+    try tree.git("init", "-q")
+    try tree.write(".gitignore", "*.a\n")
+    try tree.mkdir("inner")
+    try tree.git("init", "-q", in: "inner")
+    try tree.write("inner/.gitignore", "*.b\n")
+    try tree.write("inner/x.a", "")
+    try tree.write("inner/x.b", "")
+    try tree.write("inner/x.c", "")
+    try tree.write("y.a", "")
+    try tree.write("y.b", "")
+    // The inner repository decides for its own directory: *.a is not ignored there.
+    #expect(try FileListing.list(root: tree.root, path: "inner") == ["inner/.gitignore", "inner/x.a", "inner/x.c"])
+    #expect(try FileListing.list(root: tree.root, path: nil) == ["inner/", ".gitignore", "y.b"])
+    #expect(
+      try FileListing.listRecursive(root: tree.root, path: nil)
+        == [".gitignore", "inner/.gitignore", "inner/x.a", "inner/x.c", "y.b"])
+  }
+
+  @Test func outsideARepositoryOnlyFixedNamesAreDropped() throws {
+    let tree = try TempTree()
+    try tree.write(".gitignore", "*.log\n")
+    try tree.write("a.log", "")
+    try tree.mkdir("node_modules")
+    #expect(try FileListing.list(root: tree.root, path: nil) == [".gitignore", "a.log"])
+  }
+
+  @Test func recursiveIsFilesOnlyInCodePointOrder() throws {
+    let tree = try TempTree()
+    try tree.git("init", "-q")
+    try tree.write(".gitignore", "ignored/\n*.o\n")
+    for name in ["a/x", "a-b/y", "a.txt", "B/z", "ignored/q", "m.o", "é/u", "z/.git/config", "node_modules/n",
+      "sub/node_modules/keep"]
+    {
+      try tree.write(name, "")
+    }
+    try tree.write(".git/info/exclude", "")
+    try tree.symlink("link-in", to: "a.txt")
+    try tree.symlink("link-dir", to: "a")
+    try tree.symlink("link-out", to: "../outside/secret")
+    try tree.symlink("link-broken", to: "nope")
+    try tree.fifo("pipe")
+    let listed = try FileListing.listRecursive(root: tree.root, path: nil)
+    #expect(
+      listed == [
+        ".gitignore", "B/z", "a-b/y", "a.txt", "a/x", "link-in", "sub/node_modules/keep", "é/u",
+      ])
+    #expect(listed == listed.sorted { Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value)) })
+    #expect(try FileListing.listRecursive(root: tree.root, path: "a/") == ["a/x"])
+  }
+
+  @Test func recursiveReportsProgressAndHonoursCancellation() throws {
+    let tree = try TempTree()
+    for index in 0..<1200 { try tree.write("d\(index % 7)/f\(index)", "") }
+    let reports = Counter()
+    let all = try FileListing.listRecursive(root: tree.root, path: nil, progress: { _ in reports.increment() })
+    #expect(all.count == 1200)
+    #expect(reports.value >= 2)
+    #expect(throws: CancellationError.self) {
+      try FileListing.listRecursive(root: tree.root, path: nil, isCancelled: { true })
+    }
+  }
+}
+
+final class Counter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var count = 0
+  var value: Int { lock.withLock { count } }
+  func increment() { lock.withLock { count += 1 } }
+}
