@@ -1,4 +1,5 @@
 import Foundation
+import HTTPAdapter
 import JSONRPC
 import Testing
 
@@ -13,7 +14,9 @@ import Testing
       return
     }
     let python = try #require(which("python3"), "python3 drives Chromium over its DevTools pipe")
-    let server = try await TestServer.start()
+    let workspace = try TemporaryDirectory.make("docs-ws")
+    try "Hello from the workspace ✓\n".write(toFile: workspace + "/hello.txt", atomically: true, encoding: .utf8)
+    let server = try await TestServer.start(workspace: workspace)
     defer { Task { await server.stop() } }
     let output = try TestOutput.directory("HTTPAdapterTests")
     let script = try TemporaryDirectory.make("cdp") + "/drive_docs.py"
@@ -21,8 +24,8 @@ import Testing
 
     let plan: JSONValue = [
       "url": .string("http://127.0.0.1:\(server.port)/docs"),
-      "operation": "health",
-      "fill": [:],
+      "operation": "selectFile",
+      "fill": ["file": "hello.txt"],
       "screenshot": .string(output + "/docs-page.png"),
       "dom": .string(output + "/docs-page.html"),
     ]
@@ -34,11 +37,12 @@ import Testing
     let result = try #require(try? JSONParser.parse(lastLine), "driver said: \(text)")
     // The call's outcome as the page shows it.
     #expect(result["status"]?.stringValue?.hasPrefix("200") == true, "\(result)")
-    #expect(result["body"] == "\"OK\"")
+    // The page pretty-prints the JSON body it received.
+    #expect(result["body"].flatMap { try? JSONParser.parse($0.stringValue ?? "") } == ["code": "Hello from the workspace ✓\n"])
     // The page found the default conversation on its own.
     #expect(result["conversation"] == .string(server.conversationId))
     // Every operation of the OpenAPI document got a form.
-    #expect((result["operations"]?.intValue ?? 0) >= 6)
+    #expect(result["operations"]?.intValue == Int64(RESTMapping.endpoints.count + 5))
     let png = try Data(contentsOf: URL(fileURLWithPath: output + "/docs-page.png"))
     #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
     #expect(png.count > 10_000)
