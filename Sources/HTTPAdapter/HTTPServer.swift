@@ -207,6 +207,14 @@ public struct HTTPServer: Sendable {
           }
           return .failure(.methodNotFound(request.method))
         }
+        if let route = Registry.request(named: request.method)?.http,
+          let refused = route.stdioOnlyParams.first(where: { request.params?[$0].map { !$0.isNull } ?? false })
+        {
+          return .failure(
+            BridgeError.invalidParams(
+              field: refused, type: "value_error", message: "\(refused) is not available over HTTP (use stdio)",
+              input: request.params?[refused] ?? .null, location: "body"))
+        }
         return await dispatcher.call(
           method: request.method, params: request.params, context: RequestContext(request: request))
       },

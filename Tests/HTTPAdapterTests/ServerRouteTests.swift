@@ -126,6 +126,16 @@ import Testing
       let reply = try await server.post("/api/jsonrpc", json: call)
       #expect(reply.json?["error"]?["code"] == .int(-32601), "\(call)")
     }
+    // zipDirectory's destination writes a file anywhere: not over HTTP.
+    let target = other + "/out.zip"
+    let zip = try await server.post(
+      "/api/jsonrpc",
+      json: #"{"jsonrpc":"2.0","id":1,"method":"zipDirectory","params":{"destination":"\#(target)"}}"#)
+    #expect(zip.json?["error"]?["code"] == .int(-32602), "\(zip.text)")
+    #expect(!FileManager.default.fileExists(atPath: target))
+    let inline = try await server.post(
+      "/api/jsonrpc", json: #"{"jsonrpc":"2.0","id":1,"method":"zipDirectory","params":{"destination":null}}"#)
+    #expect(inline.json?["result"]?["filename"] == "workspace.zip")
     #expect(server.dispatcher.conversations.all.count == 1)
     #expect(server.dispatcher.conversations.defaultConversation.workspace != "/")
   }
