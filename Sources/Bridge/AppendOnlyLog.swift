@@ -20,6 +20,10 @@ import Synchronization
 /// - A torn last line (a crash in the middle of a write, or a short write on
 ///   a full disk) is closed off with a newline before the next append, so the
 ///   next record starts on a fresh line; readers skip lines that do not parse.
+///   The check and the writes of a batch happen under `flock(LOCK_EX)`, so
+///   another bridge sharing the file that crashes mid-line at any moment
+///   cannot glue its torn line to the front of ours (the kernel drops a dead
+///   process's lock).
 final class AppendOnlyLog: Sendable {
   typealias Completion = CheckedContinuation<Result<Void, AppendError>, Never>
 
@@ -120,7 +124,11 @@ final class AppendOnlyLog: Sendable {
   private func writeBatch(_ lines: [[UInt8]]) -> Result<Void, AppendError> {
     do throws(AppendError) {
       let fd = try openForAppend()
-      for line in lines { try writeWhole(fd, line) }
+      try locked(fd) { () throws(AppendError) in
+        try closeTornLine(fd)
+        for line in lines { try writeWhole(fd, line) }
+      }
+      // Outside the lock: other writers need not wait for our disk flush.
       guard fsync(fd) == 0 else { throw AppendError(operation: "fsync \(path)", errno: errno) }
       return .success(())
     } catch {
@@ -138,10 +146,10 @@ final class AppendOnlyLog: Sendable {
     if existing >= 0 { return existing }
     let directory = Self.parent(of: path)
     try Self.makeDirectories(directory)
-    let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+    // Read-write so the tail can be checked with pread on the same descriptor.
+    let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw AppendError(operation: "open \(path)", errno: errno) }
     do throws(AppendError) {
-      try closeTornLine(fd)
       // The file's directory entry must be durable too, or a crash right
       // after creating it could lose the whole file.
       try Self.fsyncDirectory(directory)
@@ -153,17 +161,23 @@ final class AppendOnlyLog: Sendable {
     return fd
   }
 
-  /// If the file does not end in a newline, an earlier writer died mid-line:
-  /// end that line so the next record starts on a fresh one.
+  /// Runs `body` holding the file's exclusive lock.
+  private func locked(_ fd: Int32, _ body: () throws(AppendError) -> Void) throws(AppendError) {
+    while flock(fd, LOCK_EX) != 0 {
+      guard errno == EINTR else { throw AppendError(operation: "lock \(path)", errno: errno) }
+    }
+    defer { _ = flock(fd, LOCK_UN) }
+    try body()
+  }
+
+  /// If the file does not end in a newline, a writer died mid-line: end that
+  /// line so the next record starts on a fresh one.
   private func closeTornLine(_ fd: Int32) throws(AppendError) {
     var info = stat()
     guard fstat(fd, &info) == 0 else { throw AppendError(operation: "stat \(path)", errno: errno) }
     guard info.st_size > 0 else { return }
-    let reader = open(path, O_RDONLY | O_CLOEXEC)
-    guard reader >= 0 else { throw AppendError(operation: "open \(path)", errno: errno) }
-    defer { close(reader) }
     var last: UInt8 = 0
-    guard pread(reader, &last, 1, off_t(info.st_size - 1)) == 1 else {
+    guard pread(fd, &last, 1, off_t(info.st_size - 1)) == 1 else {
       throw AppendError(operation: "read \(path)", errno: errno)
     }
     if last != 0x0A { try writeWhole(fd, [0x0A]) }

@@ -205,7 +205,10 @@ struct HandlerTable {
         scope.context = context
         let decoded = try R.decode(params)
         try Task.checkCancellation()
-        return try await body(decoded, scope).json
+        // Off the cooperative pool: handlers block (libgit2, file I/O, fsync).
+        return try await withTaskExecutorPreference(BlockingWorkExecutor.shared) {
+          try await body(decoded, scope).json
+        }
       }
     }
   }

@@ -57,6 +57,27 @@ public enum OpenRPC {
     ]
   }
 
+  /// One JSON Schema (2020-12) document per method's params and result, as
+  /// `Protocol/schemas/<method>.params.json` and `.result.json`, for tools
+  /// that validate messages without reading OpenRPC.
+  public static func schemaFiles() -> [(name: String, document: JSONValue)] {
+    Registry.requests.flatMap { request -> [(name: String, document: JSONValue)] in
+      [
+        ("\(request.method).params.json", schemaDocument(request.paramsSchema, title: "\(request.method) params")),
+        ("\(request.method).result.json", schemaDocument(request.resultSchema, title: "\(request.method) result")),
+      ]
+    }
+  }
+
+  static func schemaDocument(_ schema: JSONValue, title: String) -> JSONValue {
+    var document: JSONObject = [
+      "$schema": "https://json-schema.org/draft/2020-12/schema",
+      "title": .string(title),
+    ]
+    for member in schema.objectValue ?? JSONObject() { document[member.key] = member.value }
+    return .object(document)
+  }
+
   static func error(for code: BridgeErrorCode) -> JSONValue {
     var object: JSONObject = ["code": .int(Int64(code.rawValue)), "message": .string(code.meaning)]
     if let status = code.httpStatus { object["data"] = ["httpStatus": .int(Int64(status))] }

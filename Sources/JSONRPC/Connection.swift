@@ -81,7 +81,9 @@ public final class Connection: NotificationSink, Sendable {
       }
       if count == 0 { break reading }
       parser.append(UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
+      writer.cork()
       while let event = parser.next() { receive(event, handler: handler) }
+      writer.uncork()
     }
     if let event = parser.finish() { receive(event, handler: handler) }
     running.wait()
@@ -187,7 +189,7 @@ public final class Connection: NotificationSink, Sendable {
     handler: any RequestHandler,
     reply: @escaping @Sendable (JSONValue) -> Void
   ) {
-    let duplicate = inFlight.withLock { $0[request.id] != nil }
+    let duplicate = inFlight.withLock { !$0.isEmpty && $0[request.id] != nil }
     if duplicate {
       reply(Exchange.duplicate(request.id))
       return

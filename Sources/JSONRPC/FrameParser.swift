@@ -200,10 +200,17 @@ public struct FrameParser: Sendable {
         }
         guard Self.isHeaderField(line) else {
           if fields == 0 {
-            // A stray line where a message should start is dropped alone.
+            // A stray line where a message should start is dropped alone,
+            // unless a header was glued to its end (garbage written without
+            // a newline before a real message): that header is kept.
             emit(.malformed(reason: "expected a Content-Length header or a JSON value", .lsp))
-            start = newline + 1
-            state = .idle
+            if let header = findContentLength(in: start..<newline) {
+              start = header
+              state = .header(contentLength: nil, invalid: nil, fields: 0)
+            } else {
+              start = newline + 1
+              state = .idle
+            }
           } else if resyncAtJSON, Self.startsJSON(buffer[start]) {
             // Headers, then JSON without the blank line: the header block is
             // bad, but the JSON line may well be a message of its own.
@@ -265,6 +272,19 @@ public struct FrameParser: Sendable {
       return false
     }
     var end = newline
+    if forcedFraming == nil, let header = findGluedHeader(in: start..<newline) {
+      // `{...}Content-Length: N`: a JSON value with an LSP header glued to
+      // it, which is what a body shorter than its Content-Length, or one
+      // whose header was lost, leaves behind. Without this split, every
+      // later LSP message would be read as one broken line with the next
+      // one's header.
+      end = header
+      while end > start, Self.isWhitespace(buffer[end - 1]) { end -= 1 }
+      emit(.message(Array(buffer[start..<end]), .ndjson))
+      start = header
+      state = .header(contentLength: nil, invalid: nil, fields: 0)
+      return true
+    }
     while end > start, Self.isWhitespace(buffer[end - 1]) { end -= 1 }
     if end - start > maxMessageBytes {
       emit(.oversized(length: end - start, .ndjson))
@@ -326,6 +346,48 @@ public struct FrameParser: Sendable {
     return false
   }
 
+  /// The first `content-length:` (any case) in `range`.
+  private func findContentLength(in range: Range<Int>) -> Int? {
+    let needle = Self.contentLengthNeedle
+    guard range.count >= needle.count else { return nil }
+    return buffer.withUnsafeBufferPointer { bytes in
+      var i = range.lowerBound
+      let last = range.upperBound - needle.count
+      while i <= last {
+        if bytes[i] | 0x20 == needle[0] {
+          var j = 1
+          while j < needle.count, bytes[i + j] | 0x20 == needle[j] { j += 1 }
+          if j == needle.count { return i }
+        }
+        i += 1
+      }
+      return nil
+    }
+  }
+
+  /// The offset of a `content-length:` that directly follows a `}` or `]`
+  /// (spaces allowed) in `range`: where a glued header starts.
+  private func findGluedHeader(in range: Range<Int>) -> Int? {
+    let needle = Self.contentLengthNeedle
+    guard range.count > needle.count else { return nil }
+    return buffer.withUnsafeBufferPointer { bytes in
+      var i = range.lowerBound
+      let last = range.upperBound - needle.count
+      while i < last {
+        let byte = bytes[i]
+        i += 1
+        guard byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") else { continue }
+        var k = i
+        while k <= last, bytes[k] == 0x20 || bytes[k] == 0x09 { k += 1 }
+        guard k <= last, bytes[k] | 0x20 == needle[0] else { continue }
+        var j = 1
+        while j < needle.count, bytes[k + j] | 0x20 == needle[j] { j += 1 }
+        if j == needle.count { return k }
+      }
+      return nil
+    }
+  }
+
   /// Lowercase `content-length:`; `| 0x20` lowercases letters and keeps `-`
   /// and `:` as they are.
   private static let contentLengthNeedle: [UInt8] = Array("content-length:".utf8)
@@ -345,6 +407,14 @@ public struct FrameParser: Sendable {
   }
 
   private func headerField(_ line: ArraySlice<UInt8>, contentLength: Int?, invalid: String?, fields: Int) -> State {
+    // The common header, read straight from the bytes: this runs for every
+    // LSP message, so it allocates nothing.
+    if invalid == nil, let length = Self.plainContentLength(line) {
+      if let contentLength, contentLength != length {
+        return .header(contentLength: nil, invalid: "conflicting Content-Length headers", fields: fields)
+      }
+      return .header(contentLength: length, invalid: nil, fields: fields)
+    }
     let colon = line.firstIndex(of: UInt8(ascii: ":"))!
     let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
     let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingSpaces()
@@ -380,6 +450,29 @@ public struct FrameParser: Sendable {
     default:
       return keep()  // Unknown headers are ignored.
     }
+  }
+
+  /// `Content-Length: <1-18 digits>` (any case, optional blanks), else nil.
+  private static func plainContentLength(_ line: ArraySlice<UInt8>) -> Int? {
+    let needle = contentLengthNeedle
+    guard line.count > needle.count else { return nil }
+    var i = line.startIndex
+    for expected in needle {
+      guard line[i] | 0x20 == expected else { return nil }
+      i += 1
+    }
+    while i < line.endIndex, line[i] == 0x20 || line[i] == 0x09 { i += 1 }
+    var end = line.endIndex
+    while end > i, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
+    guard end > i, end - i <= maxLengthDigits else { return nil }
+    var value = 0
+    while i < end {
+      let digit = line[i] &- UInt8(ascii: "0")
+      guard digit < 10 else { return nil }
+      value = value * 10 + Int(digit)
+      i += 1
+    }
+    return value
   }
 
   private mutating func finishHeader(contentLength: Int?, invalid: String?) {

@@ -17,6 +17,8 @@ public final class MessageWriter: Sendable {
     var pending: [UInt8] = []
     var drainScheduled = false
     var closed = false
+    /// While set, sends queue without waking the writer; see `cork()`.
+    var corked = false
   }
 
   private let fd: Int32
@@ -50,15 +52,34 @@ public final class MessageWriter: Sendable {
         state.pending.append(contentsOf: body)
         state.pending.append(0x0A)
       }
-      if state.drainScheduled { return false }
+      if state.drainScheduled || state.corked { return false }
       state.drainScheduled = true
       return true
     }
     if schedule { queue.async { self.drain() } }
   }
 
-  /// Blocks until everything queued so far has been written.
+  /// Holds back the writer while the reader answers a burst of messages
+  /// from one read, so that the burst costs one wake-up and one `write(2)`
+  /// instead of one each. `uncork()` sends what was queued.
+  public func cork() {
+    state.withLock { $0.corked = true }
+  }
+
+  public func uncork() {
+    let schedule = state.withLock { state -> Bool in
+      state.corked = false
+      if state.drainScheduled || state.pending.isEmpty || state.closed { return false }
+      state.drainScheduled = true
+      return true
+    }
+    if schedule { queue.async { self.drain() } }
+  }
+
+  /// Blocks until everything queued so far has been written (uncorking
+  /// first: `exit` may arrive in the middle of a corked burst).
   public func flush() {
+    uncork()
     queue.sync {}
   }
 

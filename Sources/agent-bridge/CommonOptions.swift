@@ -26,7 +26,7 @@ struct CommonOptions: ParsableArguments {
 
   @Option(
     name: .customLong("log-level"),
-    help: "Log level on stderr: trace, debug, info, notice, warning, error (default: warning).")
+    help: "Log level on stderr (default: warning).")
   var logLevel: Logger.Level?
 
   @Option(

@@ -203,3 +203,45 @@ import Testing
     #expect(FeedbackStore.defaultDirectory() == expected)
   }
 }
+
+/// Another bridge sharing the state directory dies mid-line while this one
+/// has the file open: this one's next record still starts on a fresh line.
+@Suite struct SharedFeedbackStoreTests {
+  let directory = TemporaryDirectory("shared-store")
+
+  @Test func aTornLineFromAnotherWriterIsClosedOffBeforeEachBatch() async throws {
+    let store = FeedbackStore(directory: directory.path)
+    let first = SubmitFeedbackRequest.Params(polarity: "positive")
+    try await store.append(FeedbackStore.record(first, id: "a", password: "p", conversationId: "c"))
+    // The other process's partial write, while our descriptor stays open.
+    let handle = try #require(FileHandle(forWritingAtPath: store.recordsPath))
+    handle.seekToEndOfFile()
+    handle.write(Data(#"{"feedback_id":"other","emai"#.utf8))
+    try handle.close()
+    try await store.append(FeedbackStore.record(first, id: "b", password: "p", conversationId: "c"))
+    let read = try store.readRecords()
+    #expect(read.records.compactMap { $0["feedback_id"]?.stringValue } == ["a", "b"])
+    #expect(read.skipped == 1)
+  }
+
+  /// Two stores (two processes' appenders) on one file, appending at once.
+  @Test func twoAppendersNeverInterleave() async throws {
+    let one = FeedbackStore(directory: directory.path)
+    let two = FeedbackStore(directory: directory.path)
+    let big = JSONValue.string(String(repeating: "y", count: 50_000))
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for index in 0..<100 {
+        group.addTask {
+          var params = SubmitFeedbackRequest.Params(polarity: "negative")
+          params.trajectory = big
+          let store = index % 2 == 0 ? one : two
+          try await store.append(FeedbackStore.record(params, id: "r\(index)", password: "p", conversationId: "c"))
+        }
+      }
+      try await group.waitForAll()
+    }
+    let read = try one.readRecords()
+    #expect(read.skipped == 0)
+    #expect(Set(read.records.compactMap { $0["feedback_id"]?.stringValue }) == Set((0..<100).map { "r\($0)" }))
+  }
+}

@@ -136,6 +136,23 @@ import Testing
     #expect(Self.shape(Self.events(blank)) == ["lsp:malformed", "ndjson:\(Self.health)"])
   }
 
+  @Test func aHeaderGluedToGarbageOrToAJSONValueIsFound() {
+    // Garbage without a newline, then a real message.
+    let garbage = "oops " + Self.lsp(Self.health) + Self.lsp(Self.health)
+    #expect(Self.shape(Self.events(garbage)) == ["lsp:malformed", "lsp:\(Self.health)", "lsp:\(Self.health)"])
+    // A body shorter than its length swallows the next header's first byte;
+    // the rest must not turn every later message into a broken line.
+    let short = "Content-Length: 7\r\n\r\n{\"a\":1" + Self.lsp(Self.health) + Self.lsp(Self.health) + Self.lsp(Self.health)
+    let events = Self.shape(Self.events(short))
+    #expect(events.suffix(2) == ["lsp:\(Self.health)", "lsp:\(Self.health)"], "\(events)")
+    // A JSON value with a header glued on is split there.
+    let glued = Self.health + Self.lsp(Self.health)
+    #expect(Self.shape(Self.events(glued)) == ["ndjson:\(Self.health)", "lsp:\(Self.health)"])
+    // Inside a string, "content-length:" is just text.
+    let text = #"{"a":"see content-length: 5"}"# + "\n"
+    #expect(Self.shape(Self.events(text)) == [#"ndjson:{"a":"see content-length: 5"}"#])
+  }
+
   @Test func zeroLengthBodyIsAnEmptyMessage() {
     #expect(Self.events("Content-Length: 0\r\n\r\n") == [.message([], .lsp)])
   }

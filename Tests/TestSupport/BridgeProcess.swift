@@ -113,7 +113,7 @@ public final class BridgeProcess: @unchecked Sendable {
     while fgets(&line, Int32(line.count), file) != nil {
       let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
       if text.hasPrefix(field + ":") {
-        return Int(text.dropFirst(field.count + 1).split(separator: " ").first ?? "")
+        return Int(text.dropFirst(field.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
       }
     }
     return nil

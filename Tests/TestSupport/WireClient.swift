@@ -128,6 +128,14 @@ public final class WireClient: @unchecked Sendable {
     return all
   }
 
+  /// Every byte until end of output, unparsed (for `call`, `--version`).
+  public func readToEnd(timeout: Duration? = nil) async throws -> [UInt8] {
+    let deadline = ContinuousClock.now + (timeout ?? defaultTimeout)
+    while !sawEOF { try await fill(until: deadline) }
+    defer { buffer = [] }
+    return buffer
+  }
+
   /// True when nothing (not even end of output) arrives within `window`.
   public func isQuiet(for window: Duration) async throws -> Bool {
     let deadline = ContinuousClock.now + window

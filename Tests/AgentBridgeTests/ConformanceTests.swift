@@ -1,0 +1,153 @@
+import BridgeProtocol
+import Foundation
+import JSONRPC
+import TestSupport
+import Testing
+
+/// The package root, found from this file.
+let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent()
+
+/// Replays every `Protocol/conformance/*.jsonl` transcript through the real
+/// process, once per framing. The format is described in Protocol/README.md.
+@Suite struct ConformanceTests {
+  static var transcripts: [String] {
+    let directory = packageRoot.appendingPathComponent("Protocol/conformance").path
+    return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+      .filter { $0.hasSuffix(".jsonl") }.sorted()
+  }
+
+  @Test func thereAreTranscripts() {
+    #expect(Self.transcripts.count >= 5)
+  }
+
+  @Test(arguments: transcripts, [Framing.lsp, Framing.ndjson])
+  func replay(_ name: String, _ framing: Framing) async throws {
+    let path = packageRoot.appendingPathComponent("Protocol/conformance/\(name)").path
+    let steps = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").enumerated().map {
+      (line: $0.offset + 1, step: try JSONParser.parse(String($0.element)))
+    }
+    var arguments: [String] = []
+    for (_, step) in steps {
+      if let args = step["args"]?.arrayValue { arguments = args.compactMap(\.stringValue) }
+      if let framings = step["framings"]?.arrayValue, !framings.contains(.string(framing.rawValue)) { return }
+    }
+    let bridge = try BridgeProcess(arguments)
+    let client = bridge.client
+    var pool: [(message: JSONValue, framing: Framing)] = []
+    var sentIds = Set<String>()
+    var exitCode: Int32?
+
+    for (line, step) in steps {
+      let at = "\(name):\(line) (\(framing))"
+      if let message = step["send"] {
+        if let id = message["id"], !id.isNull { sentIds.insert(id.description) }
+        client.send(message, framing: framing)
+      } else if let raw = step["sendRaw"]?.stringValue {
+        client.sendRaw(raw)
+      } else if let bytes = step["sendBytes"]?.arrayValue {
+        client.sendRaw(bytes.compactMap { $0.intValue.map { UInt8($0) } })
+      } else if step["close"] == true {
+        client.closeInput()
+      } else if let code = step["exitCode"]?.intValue {
+        exitCode = Int32(code)
+      } else if let expected = step["expect"] {
+        // Read until a reply fits; replies for later expectations wait.
+        while true {
+          if let index = pool.firstIndex(where: { Self.fits($0.message, expected) }) {
+            let (reply, replyFraming) = pool.remove(at: index)
+            if let wanted = step["framing"]?.stringValue {
+              #expect(replyFraming.rawValue == wanted, "\(at): framing of \(reply)")
+            } else if let id = reply["id"], sentIds.contains(id.description) {
+              #expect(replyFraming == framing, "\(at): a reply uses the framing of its request")
+            }
+            break
+          }
+          guard let next = try await client.next() else {
+            Issue.record("\(at): output ended; expected \(expected); unmatched: \(pool.map(\.message))")
+            return
+          }
+          pool.append(next)
+        }
+      }
+    }
+    // Exactly one reply per request: nothing may be left over.
+    if exitCode == nil { client.closeInput() }
+    let rest = try await client.drain()
+    #expect(pool.isEmpty && rest.isEmpty, "\(name) (\(framing)): unexpected replies \(pool.map(\.message) + rest)")
+    #expect(try bridge.waitForExit() == exitCode ?? 0, "\(name) (\(framing)): exit code; stderr: \(bridge.stderr)")
+  }
+
+  /// Whether `reply` is the one `expected` describes: same id (when the
+  /// expectation has one), and every member of the expectation present.
+  /// Batch replies are matched element by element in any order.
+  static func fits(_ reply: JSONValue, _ expected: JSONValue) -> Bool {
+    if case .array(let wanted) = expected {
+      guard case .array(var actual) = reply, actual.count == wanted.count else { return false }
+      for pattern in wanted {
+        guard let index = actual.firstIndex(where: { fits($0, pattern) }) else { return false }
+        actual.remove(at: index)
+      }
+      return true
+    }
+    if reply.arrayValue != nil { return false }
+    let wantedId = expected["id"] ?? .null
+    let actualId = reply["id"] ?? .null
+    guard wantedId == actualId else { return false }
+    return reply.contains(expected)
+  }
+}
+
+/// `Protocol/openrpc.json` and `Protocol/schemas/` are generated from the
+/// registry (`agent-bridge openrpc --write Protocol`); these fail until they
+/// are regenerated after a method changes.
+@Suite struct ProtocolDocumentTests {
+  func runOpenRPC() async throws -> String {
+    let bridge = try BridgeProcess(["openrpc"])
+    bridge.client.closeInput()
+    let output = try await bridge.client.readToEnd()
+    #expect(try bridge.waitForExit() == 0)
+    return String(decoding: output, as: UTF8.self)
+  }
+
+  static let regenerate = "regenerate with: .build/debug/agent-bridge openrpc --write Protocol"
+
+  @Test func openrpcJSONIsWhatTheRegistryGenerates() async throws {
+    let committed = try String(
+      contentsOf: packageRoot.appendingPathComponent("Protocol/openrpc.json"), encoding: .utf8)
+    let generated = try await runOpenRPC()
+    #expect(committed == generated, "Protocol/openrpc.json is stale; \(Self.regenerate)")
+    let methods = try JSONParser.parse(committed)["methods"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+    #expect(methods == Registry.requests.map { $0.method }, Comment(rawValue: Self.regenerate))
+  }
+
+  @Test func schemasAreWhatTheRegistryGenerates() throws {
+    let directory = packageRoot.appendingPathComponent("Protocol/schemas")
+    let files = OpenRPC.schemaFiles()
+    let present = Set(try FileManager.default.contentsOfDirectory(atPath: directory.path))
+    #expect(present == Set(files.map(\.name)), Comment(rawValue: Self.regenerate))
+    for file in files {
+      let text = try? String(contentsOf: directory.appendingPathComponent(file.name), encoding: .utf8)
+      #expect(text == JSONWriter.pretty(file.document), "\(file.name) is stale; \(Self.regenerate)")
+    }
+  }
+
+  @Test func rpcDiscoverAnswersTheCommittedDocument() async throws {
+    let committed = try JSONParser.parse(
+      try String(contentsOf: packageRoot.appendingPathComponent("Protocol/openrpc.json"), encoding: .utf8))
+    let bridge = try BridgeProcess()
+    bridge.client.sendRaw(#"{"jsonrpc":"2.0","id":1,"method":"rpc.discover"}"# + "\n")
+    #expect(try await bridge.client.expectMessage()["result"] == committed)
+  }
+
+  @Test func everyContractErrorCodeIsDocumented() throws {
+    let committed = try JSONParser.parse(
+      try String(contentsOf: packageRoot.appendingPathComponent("Protocol/openrpc.json"), encoding: .utf8))
+    let codes = Set(committed["components"]?["errors"]?.objectValue?.compactMap { $0.value["code"]?.intValue } ?? [])
+    let contract: Set<Int64> = [
+      -32700, -32600, -32601, -32602, -32603, -32002, -32800, -32001, -32010, -32011, -32012, -32013, -32014,
+      -32015, -32016, -32017,
+    ]
+    #expect(codes == contract)
+  }
+}

@@ -1,0 +1,671 @@
+-- agent_bridge: shows a person what an AI agent changed in the workspace,
+-- through an `agent-bridge` process spawned over stdio (JSON-RPC 2.0 with
+-- Content-Length framing).
+--
+-- The transport is written on libuv directly rather than vim.lsp.rpc, whose
+-- start() changed signature in 0.10 and whose stderr goes to the LSP log:
+-- this way one code path serves Debian's 0.7.2 and 0.10+ alike. The only
+-- version differences are feature-checked (vim.uv vs vim.loop).
+
+local M = {}
+
+local uv = vim.uv or vim.loop
+local islist = vim.islist or vim.tbl_islist
+
+-- Client-side error codes (the bridge never sends these).
+M.errors = {
+  CONNECTION_CLOSED = -32097, -- the process exited while the request waited
+  NOT_RUNNING = -32096, -- the process could not be started
+  TIMEOUT = -32098, -- request_sync gave up (the request is cancelled)
+  REQUEST_CANCELLED = -32800, -- the bridge's answer to $/cancelRequest
+}
+
+local config = {
+  cmd = nil, -- default { 'agent-bridge' }
+  workspace = nil, -- default: the current directory when the bridge starts
+  timeout_ms = 10000, -- request_sync's default
+}
+
+local client = nil -- the running process, see start()
+local handlers = {} -- notification method -> { handler, ... }
+local next_token = 0
+
+local function notify(message, level)
+  vim.notify('agent-bridge: ' .. message, level or vim.log.levels.INFO)
+end
+
+local function encode(value)
+  if value == nil or (type(value) == 'table' and next(value) == nil) then
+    return vim.empty_dict()
+  end
+  return value
+end
+
+local function nil_if_null(value)
+  if value == vim.NIL then
+    return nil
+  end
+  return value
+end
+
+-- Framing ----------------------------------------------------------------
+
+-- Data arrives in chunks; they are kept in a list and joined when a whole
+-- message is there, so a large reply is copied once, not once per chunk.
+local function take_messages(c, data, deliver)
+  table.insert(c.chunks, data)
+  c.size = c.size + #data
+  while true do
+    if not c.want then
+      local buffer = table.concat(c.chunks)
+      local header_end = buffer:find('\r\n\r\n', 1, true)
+      local first = buffer:sub(1, 1)
+      if first == '{' or first == '[' then
+        -- Newline-delimited JSON, accepted for robustness.
+        local newline = buffer:find('\n', 1, true)
+        if not newline then
+          c.chunks, c.size = { buffer }, #buffer
+          return
+        end
+        deliver(buffer:sub(1, newline - 1))
+        buffer = buffer:sub(newline + 1)
+        c.chunks, c.size = { buffer }, #buffer
+      elseif first == '\r' or first == '\n' then
+        buffer = buffer:gsub('^[\r\n]+', '')
+        c.chunks, c.size = { buffer }, #buffer
+        if buffer == '' then
+          return
+        end
+      elseif not header_end then
+        c.chunks, c.size = { buffer }, #buffer
+        return
+      else
+        local length
+        for line in buffer:sub(1, header_end - 1):gmatch('[^\r\n]+') do
+          local name, value = line:match('^%s*([^:]+):%s*(.-)%s*$')
+          if name and name:lower() == 'content-length' then
+            length = tonumber(value)
+          end
+        end
+        buffer = buffer:sub(header_end + 4)
+        c.chunks, c.size = { buffer }, #buffer
+        if length then
+          c.want = length
+        else
+          c.log('bad message header from the bridge')
+        end
+      end
+    else
+      if c.size < c.want then
+        return
+      end
+      local buffer = table.concat(c.chunks)
+      local body = buffer:sub(1, c.want)
+      buffer = buffer:sub(c.want + 1)
+      c.chunks, c.size, c.want = { buffer }, #buffer, nil
+      deliver(body)
+    end
+  end
+end
+
+-- The process ------------------------------------------------------------
+
+local function write(c, message)
+  local body = vim.json.encode(message)
+  c.stdin:write('Content-Length: ' .. #body .. '\r\n\r\n' .. body)
+end
+
+local function dispatch(c, body)
+  local ok, message = pcall(vim.json.decode, body, { luanil = { object = true } })
+  if not ok or type(message) ~= 'table' then
+    c.log('unparsable message from the bridge: ' .. tostring(message))
+    return
+  end
+  local list = islist(message) and message or { message }
+  for _, one in ipairs(list) do
+    if one.method and one.id ~= nil then
+      -- The bridge sends no requests today; answer so it never waits.
+      write(c, { jsonrpc = '2.0', id = one.id, error = { code = -32601, message = 'Unhandled method ' .. one.method } })
+    elseif one.method then
+      for _, handler in ipairs(handlers[one.method] or {}) do
+        local handled, err = pcall(handler, nil_if_null(one.params), one.method)
+        if not handled then
+          c.log('notification handler failed: ' .. tostring(err))
+        end
+      end
+    else
+      local callback = c.pending[one.id]
+      if callback then
+        c.pending[one.id] = nil
+        if one.error then
+          callback({ code = one.error.code, message = one.error.message, data = nil_if_null(one.error.data) }, nil)
+        else
+          callback(nil, nil_if_null(one.result))
+        end
+      end
+    end
+  end
+end
+
+local function fail_pending(c, err)
+  local pending = c.pending
+  c.pending = {}
+  for _, callback in pairs(pending) do
+    callback(err, nil)
+  end
+end
+
+local function close_pipes(c)
+  for _, pipe in ipairs({ c.stdin, c.stdout, c.stderr }) do
+    if not pipe:is_closing() then
+      pipe:close()
+    end
+  end
+end
+
+--- The bridge's workspace: setup's `workspace`, else the current directory.
+function M.workspace()
+  local dir = config.workspace or vim.fn.getcwd()
+  return vim.fn.fnamemodify(dir, ':p'):gsub('/$', '')
+end
+
+local function start()
+  local cmd = config.cmd or { 'agent-bridge' }
+  local workspace = M.workspace()
+  local c = {
+    chunks = {},
+    size = 0,
+    pending = {},
+    next_id = 1,
+    stderr_lines = {},
+    stopping = false,
+    exited = false,
+    workspace = workspace,
+  }
+  c.log = function(line)
+    table.insert(c.stderr_lines, line)
+    if #c.stderr_lines > 500 then
+      table.remove(c.stderr_lines, 1)
+    end
+  end
+  c.stdin, c.stdout, c.stderr = uv.new_pipe(false), uv.new_pipe(false), uv.new_pipe(false)
+  local args = {}
+  for i = 2, #cmd do
+    args[#args + 1] = cmd[i]
+  end
+  local handle, pid_or_err = uv.spawn(cmd[1], {
+    args = args,
+    stdio = { c.stdin, c.stdout, c.stderr },
+    cwd = workspace,
+  }, function(code, signal)
+    -- libuv's callback: a fast context, so the rest runs scheduled.
+    vim.schedule(function()
+      c.exited = true
+      c.exit_code, c.exit_signal = code, signal
+      close_pipes(c)
+      if c.handle and not c.handle:is_closing() then
+        c.handle:close()
+      end
+      if client == c then
+        client = nil
+      end
+      fail_pending(c, { code = M.errors.CONNECTION_CLOSED, message = 'agent-bridge exited (code ' .. code .. ')' })
+      if not c.stopping then
+        local last = c.stderr_lines[#c.stderr_lines]
+        notify(
+          string.format('exited unexpectedly (code %d, signal %d)%s', code, signal, last and (': ' .. last) or ''),
+          vim.log.levels.WARN
+        )
+      end
+    end)
+  end)
+  if not handle then
+    close_pipes(c)
+    return nil,
+      {
+        code = M.errors.NOT_RUNNING,
+        message = string.format(
+          "cannot start %s (%s); set the command with require('agent_bridge').setup({ cmd = { '/path/to/agent-bridge' } })",
+          cmd[1],
+          tostring(pid_or_err)
+        ),
+      }
+  end
+  c.handle, c.pid = handle, pid_or_err
+  c.stdout:read_start(function(err, data)
+    if data then
+      vim.schedule(function()
+        take_messages(c, data, function(body)
+          dispatch(c, body)
+        end)
+      end)
+    end
+  end)
+  local partial = ''
+  c.stderr:read_start(function(err, data)
+    if data then
+      vim.schedule(function()
+        partial = partial .. data
+        for line in partial:gmatch('([^\n]*)\n') do
+          c.log(line)
+        end
+        partial = partial:match('[^\n]*$')
+      end)
+    end
+  end)
+  client = c
+  -- Requests are answered in arrival order around initialize, so nothing
+  -- needs to wait for its reply.
+  c.pending[0] = function() end
+  write(c, {
+    jsonrpc = '2.0',
+    id = 0,
+    method = 'initialize',
+    params = {
+      processId = vim.fn.getpid(),
+      clientInfo = { name = 'neovim' },
+      rootPath = workspace,
+      capabilities = vim.empty_dict(),
+    },
+  })
+  write(c, { jsonrpc = '2.0', method = 'initialized', params = vim.empty_dict() })
+  return c
+end
+
+local function running()
+  if client and not client.exited and not client.stopping then
+    return client
+  end
+  local c, err = start()
+  return c, err
+end
+
+-- Public API -------------------------------------------------------------
+
+--- Configures the plugin. `opts.cmd`: the program and its arguments (a list);
+--- `opts.workspace`: the agent's workspace (default: the current directory);
+--- `opts.timeout_ms`: request_sync's default timeout. A running bridge is
+--- stopped so that the next request uses the new settings.
+function M.setup(opts)
+  opts = opts or {}
+  -- Checked by hand: vim.validate's table form is deprecated from 0.11.
+  if opts.cmd ~= nil and (type(opts.cmd) ~= 'table' or type(opts.cmd[1]) ~= 'string') then
+    error("agent_bridge.setup: cmd must be a list like { 'agent-bridge', '--log-level', 'info' }", 2)
+  end
+  config = vim.tbl_extend('force', config, opts)
+  if client then
+    M.stop()
+  end
+end
+
+--- Sends a request; `callback(err, result)` runs on the main loop. `err` is
+--- nil or a table {code, message, data}. Returns the request id (for
+--- M.cancel), or nil when the bridge could not be started.
+function M.request(method, params, callback)
+  callback = callback or function() end
+  local c, err = running()
+  if not c then
+    vim.schedule(function()
+      callback(err, nil)
+    end)
+    return nil
+  end
+  local id = c.next_id
+  c.next_id = id + 1
+  c.pending[id] = callback
+  write(c, { jsonrpc = '2.0', id = id, method = method, params = encode(params) })
+  return id
+end
+
+--- Asks the bridge to stop request `id`; its callback then gets -32800.
+function M.cancel(id)
+  if client and id and client.pending[id] then
+    M.notify('$/cancelRequest', { id = id })
+  end
+end
+
+--- Sends a notification.
+function M.notify(method, params)
+  local c = running()
+  if c then
+    write(c, { jsonrpc = '2.0', method = method, params = encode(params) })
+  end
+end
+
+--- Waits for the result. Returns the result, or nil and an error table
+--- {code, message, data}. A null result is nil with no error.
+function M.request_sync(method, params, timeout_ms)
+  local done, result, failure = false, nil, nil
+  local id = M.request(method, params, function(err, res)
+    done, result, failure = true, res, err
+  end)
+  local finished = vim.wait(timeout_ms or config.timeout_ms, function()
+    return done
+  end, 5)
+  if not finished then
+    M.cancel(id)
+    if client and id then
+      client.pending[id] = nil
+    end
+    return nil, { code = M.errors.TIMEOUT, message = method .. ' timed out' }
+  end
+  if failure then
+    return nil, failure
+  end
+  return result, nil
+end
+
+--- Calls `handler(params, method)` for each notification named `method`.
+--- Returns a function that unsubscribes.
+function M.on_notification(method, handler)
+  handlers[method] = handlers[method] or {}
+  table.insert(handlers[method], handler)
+  return function()
+    for i, h in ipairs(handlers[method] or {}) do
+      if h == handler then
+        table.remove(handlers[method], i)
+        return
+      end
+    end
+  end
+end
+
+--- Ends the bridge: shutdown, exit, and a kill if it has not gone within
+--- `timeout_ms` (default 2000). Returns the exit code and signal (nil if no
+--- bridge ran).
+function M.stop(timeout_ms)
+  local c = client
+  if not c then
+    return nil
+  end
+  timeout_ms = timeout_ms or 2000
+  local done = false
+  local id = c.next_id
+  c.next_id = id + 1
+  c.pending[id] = function()
+    done = true
+  end
+  c.stopping = true
+  client = nil
+  if not c.exited then
+    write(c, { jsonrpc = '2.0', id = id, method = 'shutdown', params = vim.empty_dict() })
+  end
+  vim.wait(timeout_ms, function()
+    return done or c.exited
+  end, 5)
+  if not c.exited and done then
+    write(c, { jsonrpc = '2.0', method = 'exit', params = vim.empty_dict() })
+    c.stdin:shutdown()
+    vim.wait(timeout_ms, function()
+      return c.exited
+    end, 5)
+  end
+  if not c.exited then
+    c.handle:kill('sigterm')
+    if not vim.wait(1000, function()
+      return c.exited
+    end, 5) then
+      c.handle:kill('sigkill')
+      vim.wait(1000, function()
+        return c.exited
+      end, 5)
+    end
+  end
+  return c.exit_code, c.exit_signal
+end
+
+--- The bridge process's pid, or nil.
+function M.pid()
+  return client and not client.exited and client.pid or nil
+end
+
+--- The bridge's recent stderr lines (for :messages-style inspection).
+function M.log()
+  return client and vim.deepcopy(client.stderr_lines) or {}
+end
+
+-- Commands ---------------------------------------------------------------
+
+local function report_error(what, err)
+  notify(string.format('%s failed: %s (%s)', what, err.message or '?', tostring(err.code)), vim.log.levels.ERROR)
+end
+
+local function absolute(relative)
+  return M.workspace() .. '/' .. relative
+end
+
+--- The current buffer's path relative to the workspace, or nil.
+local function current_relative()
+  local name = vim.api.nvim_buf_get_name(0)
+  if name == '' then
+    return nil
+  end
+  local full = vim.fn.fnamemodify(name, ':p')
+  local root = M.workspace() .. '/'
+  if full:sub(1, #root) == root then
+    return full:sub(#root + 1)
+  end
+  return nil
+end
+
+--- :AgentBridgeChanges: the agent's changes as a quickfix list, one entry
+--- per change (the file, and its status A/M/D/U as the text).
+function M.changes(on_done)
+  M.request('gitChanges', {}, function(err, changes)
+    if err then
+      report_error('gitChanges', err)
+    else
+      local items = {}
+      for _, change in ipairs(changes) do
+        table.insert(items, { filename = absolute(change.path), lnum = 1, text = change.status })
+      end
+      vim.fn.setqflist({}, ' ', { title = 'Agent Bridge changes', items = items })
+      if #items == 0 then
+        notify('no changes in the workspace')
+      else
+        vim.cmd('copen')
+      end
+    end
+    if on_done then
+      on_done(err, changes)
+    end
+  end)
+end
+
+--- :AgentBridgeDiff [path]: a vertical diff of the base version (a scratch
+--- buffer on the left) against the file. `path` is relative to the
+--- workspace; default: the current buffer's file.
+function M.diff(path, on_done)
+  path = (path and path ~= '') and path or current_relative()
+  if not path then
+    notify('give a path relative to the workspace, or run this from a file in it', vim.log.levels.ERROR)
+    return
+  end
+  M.request('gitDiff', { path = path }, function(err, diff)
+    if err then
+      report_error('gitDiff', err)
+    else
+      M.show_diff(path, diff)
+    end
+    if on_done then
+      on_done(err, diff)
+    end
+  end)
+end
+
+--- Shows a gitDiff result for `path` (exposed for reuse by other UIs).
+function M.show_diff(path, diff)
+  local scratch_name = 'agent-bridge://original/' .. path
+  local old = vim.fn.bufnr('^' .. vim.fn.escape(scratch_name, '\\/.*$^~[]') .. '$')
+  if old > 0 then
+    vim.api.nvim_buf_delete(old, { force = true })
+  end
+  if vim.bo.buftype == 'quickfix' then
+    vim.cmd('wincmd p')
+  end
+  vim.cmd('diffoff!')
+  local target = absolute(path)
+  if vim.api.nvim_buf_get_name(0) ~= target then
+    if vim.bo.modified and not vim.o.hidden then
+      -- Keep the person's unsaved buffer; open the file beside it.
+      vim.cmd('split')
+    end
+    vim.cmd('edit ' .. vim.fn.fnameescape(target))
+  end
+  local file_window = vim.api.nvim_get_current_win()
+  local filetype = vim.bo.filetype
+  vim.cmd('diffthis')
+  vim.cmd('leftabove vertical new')
+  local buf = vim.api.nvim_get_current_buf()
+  vim.bo[buf].buftype = 'nofile'
+  vim.bo[buf].bufhidden = 'wipe'
+  vim.bo[buf].swapfile = false
+  vim.api.nvim_buf_set_name(buf, scratch_name)
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, vim.split(diff.original, '\n', { plain = true }))
+  vim.bo[buf].modifiable = false
+  if filetype ~= '' then
+    vim.bo[buf].filetype = filetype
+  end
+  vim.cmd('diffthis')
+  vim.api.nvim_set_current_win(file_window)
+  return buf
+end
+
+--- :AgentBridgeFiles: pick a file of the workspace (listFiles recursive)
+--- with vim.ui.select and open it.
+function M.files(on_done)
+  M.request('listFiles', { recursive = true }, function(err, files)
+    if err then
+      report_error('listFiles', err)
+      if on_done then
+        on_done(err)
+      end
+      return
+    end
+    vim.ui.select(files, { prompt = 'Agent workspace file: ' }, function(choice)
+      if choice then
+        vim.cmd('edit ' .. vim.fn.fnameescape(absolute(choice)))
+      end
+      if on_done then
+        on_done(nil, choice)
+      end
+    end)
+  end)
+end
+
+local function human_bytes(bytes)
+  local units = { 'B', 'KiB', 'MiB', 'GiB' }
+  local value, unit = bytes, 1
+  while value >= 1024 and unit < #units do
+    value, unit = value / 1024, unit + 1
+  end
+  return unit == 1 and string.format('%d B', value) or string.format('%.1f %s', value, units[unit])
+end
+
+--- :AgentBridgeZip {destination}: writes the workspace as a zip, echoing
+--- progress.
+function M.zip(destination, on_done)
+  if not destination or destination == '' then
+    notify('give the zip file to write', vim.log.levels.ERROR)
+    return
+  end
+  local target = vim.fn.fnamemodify(vim.fn.expand(destination), ':p')
+  next_token = next_token + 1
+  local token = 'nvim-zip-' .. vim.fn.getpid() .. '-' .. next_token
+  local unsubscribe = M.on_notification('$/progress', function(params)
+    if params and params.token == token and params.value and params.value.kind ~= 'end' then
+      local value = params.value
+      local parts = { 'agent-bridge: zipping' }
+      if type(value.percentage) == 'number' then
+        table.insert(parts, value.percentage .. '%')
+      end
+      if type(value.message) == 'string' then
+        table.insert(parts, value.message)
+      end
+      vim.api.nvim_echo({ { table.concat(parts, ' ') } }, false, {})
+    end
+  end)
+  M.request('zipDirectory', { destination = target, workDoneToken = token }, function(err, result)
+    unsubscribe()
+    if err then
+      report_error('zipDirectory', err)
+    else
+      notify(
+        string.format(
+          'wrote %d files (%s%s) to %s',
+          result.entries,
+          human_bytes(result.bytes),
+          (result.skipped or 0) > 0 and (', ' .. result.skipped .. ' skipped') or '',
+          result.path
+        )
+      )
+    end
+    if on_done then
+      on_done(err, result)
+    end
+  end)
+end
+
+--- :AgentBridgeFeedback [positive|negative] [text]: sends feedback on the
+--- agent, asking for what is not given.
+function M.feedback(polarity, text, on_done)
+  local function send(chosen_polarity, chosen_text)
+    local params = { polarity = chosen_polarity, permissions = 'private' }
+    if chosen_text and chosen_text ~= '' then
+      params.feedback = chosen_text
+    end
+    M.request('submitFeedback', params, function(err, result)
+      if err then
+        report_error('submitFeedback', err)
+      else
+        local id = type(result) == 'table' and type(result.body) == 'table' and result.body.feedback_id
+        notify('feedback submitted' .. (id and (' (id ' .. id .. ')') or '') .. '. Thank you.')
+      end
+      if on_done then
+        on_done(err, result)
+      end
+    end)
+  end
+  local function ask_text(chosen_polarity)
+    if text then
+      send(chosen_polarity, text)
+      return
+    end
+    vim.ui.input({ prompt = 'Feedback (optional): ' }, function(input)
+      if input == nil then
+        if on_done then
+          on_done(nil, nil)
+        end
+        return
+      end
+      send(chosen_polarity, input)
+    end)
+  end
+  if polarity and polarity ~= '' then
+    ask_text(polarity)
+  else
+    vim.ui.select({ 'positive', 'negative' }, { prompt = "How did the agent's work go?" }, function(choice)
+      if not choice then
+        if on_done then
+          on_done(nil, nil)
+        end
+        return
+      end
+      ask_text(choice)
+    end)
+  end
+end
+
+--- Completion for :AgentBridgeDiff: the changed paths.
+function M.complete_changes(lead)
+  local changes = M.request_sync('gitChanges', {}, 2000) or {}
+  local paths = {}
+  for _, change in ipairs(changes) do
+    if change.path:sub(1, #lead) == lead then
+      table.insert(paths, change.path)
+    end
+  end
+  return paths
+end
+
+return M

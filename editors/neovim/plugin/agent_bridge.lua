@@ -1,0 +1,64 @@
+-- User commands for agent_bridge (see :help agent-bridge). The bridge
+-- starts on the first command; configure it with
+-- require('agent_bridge').setup({ cmd = { 'agent-bridge' } }).
+if vim.g.loaded_agent_bridge then
+  return
+end
+vim.g.loaded_agent_bridge = true
+
+local function bridge()
+  return require('agent_bridge')
+end
+
+local command = vim.api.nvim_create_user_command
+
+command('AgentBridgeChanges', function()
+  bridge().changes()
+end, { nargs = 0, desc = "The agent's changes as a quickfix list" })
+
+command('AgentBridgeDiff', function(opts)
+  bridge().diff(opts.args)
+end, {
+  nargs = '?',
+  desc = 'Diff a file against the base the agent started from',
+  complete = function(lead)
+    return bridge().complete_changes(lead)
+  end,
+})
+
+command('AgentBridgeFiles', function()
+  bridge().files()
+end, { nargs = 0, desc = "Open a file of the agent's workspace" })
+
+command('AgentBridgeZip', function(opts)
+  bridge().zip(opts.args)
+end, { nargs = 1, complete = 'file', desc = 'Write the workspace as a zip file' })
+
+command('AgentBridgeFeedback', function(opts)
+  local polarity, text = opts.args:match('^%s*(%S*)%s*(.-)%s*$')
+  if polarity ~= '' and polarity ~= 'positive' and polarity ~= 'negative' then
+    vim.notify('agent-bridge: feedback is positive or negative, not ' .. polarity, vim.log.levels.ERROR)
+    return
+  end
+  bridge().feedback(polarity ~= '' and polarity or nil, text ~= '' and text or nil)
+end, {
+  nargs = '*',
+  desc = 'Send feedback on the agent',
+  complete = function(lead, line)
+    if line:match('^%S+%s+%S+%s') then
+      return {}
+    end
+    return vim.tbl_filter(function(p)
+      return p:sub(1, #lead) == lead
+    end, { 'positive', 'negative' })
+  end,
+})
+
+vim.api.nvim_create_autocmd('VimLeavePre', {
+  group = vim.api.nvim_create_augroup('agent_bridge', { clear = true }),
+  callback = function()
+    if package.loaded['agent_bridge'] then
+      require('agent_bridge').stop(500)
+    end
+  end,
+})
