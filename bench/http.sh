@@ -60,7 +60,7 @@ to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v
 
 run() {  # name url [connections]; sets P50_MS
   local report rps p99 p50 connections=${3:-$CONNECTIONS}
-  report=$(wrk -t"$(( THREADS < connections ? THREADS : connections ))" -c"$connections" -d"$DURATION" --latency "$2")
+  report=$(wrk -t"$(( THREADS < connections ? THREADS : connections ))" -c"$connections" -d"$DURATION" --timeout 30s --latency "$2")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$report")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$report")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$report")
