@@ -70,7 +70,7 @@ enum GitHandlers {
   /// never holds one of the few cooperative threads; cancelling the request
   /// raises the flag the work polls.
   static func offload<Success: Sendable, Failure: Error>(
-    _ work: @escaping @Sendable (_ isCancelled: @escaping () -> Bool) -> Result<Success, Failure>
+    _ work: @escaping @Sendable (_ isCancelled: @escaping @Sendable () -> Bool) -> Result<Success, Failure>
   ) async -> Result<Success, Failure> {
     let flag = CancellationFlag()
     return await withTaskCancellationHandler {
