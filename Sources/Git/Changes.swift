@@ -157,7 +157,10 @@ struct RepositoryScan {
     var entriesPerWorker: Int
     var maxWorkers: Int
 
-    static let standard = Tuning(parallelThreshold: 4000, entriesPerWorker: 2500, maxWorkers: 8)
+    /// `AGENT_BRIDGE_GIT_THREADS` caps the threads (1: never split).
+    static let standard = Tuning(
+      parallelThreshold: 4000, entriesPerWorker: 2500,
+      maxWorkers: max(1, getenv("AGENT_BRIDGE_GIT_THREADS").flatMap { Int(String(cString: $0)) } ?? 4))
   }
 
   /// Paths relative to `path`; [] when there is no repository.
@@ -170,7 +173,7 @@ struct RepositoryScan {
       let base = try Base.tree(of: main.repository, ref: ref)
       let entries = git_index_entrycount(main.index.pointer)
       let workers =
-        entries >= tuning.parallelThreshold
+        entries >= tuning.parallelThreshold && tuning.maxWorkers > 1
         ? max(2, min(tuning.maxWorkers, entries / max(1, tuning.entriesPerWorker))) : 0
       let comparison = Comparison(main: main, base: base, scope: scope, isCancelled: isCancelled)
 

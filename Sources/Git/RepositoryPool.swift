@@ -22,7 +22,7 @@ final class RepositoryPool: Sendable {
   private let idle = Mutex<[String: [PooledRepository]]>([:])
   /// Cached base-to-index comparisons, keyed by repository path.
   private let stagedCache = Mutex<[String: StagedCache]>([:])
-  private static let maxIdlePerKey = 12
+  private static let maxIdlePerKey = 24
   private static let maxKeys = 16
 
   /// Up to `count` handles on the repository at `path` (searched upwards
@@ -112,13 +112,14 @@ final class PooledRepository: @unchecked Sendable {
   struct Identity: Equatable {
     var gitdir: String
     var commondir: String
-    /// Device and inode only: the directory's mtime moves with every index write.
+    /// Device and inode only: the directory's mtime moves with every index
+    /// lock a `git status` takes, even when it writes nothing.
     var gitdirNode: [UInt64]?
     var configStamp: Stamp?
     var worktreeConfigStamp: Stamp?
     /// `.git` at the path opened: a new `git init` there must win over a
-    /// repository found further up.
-    var dotGitStamp: Stamp?
+    /// repository found further up. Device and inode again.
+    var dotGitNode: [UInt64]?
 
     init(gitdir: String, commondir: String, openedAt path: String) {
       self.gitdir = gitdir
@@ -126,7 +127,7 @@ final class PooledRepository: @unchecked Sendable {
       gitdirNode = Stamp(gitdir).map { [$0.device, $0.inode] }
       configStamp = Stamp(commondir + "config")
       worktreeConfigStamp = Stamp(gitdir + "config.worktree")
-      dotGitStamp = Stamp(path + "/.git")
+      dotGitNode = Stamp(path + "/.git").map { [$0.device, $0.inode] }
     }
   }
 
