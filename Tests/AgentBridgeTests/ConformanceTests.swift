@@ -78,6 +78,14 @@ let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent
             }
             break
           }
+          // A reply with the expected id that does not fit is a failure
+          // now, not after the read times out waiting for another.
+          if let id = expected["id"], !id.isNull,
+            let index = pool.firstIndex(where: { $0.message.arrayValue == nil && $0.message["id"] == id })
+          {
+            Issue.record("\(at): reply \(pool.remove(at: index).message) does not fit \(expected)")
+            break
+          }
           let next: (message: JSONValue, framing: Framing)?
           do {
             next = try await client.next()
