@@ -92,8 +92,10 @@ struct ConformanceFixture {
           bytes = Array(substitute(text).utf8)
         } else if let encoded = content["base64"]?.stringValue, let data = Data(base64Encoded: encoded) {
           bytes = Array(data)
+        } else if let unit = content["repeat"]?.stringValue, let times = content["times"]?.intValue, times >= 0 {
+          bytes = Array(repeating: Array(unit.utf8), count: Int(times)).flatMap { $0 }
         } else {
-          throw Failure("files: \(name): expected a string or {\"base64\": ...}")
+          throw Failure("files: \(name): expected a string, {\"base64\": ...} or {\"repeat\": ..., \"times\": N}")
         }
         try Data(bytes).write(to: URL(fileURLWithPath: target))
       }
@@ -122,7 +124,7 @@ struct ConformanceFixture {
     case "git":
       guard let commands = body.arrayValue else { throw Failure("git: expected an array of argument arrays") }
       for command in commands {
-        try git(try strings(command, kind).map(substitute), in: base)
+        try git(try strings(command, kind).map(substitute), in: base, mayFail: step["mayFail"] == true)
       }
     default:
       return false
@@ -151,7 +153,8 @@ struct ConformanceFixture {
 
   /// Runs the git CLI with a fixed identity, date and default branch, so
   /// commits (and their ids) are the same on every run.
-  private func git(_ arguments: [String], in directory: String) throws {
+  /// With `mayFail` a non-zero exit is accepted (a merge that conflicts).
+  private func git(_ arguments: [String], in directory: String, mayFail: Bool) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["git"] + arguments
@@ -171,7 +174,7 @@ struct ConformanceFixture {
     try process.run()
     let message = errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
+    guard process.terminationStatus == 0 || mayFail else {
       throw Failure("git \(arguments.joined(separator: " ")) failed: \(String(decoding: message, as: UTF8.self))")
     }
   }
