@@ -40,7 +40,7 @@ import Workspace
     String, ZipSummary
   ) {
     let file = tree.outside + "/out-\(UUID().uuidString).zip"
-    FileManager.default.createFile(atPath: file, contents: nil)
+    _ = FileManager.default.createFile(atPath: file, contents: nil)
     let handle = FileDescriptor(open(file, O_WRONLY | O_TRUNC))
     var sink = FileZipSink(descriptor: handle)
     let summary = try await ZipArchiver.write(root: tree.root, path: path, options: options, to: &sink)
@@ -221,7 +221,7 @@ import Workspace
     let tree = try TempTree()
     try tree.write("small.txt", "x")
     let big = tree.path + "/big.bin"
-    FileManager.default.createFile(atPath: big, contents: nil)
+    _ = FileManager.default.createFile(atPath: big, contents: nil)
     #expect(truncate(big, off_t(4_400_000_000)) == 0)
     var options = ZipOptions()
     options.compression = .store
