@@ -132,10 +132,7 @@ private struct RecursiveWalker {
     if isCancelled() { throw CancellationError() }
     guard var entries = DirectoryReader.entries(of: directory) else { return }
     entries.removeAll { $0.name == Array(".git".utf8) }
-    entries.sort { lhs, rhs in
-      [UInt8].bytewiseLess(
-        lhs.kind == .directory ? lhs.name + [0x2F] : lhs.name, rhs.kind == .directory ? rhs.name + [0x2F] : rhs.name)
-    }
+    entries = DirectoryReader.inPathOrder(entries)
     let atRoot = relative.isEmpty
     let inRepository = rules.flatMap { $0.relative(absolute) }
     for entry in entries {
