@@ -307,21 +307,28 @@ struct ZipStreamWriter<Sink: ZipSink> {
       for job in queue { job.task.cancel() }
     }
 
+    // The file whose pieces are being queued, and the next piece: a big file
+    // is queued piece by piece as the window allows, never all at once.
+    var pending: (file: ZipFile, pieceCount: Int, next: Int, entry: Int)?
     var exhausted = false
     while !exhausted || !batch.isEmpty || !queue.isEmpty {
       try Task.checkCancellation()
       // Fill the window.
       while !exhausted && queue.count < window && inFlightBytes < windowBytes {
-        guard let file = walker.next() else {
-          exhausted = true
-          break
+        if pending == nil {
+          guard let file = walker.next() else {
+            exhausted = true
+            break
+          }
+          let pieceCount = max(1, (file.size + options.pieceSize - 1) / options.pieceSize)
+          pending = (file: file, pieceCount: pieceCount, next: 0, entry: entryIndex)
+          entryIndex += 1
         }
-        let pieceCount = max(1, (file.size + options.pieceSize - 1) / options.pieceSize)
-        for index in 0..<pieceCount {
-          let start = index * options.pieceSize
+        while var next = pending, queue.count < window && inFlightBytes < windowBytes {
+          let start = next.next * options.pieceSize
           let piece = Piece(
-            file: file, entry: entryIndex, offset: start, length: min(options.pieceSize, file.size - start),
-            isFirst: index == 0, isLast: index == pieceCount - 1)
+            file: next.file, entry: next.entry, offset: start, length: min(options.pieceSize, next.file.size - start),
+            isFirst: next.next == 0, isLast: next.next == next.pieceCount - 1)
           // A batch holds up to a piece's worth of bytes, and few enough
           // files that the window's open descriptors stay in the hundreds.
           if !batch.isEmpty && (batchSize + piece.length > batchBytes || batch.count >= Self.batchFiles) {
@@ -332,8 +339,9 @@ struct ZipStreamWriter<Sink: ZipSink> {
           }
           batch.append(piece)
           batchSize += piece.length
+          next.next += 1
+          pending = next.next == next.pieceCount ? nil : next
         }
-        entryIndex += 1
       }
       if exhausted && !batch.isEmpty || (queue.isEmpty && !batch.isEmpty) {
         queue.append(launch(batch, batchSize))
