@@ -85,7 +85,13 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
-    .testTarget(name: "HTTPAdapterTests", dependencies: ["HTTPAdapter"], swiftSettings: strict),
+    .testTarget(
+      name: "HTTPAdapterTests",
+      dependencies: [
+        "HTTPAdapter", "Bridge", "BridgeProtocol", "JSONRPC", .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
 
     // MARK: The CLI.
 

@@ -1,12 +1,7 @@
 import BridgeProtocol
-import Foundation
 import JSONRPC
 import Logging
 import Synchronization
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Forwards stored feedback records to `--feedback-url` in the background.
 ///
@@ -17,6 +12,10 @@ import FoundationNetworking
 /// deduplicate on `feedback_id`. Records go out one at a time, oldest first;
 /// a failing URL is retried with exponential backoff and jitter, forever, as
 /// long as the process runs. Nothing here blocks or fails a reply.
+///
+/// POSTs go through `HTTPPost` (plain sockets), not URLSession: corelibs
+/// URLSession can crash the process when requests fail at once, as they do
+/// while the URL refuses connections. Hence `http://` only (no TLS here).
 public final class FeedbackForwarder: Sendable {
   public struct Backoff: Sendable {
     public var initial: Duration
@@ -33,28 +32,23 @@ public final class FeedbackForwarder: Sendable {
     }
   }
 
-  public let url: URL
+  public let url: HTTPPost.Endpoint
   let store: FeedbackStore
   let backoff: Backoff
   let logger: Logger
-  private let session: URLSession
   private let wakeUps: AsyncStream<Void>
   private let wakeUp: AsyncStream<Void>.Continuation
   private let task = Mutex<Task<Void, Never>?>(nil)
 
   public init(store: FeedbackStore, url: String, backoff: Backoff = Backoff(), logger: Logger) throws(ResponseError) {
-    guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https",
-      parsed.host != nil
-    else {
-      throw ResponseError(code: .invalidParams, message: "--feedback-url must be an http or https URL, got '\(url)'")
+    do {
+      self.url = try HTTPPost.Endpoint(url: url)
+    } catch {
+      throw ResponseError(code: .invalidParams, message: "--feedback-url must be an http:// URL: \(error.reason)")
     }
-    self.url = parsed
     self.store = store
     self.backoff = backoff
     self.logger = logger
-    let configuration = URLSessionConfiguration.ephemeral
-    configuration.timeoutIntervalForRequest = Self.seconds(backoff.requestTimeout)
-    self.session = URLSession(configuration: configuration)
     // One pending wake-up is enough: each pass reads every undelivered record.
     (wakeUps, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
   }
@@ -94,6 +88,7 @@ public final class FeedbackForwarder: Sendable {
     case accepted(Int)
     case rejected(Int)
     case retry(String)
+    case cancelled
   }
 
   /// Sends one record until the URL takes or refuses it; false when cancelled.
@@ -103,6 +98,8 @@ public final class FeedbackForwarder: Sendable {
     while !Task.isCancelled {
       let delivery: FeedbackStore.Delivery
       switch await post(record) {
+      case .cancelled:
+        return false
       case .accepted(let status):
         delivery = FeedbackStore.Delivery(feedbackId: id, outcome: .delivered, httpStatus: status)
       case .rejected(let status):
@@ -129,14 +126,8 @@ public final class FeedbackForwarder: Sendable {
   }
 
   private func post(_ record: JSONValue) async -> Attempt {
-    var request = URLRequest(url: url)
-    request.httpMethod = "POST"
-    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-    request.httpBody = Data(JSONWriter.encode(record))
-    request.timeoutInterval = Self.seconds(backoff.requestTimeout)
     do {
-      let (_, response) = try await session.data(for: request)
-      let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+      let status = try await HTTPPost.post(JSONWriter.encode(record), to: url, timeout: backoff.requestTimeout)
       switch status {
       case 200..<300: return .accepted(status)
       // Timeouts, rate limits and server errors may pass; other 4xx will not.
@@ -144,13 +135,10 @@ public final class FeedbackForwarder: Sendable {
       case 400..<500: return .rejected(status)
       default: return .retry("HTTP \(status)")
       }
+    } catch let failure as HTTPPost.Failure {
+      return .retry(failure.reason)
     } catch {
-      return .retry(error.localizedDescription)
+      return .cancelled
     }
-  }
-
-  private static func seconds(_ duration: Duration) -> TimeInterval {
-    let parts = duration.components
-    return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) / 1e18
   }
 }

@@ -84,10 +84,14 @@ public struct HTTPRoute: Sendable {
   public var bodyIsParams: Bool
   /// The response is a byte stream (zip-directory), not JSON.
   public var streams: Bool
+  /// Params the HTTP door refuses, also through `POST /api/jsonrpc`: they
+  /// act outside the workspace (zipDirectory's `destination` writes a file
+  /// anywhere the server may), which only the process's owner on stdio may ask.
+  public var stdioOnlyParams: [String]
 
   public init(
     _ verb: Verb, _ scope: Scope, _ path: String, query: [Query] = [], bodyIsParams: Bool = false,
-    streams: Bool = false
+    streams: Bool = false, stdioOnlyParams: [String] = []
   ) {
     self.verb = verb
     self.scope = scope
@@ -95,6 +99,7 @@ public struct HTTPRoute: Sendable {
     self.query = query
     self.bodyIsParams = bodyIsParams
     self.streams = streams
+    self.stdioOnlyParams = stdioOnlyParams
   }
 
   /// The full path template, as OpenAPI writes it.

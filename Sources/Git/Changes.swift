@@ -48,53 +48,54 @@ public enum GitChanges {
   /// - Parameters:
   ///   - workspace: the workspace's real path.
   ///   - ref: the base for the workspace repository; nested ones keep their own.
-  ///   - isCancelled: polled while working; true stops with `.cancelled`.
+  ///   - isCancelled: polled while working (from several threads); true
+  ///     stops with `.cancelled`.
   public static func collect(
-    workspace: String, ref: String?, isCancelled: @escaping () -> Bool = { false }
+    workspace: String, ref: String?, isCancelled: @escaping @Sendable () -> Bool = { false }
+  ) throws(GitChangesError) -> [GitChange] {
+    try collect(workspace: workspace, ref: ref, isCancelled: isCancelled, tuning: .standard)
+  }
+
+  /// `tuning` lets tests drive the multi-threaded path on small trees.
+  static func collect(
+    workspace: String, ref: String?, isCancelled: @escaping @Sendable () -> Bool, tuning: RepositoryScan.Tuning
   ) throws(GitChangesError) -> [GitChange] {
     let nested = nestedRepositories(in: workspace)
     var changes: [GitChange] = []
 
     do {
-      if let root = try WorkspaceRepository.open(workspace) {
-        let base: Tree?
-        do {
-          base = try Base.tree(of: root.repository, ref: ref)
-        } catch {
-          switch error {
-          case .unknownRef(let ref): throw GitChangesError.unknownRef(ref)
-          case .git(let error): throw GitChangesError.git(error)
-          }
-        }
-        let found = try ChangeScanner(repository: root.repository, base: base, scope: root.scope)
-          .changes(isCancelled: isCancelled)
-        // The nested repositories report their own files; the root's view of
-        // them (an untracked `app/`, a gitlink `app`) would only repeat it.
-        // The boundary is a real `/`: `app` must not hide `apple.txt`.
-        changes = found.filter { change in
-          !nested.contains { name in
-            change.path == name || (change.path.hasPrefix(name) && change.path.utf8.dropFirst(name.utf8.count).first == UInt8(ascii: "/"))
-          }
+      let found = try RepositoryScan(path: workspace, search: true, ref: ref, isCancelled: isCancelled, tuning: tuning).run()
+      // The nested repositories report their own files; the root's view of
+      // them (an untracked `app/`, a gitlink `app`) would only repeat it.
+      // The boundary is a real `/`: `app` must not hide `apple.txt`.
+      changes = found.filter { change in
+        !nested.contains { name in
+          change.path == name
+            || (change.path.utf8.starts(with: name.utf8)
+              && change.path.utf8.dropFirst(name.utf8.count).first == UInt8(ascii: "/"))
         }
       }
-    } catch let error as GitChangesError {
-      throw error
+    } catch let error as BaseError {
+      switch error {
+      case .unknownRef(let ref): throw .unknownRef(ref)
+      case .git(let error): throw .git(error)
+      }
     } catch let error as GitError {
-      throw error.isUserCancel && isCancelled() ? .cancelled : .git(error)
+      throw isCancelled() ? .cancelled : .git(error)
     } catch {
       throw .git(GitError(code: -1, message: String(describing: error)))
     }
 
     for name in nested {
       if isCancelled() { throw .cancelled }
-      // A nested repository that cannot be read is left out rather than
-      // failing the whole answer (as OpenHands' 2026 agent-server does).
-      guard let repository = try? Repository.open(workspace + "/" + name, search: false) else { continue }
       do {
-        let base = try Base.tree(of: repository, ref: nil)  // nil: the empty tree
-        let found = try ChangeScanner(repository: repository, base: base, scope: "").changes(isCancelled: isCancelled)
+        let found = try RepositoryScan(
+          path: workspace + "/" + name, search: false, ref: nil, isCancelled: isCancelled, tuning: tuning
+        ).run()
         changes.append(contentsOf: found.map { GitChange($0.status, name + "/" + $0.path) })
       } catch {
+        // A nested repository that cannot be read is left out rather than
+        // failing the whole answer (as OpenHands' 2026 agent-server does).
         if isCancelled() { throw .cancelled }
       }
     }
@@ -119,64 +120,170 @@ struct WorkspaceRepository {
   var scope: String
 
   static func open(_ workspace: String) throws(GitError) -> WorkspaceRepository? {
-    guard let repository = try Repository.open(workspace, search: true), let workdir = repository.workdir
-    else { return nil }
+    guard let repository = try Repository.open(workspace, search: true) else { return nil }
+    return scope(of: repository, workspace: workspace).map { WorkspaceRepository(repository: repository, scope: $0) }
+  }
+
+  /// "" when the workspace is the working tree's top, `dir/` below it, nil
+  /// when it is not inside the working tree at all (inside `.git`, say).
+  static func scope(of repository: Repository, workspace: String) -> String? {
+    guard let workdir = repository.workdir else { return nil }
     let top = FileSystem.realPath(workdir) ?? workdir
-    if top == workspace { return WorkspaceRepository(repository: repository, scope: "") }
+    if top == workspace { return "" }
     let prefix = top == "/" ? "/" : top + "/"
-    guard workspace.hasPrefix(prefix) else {
-      // The workspace is not inside this working tree (it is inside the
-      // repository's .git, say): nothing to compare.
-      return nil
-    }
-    return WorkspaceRepository(repository: repository, scope: String(workspace.dropFirst(prefix.count)) + "/")
+    guard workspace.utf8.starts(with: prefix.utf8) else { return nil }
+    return String(decoding: workspace.utf8.dropFirst(prefix.utf8.count), as: UTF8.self) + "/"
   }
 }
 
-/// Compares one repository's working tree and index with a base tree, the way
-/// `git diff --name-status --no-renames <base>` plus
-/// `git ls-files --others --exclude-standard` do, in one pass of libgit2.
-struct ChangeScanner {
-  let repository: Repository
+/// One repository's changes against its base: `git diff --name-status
+/// --no-renames <base>` plus `git ls-files --others --exclude-standard`.
+///
+/// Two libgit2 comparisons are blended here: base to index (cached while
+/// neither changes) and index to working tree, the part that stats every
+/// file. A large tree's second half is split by directory over several
+/// threads, each with its own repository handle, as git's preload-index
+/// splits its stat calls.
+struct RepositoryScan {
+  let path: String
+  let search: Bool
+  let ref: String?
+  let isCancelled: @Sendable () -> Bool
+  let tuning: Tuning
+
+  struct Tuning: Sendable {
+    /// Index entries below which one thread does it all.
+    var parallelThreshold: Int
+    var entriesPerWorker: Int
+    var maxWorkers: Int
+
+    /// `AGENT_BRIDGE_GIT_THREADS` caps the threads (1: never split).
+    static let standard = Tuning(
+      parallelThreshold: 4000, entriesPerWorker: 2500,
+      maxWorkers: max(1, getenv("AGENT_BRIDGE_GIT_THREADS").flatMap { Int(String(cString: $0)) } ?? 4))
+  }
+
+  /// Paths relative to `path`; [] when there is no repository.
+  func run() throws -> [GitChange] {
+    let pool = RepositoryPool.shared
+    return try pool.with(path, search: search, count: 1) { mains throws -> [GitChange] in
+      guard let main = mains.first else { return [] }
+      let scope = search ? WorkspaceRepository.scope(of: main.repository, workspace: path) : ""
+      guard let scope else { return [] }
+      let base = try Base.tree(of: main.repository, ref: ref)
+      let entries = git_index_entrycount(main.index.pointer)
+      let workers =
+        entries >= tuning.parallelThreshold && tuning.maxWorkers > 1
+        ? max(2, min(tuning.maxWorkers, entries / max(1, tuning.entriesPerWorker))) : 0
+      let comparison = Comparison(main: main, base: base, scope: scope, isCancelled: isCancelled)
+
+      if workers == 0 {
+        let staged = try comparison.staged()
+        let unstaged = try Comparison.workdir(main, pathspec: scope.isEmpty ? [] : [scope], isCancelled: isCancelled)
+        return try comparison.blend(staged: staged, unstaged: unstaged)
+      }
+
+      let buckets = WorkPlan.buckets(index: main.index, workdir: main.repository.workdir ?? path, scope: scope, count: workers)
+      return try pool.with(path, search: search, count: buckets.count) { helpers throws -> [GitChange] in
+        guard helpers.count == buckets.count else { throw GitError(code: -1, message: "The repository went away") }
+        // Slot 0 is this thread: the base-to-index half. The others each
+        // take one bucket of the working tree with their own handle.
+        var staged: Result<[String: StagedDelta], GitError> = .success([:])
+        let slots = ResultSlots<[WorkdirDelta]>(count: buckets.count)
+        Parallel.run(buckets.count + 1) { slot in
+          if slot == 0 {
+            staged = Result { () throws(GitError) in try comparison.staged() }
+          } else {
+            slots.store(slot - 1) { () throws(GitError) in
+              try Comparison.workdir(helpers[slot - 1], pathspec: buckets[slot - 1], isCancelled: isCancelled)
+            }
+          }
+        }
+        let unstaged = try slots.collect().joined().sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        return try comparison.blend(staged: staged.get(), unstaged: unstaged)
+      }
+    }
+  }
+}
+
+/// One index-to-working-tree difference, copied out of libgit2's diff.
+struct WorkdirDelta: Sendable {
+  var path: String
+  var status: git_delta_t
+  var newId: git_oid
+  var newMode: UInt16
+  var newFlags: UInt32
+}
+
+/// The comparison of one repository (through its main handle) with a base.
+struct Comparison {
+  let main: PooledRepository
   /// Nil is the empty tree.
   let base: Tree?
   /// Repository-relative directory to report ("" for all), ending in `/`.
   let scope: String
+  let isCancelled: @Sendable () -> Bool
 
-  func changes(isCancelled: @escaping () -> Bool) throws(GitError) -> [GitChange] {
-    let index = try repository.index()
-    let conflicted = try index.conflictedPaths()
-    let cancel = CancelCheck(isCancelled)
+  var repository: Repository { main.repository }
 
-    // Base to index, then index to working tree: the two halves git itself
-    // blends for `git diff <base>`. Blending here (not with git_diff_merge)
-    // keeps what libgit2's merge loses: a path removed from the index but
-    // still on disk is both deleted and untracked, as git reports it.
-    let staged = try diff(cancel) { raw, options in
-      git_diff_tree_to_index(&raw, repository.pointer, base?.pointer, index.pointer, &options)
+  /// Base to index, from the cache when neither changed.
+  func staged() throws(GitError) -> [String: StagedDelta] {
+    let checksum = git_index_checksum(main.index.pointer).pointee
+    let key = StagedCache.Key(base: base.map { git_tree_id($0.pointer).pointee }, index: checksum)
+    let cacheName = main.gitdir + "\u{0}" + scope
+    if let cached = RepositoryPool.shared.cachedStaged(for: cacheName, key: key) { return cached }
+    let diff = try Self.diff(repository, pathspec: scope.isEmpty ? [] : [scope], isCancelled: isCancelled) {
+      raw, options in git_diff_tree_to_index(&raw, repository.pointer, base?.pointer, main.index.pointer, &options)
     }
-    let unstaged = try diff(cancel, flags: GIT_DIFF_INCLUDE_UNTRACKED.rawValue
-        | GIT_DIFF_RECURSE_UNTRACKED_DIRS.rawValue | GIT_DIFF_INCLUDE_UNREADABLE.rawValue) { raw, options in
-      git_diff_index_to_workdir(&raw, repository.pointer, index.pointer, &options)
+    var deltas: [String: StagedDelta] = [:]
+    deltas.reserveCapacity(diff.count)
+    for position in 0..<diff.count {
+      let delta = diff.delta(position)
+      deltas[Self.path(of: delta)] = StagedDelta(
+        status: delta.status, oldId: delta.old_file.id, oldMode: delta.old_file.mode,
+        oldPath: String(cString: delta.old_file.path))
     }
+    RepositoryPool.shared.storeStaged(deltas, for: cacheName, key: key)
+    return deltas
+  }
 
-    var stagedByPath: [String: git_diff_delta] = [:]
-    stagedByPath.reserveCapacity(staged.count)
-    for position in 0..<staged.count {
-      let delta = staged.delta(position)
-      stagedByPath[Self.path(of: delta)] = delta
+  /// Index to working tree (with untracked files) for the paths in `pathspec`.
+  static func workdir(
+    _ handle: PooledRepository, pathspec: [String], isCancelled: @escaping @Sendable () -> Bool
+  ) throws(GitError) -> [WorkdirDelta] {
+    let flags =
+      GIT_DIFF_INCLUDE_UNTRACKED.rawValue | GIT_DIFF_RECURSE_UNTRACKED_DIRS.rawValue
+      | GIT_DIFF_INCLUDE_UNREADABLE.rawValue
+    let diff = try Self.diff(handle.repository, flags: flags, pathspec: pathspec, isCancelled: isCancelled) {
+      raw, options in git_diff_index_to_workdir(&raw, handle.repository.pointer, handle.index.pointer, &options)
     }
+    var deltas: [WorkdirDelta] = []
+    deltas.reserveCapacity(diff.count)
+    for position in 0..<diff.count {
+      let delta = diff.delta(position)
+      deltas.append(
+        WorkdirDelta(
+          path: path(of: delta), status: delta.status, newId: delta.new_file.id, newMode: delta.new_file.mode,
+          newFlags: delta.new_file.flags))
+    }
+    return deltas
+  }
 
+  /// The two halves blended the way git blends them for `git diff <base>`.
+  /// Done here rather than with git_diff_merge, which loses a path removed
+  /// from the index but still on disk: git reports it deleted and untracked.
+  func blend(staged: [String: StagedDelta], unstaged: [WorkdirDelta]) throws(GitError) -> [GitChange] {
+    let conflicted = try main.index.conflictedPaths()
+    var staged = staged
     var changes: [GitChange] = []
     func report(_ status: GitChange.Status, _ path: String) {
       changes.append(GitChange(status, String(decoding: path.utf8.dropFirst(scope.utf8.count), as: UTF8.self)))
     }
 
-    for position in 0..<unstaged.count {
-      if position & 1023 == 0, isCancelled() { throw GitError(code: GIT_EUSER.rawValue, message: "cancelled") }
-      let delta = unstaged.delta(position)
-      let path = Self.path(of: delta)
-      let before = stagedByPath.removeValue(forKey: path)
+    for (position, delta) in unstaged.enumerated() {
+      if position & 1023 == 1023, isCancelled() { throw GitError(code: GIT_EUSER.rawValue, message: "cancelled") }
+      let path = delta.path
+      let before = staged.removeValue(forKey: path)
       if conflicted.contains(path) { continue }
       switch delta.status {
       case GIT_DELTA_UNTRACKED:
@@ -189,9 +296,7 @@ struct ChangeScanner {
         default:
           // Staged and then changed again: only a working tree that differs
           // from the base counts (a change undone on disk shows nothing).
-          if let before, !sameContent(base: before.old_file, workdir: delta.new_file, path: path) {
-            report(.modified, path)
-          }
+          if let before, !sameContent(base: before, workdir: delta) { report(.modified, path) }
         }
       case GIT_DELTA_DELETED:
         // Added to the index and gone from disk: git shows nothing.
@@ -202,7 +307,7 @@ struct ChangeScanner {
         if let before { reportStaged(before, path, report) }
       }
     }
-    for (path, delta) in stagedByPath where !conflicted.contains(path) {
+    for (path, delta) in staged where !conflicted.contains(path) {
       reportStaged(delta, path, report)
     }
     for path in conflicted where path.utf8.starts(with: scope.utf8) {
@@ -211,16 +316,14 @@ struct ChangeScanner {
     return changes
   }
 
-  private func reportStaged(
-    _ delta: git_diff_delta, _ path: String, _ report: (GitChange.Status, String) -> Void
-  ) {
+  private func reportStaged(_ delta: StagedDelta, _ path: String, _ report: (GitChange.Status, String) -> Void) {
     switch delta.status {
     case GIT_DELTA_ADDED, GIT_DELTA_COPIED: report(.added, path)
     case GIT_DELTA_DELETED: report(.deleted, path)
     case GIT_DELTA_MODIFIED, GIT_DELTA_TYPECHANGE: report(.modified, path)
     case GIT_DELTA_RENAMED:
       // Never produced without rename detection; kept as git's split.
-      report(.deleted, String(cString: delta.old_file.path))
+      report(.deleted, delta.oldPath)
       report(.added, path)
     case GIT_DELTA_CONFLICTED: report(.unmerged, path)
     default: break
@@ -228,19 +331,19 @@ struct ChangeScanner {
   }
 
   /// Whether the working-tree file is the base's blob again (same id, same mode).
-  private func sameContent(base: git_diff_file, workdir: git_diff_file, path: String) -> Bool {
-    guard base.mode == workdir.mode else { return false }
-    var workdirId = workdir.id
-    if workdir.flags & GIT_DIFF_FLAG_VALID_ID.rawValue != 0, git_oid_is_zero(&workdirId) == 0 {
-      return workdirId.isEqual(to: base.id)
+  private func sameContent(base: StagedDelta, workdir: WorkdirDelta) -> Bool {
+    guard base.oldMode == workdir.newMode else { return false }
+    var workdirId = workdir.newId
+    if workdir.newFlags & GIT_DIFF_FLAG_VALID_ID.rawValue != 0, git_oid_is_zero(&workdirId) == 0 {
+      return workdirId.isEqual(to: base.oldId)
     }
     let current: git_oid?
-    if UInt32(workdir.mode) == GIT_FILEMODE_LINK.rawValue {
-      current = FileSystem.linkTarget(repository.workdir! + "/" + path).flatMap(Self.blobId)
+    if UInt32(workdir.newMode) == GIT_FILEMODE_LINK.rawValue {
+      current = repository.workdir.flatMap { FileSystem.linkTarget($0 + "/" + workdir.path) }.flatMap(Self.blobId)
     } else {
-      current = repository.hashWorkdirFile(path)
+      current = repository.hashWorkdirFile(workdir.path)
     }
-    return current?.isEqual(to: base.id) ?? false
+    return current?.isEqual(to: base.oldId) ?? false
   }
 
   private static func blobId(_ bytes: [UInt8]) -> git_oid? {
@@ -253,11 +356,14 @@ struct ChangeScanner {
     String(cString: delta.new_file.path ?? delta.old_file.path)
   }
 
-  /// Runs one libgit2 diff with the options every half shares.
-  private func diff(
-    _ cancel: CancelCheck, flags: UInt32 = 0,
+  /// Runs one libgit2 diff with the options every half shares. A non-empty
+  /// `pathspec` is literal directories and files, which also narrows what
+  /// libgit2 walks.
+  static func diff(
+    _ repository: Repository, flags: UInt32 = 0, pathspec: [String], isCancelled: @escaping @Sendable () -> Bool,
     _ body: (inout OpaquePointer?, inout git_diff_options) -> Int32
   ) throws(GitError) -> Diff {
+    let cancel = CancelCheck(isCancelled)
     var options = git_diff_options()
     git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION))
     options.flags = flags | GIT_DIFF_INCLUDE_TYPECHANGE.rawValue | GIT_DIFF_SKIP_BINARY_CHECK.rawValue
@@ -268,20 +374,18 @@ struct ChangeScanner {
     }
     var raw: OpaquePointer?
     var result: Int32 = 0
-    if scope.isEmpty {
+    if pathspec.isEmpty {
       result = body(&raw, &options)
     } else {
-      // Only the workspace's part of a larger working tree: a literal
-      // directory pathspec also narrows what libgit2 walks.
       options.flags |= GIT_DIFF_DISABLE_PATHSPEC_MATCH.rawValue
-      let spec = strdup(scope)
-      defer { free(spec) }
-      var strings: [UnsafeMutablePointer<CChar>?] = [spec]
+      var strings: [UnsafeMutablePointer<CChar>?] = pathspec.map { strdup($0) }
+      defer { strings.forEach { free($0) } }
       result = strings.withUnsafeMutableBufferPointer { buffer in
-        options.pathspec = git_strarray(strings: buffer.baseAddress, count: 1)
+        options.pathspec = git_strarray(strings: buffer.baseAddress, count: buffer.count)
         return body(&raw, &options)
       }
     }
+    withExtendedLifetime(cancel) {}
     try check(result, "Cannot compare the working tree")
     return Diff(raw!)
   }
@@ -289,10 +393,10 @@ struct ChangeScanner {
 
 /// The cancellation poll, boxed so libgit2's C callbacks can reach it.
 final class CancelCheck {
-  private let isCancelled: () -> Bool
+  private let isCancelled: @Sendable () -> Bool
   private var calls = 0
 
-  init(_ isCancelled: @escaping () -> Bool) { self.isCancelled = isCancelled }
+  init(_ isCancelled: @escaping @Sendable () -> Bool) { self.isCancelled = isCancelled }
 
   /// Asks the closure every 256 calls: libgit2 calls back once per file.
   func poll() -> Bool {

@@ -56,6 +56,26 @@ public final class IgnoreRules {
     return ignored != 0
   }
 
+  /// `isIgnored` for a path given as NUL-terminated UTF-8 bytes (the
+  /// recursive listing's form: no String per file).
+  public func isIgnored(nulTerminated path: [UInt8]) -> Bool {
+    var ignored: Int32 = 0
+    let status = path.withUnsafeBufferPointer { buffer in
+      buffer.withMemoryRebound(to: CChar.self) { git_ignore_path_is_ignored(&ignored, repository, $0.baseAddress) }
+    }
+    return status == 0 && ignored != 0
+  }
+
+  /// `isTracked` for a path given as NUL-terminated UTF-8 bytes.
+  public func isTracked(nulTerminated path: [UInt8]) -> Bool {
+    guard let index else { return false }
+    return path.withUnsafeBufferPointer { buffer in
+      buffer.withMemoryRebound(to: CChar.self) { pointer in
+        (0...3).contains { git_index_get_bypath(index, pointer.baseAddress, Int32($0)) != nil }
+      }
+    }
+  }
+
   /// Whether the index has the file (stage 0, or any stage of a conflict).
   public func isTracked(_ path: String) -> Bool {
     guard let index else { return false }

@@ -142,10 +142,10 @@ public final class Connection: NotificationSink, Sendable {
         writer.send(Reply.error(.parseError("Parse error: \(error)"), id: nil), framing: framing)
         return
       }
-      if case .array(let elements) = json {
-        receiveBatch(elements, framing: framing, handler: handler)
-      } else {
-        receiveSingle(json, framing: framing, handler: handler)
+      switch Exchange.classify(json) {
+      case .single(let message): receiveSingle(message, framing: framing, handler: handler)
+      case .batch(let messages): receiveBatch(messages, framing: framing, handler: handler)
+      case .emptyBatch: writer.send(Exchange.emptyBatchReply, framing: framing)
       }
     }
   }
@@ -154,8 +154,8 @@ public final class Connection: NotificationSink, Sendable {
     lastFraming.store(framing == .ndjson ? 1 : 0, ordering: .relaxed)
   }
 
-  private func receiveSingle(_ json: JSONValue, framing: Framing, handler: any RequestHandler) {
-    switch Message(json) {
+  private func receiveSingle(_ message: Message, framing: Framing, handler: any RequestHandler) {
+    switch message {
     case .request(let id, let method, let params):
       start(IncomingRequest(id: id, method: method, params: params), handler: handler) { reply in
         self.writer.send(reply, framing: framing)
@@ -165,29 +165,19 @@ public final class Connection: NotificationSink, Sendable {
     case .response:
       break  // The bridge sends no requests; a stray response has nothing to match.
     case .invalid(let id, let reason):
-      writer.send(Reply.error(.invalidRequest("Invalid request: \(reason)"), id: id), framing: framing)
+      writer.send(Exchange.invalid(reason, id: id), framing: framing)
     }
   }
 
-  private func receiveBatch(_ elements: [JSONValue], framing: Framing, handler: any RequestHandler) {
-    guard !elements.isEmpty else {
-      writer.send(Reply.error(.invalidRequest("Invalid request: empty batch"), id: nil), framing: framing)
-      return
-    }
-    guard elements.count <= options.maxBatchLength else {
+  private func receiveBatch(_ messages: [Message], framing: Framing, handler: any RequestHandler) {
+    guard messages.count <= options.maxBatchLength else {
       let error = ResponseError.invalidRequest(
-        "Invalid request: a batch of \(elements.count) messages is over the \(options.maxBatchLength)-message limit"
+        "Invalid request: a batch of \(messages.count) messages is over the \(options.maxBatchLength)-message limit"
           + " (--max-batch); send it in smaller batches")
       writer.send(Reply.error(error, id: nil), framing: framing)
       return
     }
-    let messages = elements.map(Message.init)
-    let expected = messages.count { message in
-      switch message {
-      case .request, .invalid: true
-      case .notification, .response: false
-      }
-    }
+    let expected = messages.count(where: Exchange.expectsReply)
     let batch = BatchCollector(expected: expected) { replies in
       self.writer.send(.array(replies), framing: framing)
     }
@@ -200,7 +190,7 @@ public final class Connection: NotificationSink, Sendable {
       case .response:
         break
       case .invalid(let id, let reason):
-        batch.add(Reply.error(.invalidRequest("Invalid request: \(reason)"), id: id))
+        batch.add(Exchange.invalid(reason, id: id))
       }
     }
   }
@@ -232,12 +222,12 @@ public final class Connection: NotificationSink, Sendable {
   ) {
     let duplicate = inFlight.withLock { !$0.isEmpty && $0[request.id] != nil }
     if duplicate {
-      reply(Reply.error(.invalidRequest("Invalid request: id \(request.id) is already in flight"), id: request.id))
+      reply(Exchange.duplicate(request.id))
       return
     }
     let route = handler.route(request)
     if case .answer(let result) = route {
-      reply(Self.response(result, id: request.id))
+      reply(Exchange.response(result, id: request.id))
       return
     }
     let inFlightNow = inFlight.withLock { $0.count }
@@ -260,18 +250,12 @@ public final class Connection: NotificationSink, Sendable {
           // end regardless: the client has stopped waiting for the result.
           if Task.isCancelled, case .success = result { result = .failure(.cancelled) }
           self.inFlight.withLock { _ = $0.removeValue(forKey: request.id) }
-          reply(Self.response(result, id: request.id))
+          reply(Exchange.response(result, id: request.id))
           self.running.leave()
         })
     }
   }
 
-  static func response(_ result: Result<JSONValue, ResponseError>, id: RequestID) -> JSONValue {
-    switch result {
-    case .success(let value): Reply.result(value, id: id)
-    case .failure(let error): Reply.error(error, id: id)
-    }
-  }
 }
 
 /// Gathers the replies of one batch and sends them as one array when the

@@ -60,26 +60,39 @@ public struct JSONWriter {
     bytes.append(UInt8(ascii: "\""))
     var string = string
     string.withUTF8 { utf8 in
+      // Multi-megabyte strings (selectFile's code) pass through here: reserve
+      // once and copy runs between escapes, not byte by byte.
+      let needed = bytes.count + utf8.count + utf8.count / 8 + 2
+      if needed > bytes.capacity { bytes.reserveCapacity(max(needed, bytes.capacity * 2)) }
       var runStart = 0
-      for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-        runStart = index + 1
+      var index = 0
+      let count = utf8.count
+      while index < count {
+        let byte = utf8[index]
+        if byte >= 0x20 && byte != 0x22 && byte != 0x5C {
+          index += 1
+          continue
+        }
+        if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
+        index += 1
+        runStart = index
+        bytes.append(0x5C)
         switch byte {
-        case 0x22: append("\\\"")
-        case 0x5C: append("\\\\")
-        case 0x0A: append("\\n")
-        case 0x0D: append("\\r")
-        case 0x09: append("\\t")
-        case 0x08: append("\\b")
-        case 0x0C: append("\\f")
+        case 0x22: bytes.append(0x22)
+        case 0x5C: bytes.append(0x5C)
+        case 0x0A: bytes.append(UInt8(ascii: "n"))
+        case 0x0D: bytes.append(UInt8(ascii: "r"))
+        case 0x09: bytes.append(UInt8(ascii: "t"))
+        case 0x08: bytes.append(UInt8(ascii: "b"))
+        case 0x0C: bytes.append(UInt8(ascii: "f"))
         default:
-          let hex: [UInt8] = Array("0123456789abcdef".utf8)
-          append("\\u00")
-          bytes.append(hex[Int(byte >> 4)])
-          bytes.append(hex[Int(byte & 0xF)])
+          let hex: StaticString = "0123456789abcdef"
+          append("u00")
+          bytes.append(hex.utf8Start[Int(byte >> 4)])
+          bytes.append(hex.utf8Start[Int(byte & 0xF)])
         }
       }
-      bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
+      if runStart < count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<count])) }
     }
     bytes.append(UInt8(ascii: "\""))
   }

@@ -23,14 +23,31 @@ public struct DiscardingNotificationSink: NotificationSink {
   public func notify(_ method: String, params: JSONValue) {}
 }
 
+/// Where a method that makes a byte stream (zipDirectory's archive) writes
+/// it as it is made, when its transport can carry one (an HTTP response
+/// body). `write` returns once the bytes are taken, so a slow reader slows
+/// the producer instead of growing memory; it throws when the reader has
+/// gone away, which should end the work.
+public protocol ByteStreamOutput: Sendable {
+  func write(_ bytes: [UInt8]) async throws
+}
+
 /// What a running request can see and do besides computing its result.
 public struct RequestContext: Sendable {
   public var request: IncomingRequest
   public var notifications: any NotificationSink
+  /// Set by transports that stream bytes (HTTP): a method that makes bytes
+  /// writes them here and returns only a summary. Nil over stdio, where
+  /// results are JSON.
+  public var output: (any ByteStreamOutput)?
 
-  public init(request: IncomingRequest, notifications: any NotificationSink = DiscardingNotificationSink()) {
+  public init(
+    request: IncomingRequest, notifications: any NotificationSink = DiscardingNotificationSink(),
+    output: (any ByteStreamOutput)? = nil
+  ) {
     self.request = request
     self.notifications = notifications
+    self.output = output
   }
 
   public var id: RequestID { request.id }

@@ -47,6 +47,36 @@ enum DirectoryReader {
     return result
   }
 
+  /// Sorted so that walking depth-first yields code-point path order: by
+  /// name bytes, with `/` after a directory's name (`a-b/` before `a/`).
+  static func inPathOrder(_ entries: [DirectoryEntry]) -> [DirectoryEntry] {
+    // Keys in one flat buffer and indices sorted with memcmp: no reference
+    // counting in the comparisons (this sort runs for every directory of a
+    // recursive listing or an archive).
+    var flat: [UInt8] = []
+    var spans: [(start: Int, count: Int)] = []
+    spans.reserveCapacity(entries.count)
+    for entry in entries {
+      let start = flat.count
+      flat.append(contentsOf: entry.name)
+      if entry.kind == .directory { flat.append(0x2F) }
+      spans.append((start, flat.count - start))
+    }
+    var order = Array(entries.indices)
+    flat.withUnsafeBufferPointer { bytes in
+      spans.withUnsafeBufferPointer { spans in
+        guard let base = bytes.baseAddress else { return }
+        order.sort { lhs, rhs in
+          let a = spans[lhs]
+          let b = spans[rhs]
+          let order = memcmp(base + a.start, base + b.start, min(a.count, b.count))
+          return order != 0 ? order < 0 : a.count < b.count
+        }
+      }
+    }
+    return order.map { entries[$0] }
+  }
+
   /// The type of a name, not following a symlink.
   static func statKind(in directory: FileDescriptor, name: [UInt8]) -> DirectoryEntry.Kind? {
     var info = stat()

@@ -131,60 +131,86 @@ private struct RecursiveWalker {
   ) throws {
     if isCancelled() { throw CancellationError() }
     guard var entries = DirectoryReader.entries(of: directory) else { return }
-    entries.removeAll { $0.name == Array(".git".utf8) }
-    entries.sort { lhs, rhs in
-      [UInt8].bytewiseLess(
-        lhs.kind == .directory ? lhs.name + [0x2F] : lhs.name, rhs.kind == .directory ? rhs.name + [0x2F] : rhs.name)
-    }
+    entries.removeAll { $0.name == Self.dotGit }
+    entries = DirectoryReader.inPathOrder(entries)
     let atRoot = relative.isEmpty
-    let inRepository = rules.flatMap { $0.relative(absolute) }
+    // The directory relative to the repository's working directory, as
+    // bytes ending in `/` (or empty): ignore and index queries take
+    // `repoPrefix + name + NUL`, built without a String per file.
+    var repoPrefix: [UInt8]?
+    if let rules, let inRepository = rules.relative(absolute) {
+      repoPrefix = Array(inRepository.utf8)
+      if !repoPrefix!.isEmpty { repoPrefix!.append(0x2F) }
+    }
+    var query: [UInt8] = []
+    func repoQuery(_ name: [UInt8], directory: Bool = false) -> [UInt8] {
+      query.removeAll(keepingCapacity: true)
+      query.append(contentsOf: repoPrefix!)
+      query.append(contentsOf: name)
+      if directory { query.append(0x2F) }
+      query.append(0)
+      return query
+    }
     for entry in entries {
-      let name = entry.text
-      if atRoot && FileListing.topLevelIgnored.contains(entry.kind == .directory ? name + "/" : name) { continue }
-      let repoPath = inRepository.map { FileListing.join($0, name) }
+      if atRoot && FileListing.topLevelIgnored.contains(entry.kind == .directory ? entry.text + "/" : entry.text) {
+        continue
+      }
       switch entry.kind {
       case .directory:
+        let name = entry.text
         let childAbsolute = FileListing.join(absolute, name)
-        let childRelative = FileListing.join(relative, name)
-        var childRules = rules
-        var descend = true
-        if let rules, let repoPath, !rules.hasTrackedFiles(under: repoPath) {
-          descend = !rules.isIgnored(repoPath, isDirectory: true)
+        if let rules, repoPrefix != nil, !rules.hasTrackedFiles(under: String(decoding: repoQuery(entry.name).dropLast(), as: UTF8.self)),
+          rules.isIgnored(nulTerminated: repoQuery(entry.name, directory: true))
+        {
+          // Ignored, and no tracked file below it: git lists nothing there.
+          continue
         }
-        if descend, DirectoryReader.statKind(in: directory, name: Array((name + "/.git").utf8)) != nil {
+        var childRules = rules
+        if DirectoryReader.statKind(in: directory, name: entry.name + Self.slashDotGit) != nil {
           // A nested repository: its own rules from here down.
           childRules = IgnoreRules(holding: childAbsolute) ?? rules
         }
-        if !descend {
-          // Ignored, but tracked files inside would still be listed by git:
-          // none here, as `hasTrackedFiles` was false.
-          continue
-        }
         guard let child = DirectoryReader.openChild(of: directory, entry.name) else { continue }
         try walk(
-          directory: child, relative: childRelative, absolute: childAbsolute, listed: listed + entry.name + [0x2F],
-          rules: childRules)
+          directory: child, relative: FileListing.join(relative, name), absolute: childAbsolute,
+          listed: listed + entry.name + [0x2F], rules: childRules)
       case .file:
-        if let rules, let repoPath, !rules.isTracked(repoPath), rules.isIgnored(repoPath, isDirectory: false) {
-          continue
+        if let rules, repoPrefix != nil {
+          let path = repoQuery(entry.name)
+          if !rules.isTracked(nulTerminated: path) && rules.isIgnored(nulTerminated: path) { continue }
         }
-        emit(listed + entry.name)
+        emit(listed, entry.name)
       case .symlink:
-        guard let target = try? root.lookup(relative: FileListing.join(relative, name)),
+        guard let target = try? root.lookup(relative: FileListing.join(relative, entry.text)),
           case .found(let found) = target, found.kind == .regular
         else { continue }
-        if let rules, let repoPath, !rules.isTracked(repoPath), rules.isIgnored(repoPath, isDirectory: false) {
-          continue
+        if let rules, repoPrefix != nil {
+          let path = repoQuery(entry.name)
+          if !rules.isTracked(nulTerminated: path) && rules.isIgnored(nulTerminated: path) { continue }
         }
-        emit(listed + entry.name)
+        emit(listed, entry.name)
       case .other:
         continue
       }
     }
   }
 
-  private mutating func emit(_ name: [UInt8]) {
-    output.append(String(decoding: prefix + name, as: UTF8.self))
+  static let dotGit = Array(".git".utf8)
+  static let slashDotGit = Array("/.git".utf8)
+
+  private mutating func emit(_ directory: [UInt8], _ name: [UInt8]) {
+    let count = prefix.count + directory.count + name.count
+    output.append(
+      String(unsafeUninitializedCapacity: count) { buffer in
+        var index = 0
+        for part in [prefix, directory, name] {
+          for byte in part {
+            buffer[index] = byte
+            index += 1
+          }
+        }
+        return count
+      })
     sinceReport += 1
     if sinceReport >= 500 {
       sinceReport = 0

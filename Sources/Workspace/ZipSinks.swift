@@ -18,15 +18,19 @@ public struct MemoryZipSink: ZipSink {
   }
 }
 
-/// Writes to a file descriptor and hashes what it writes.
+/// Writes to a file descriptor and (unless told not to) hashes what it writes.
 public struct FileZipSink: ZipSink {
   public let descriptor: FileDescriptor
+  public let hashing: Bool
   public private(set) var hasher = SHA256()
 
-  public init(descriptor: FileDescriptor) { self.descriptor = descriptor }
+  public init(descriptor: FileDescriptor, hashing: Bool = true) {
+    self.descriptor = descriptor
+    self.hashing = hashing
+  }
 
   public mutating func write(_ chunk: [UInt8]) async throws {
-    hasher.update(chunk)
+    if hashing { hasher.update(chunk) }
     try chunk.withUnsafeBytes { buffer in
       var done = 0
       while done < buffer.count {

@@ -72,7 +72,10 @@ struct CommonOptions: ParsableArguments {
   @Option(
     name: .customLong("feedback-url"),
     help: ArgumentHelp(
-      "POST each feedback record to this http(s) URL in the background, retrying until it answers 2xx.",
+      """
+        POST each feedback record to this http:// URL in the background, retrying until it answers 2xx. \
+        No https: this build has no TLS; put a local forwarding proxy in front for https.
+        """,
       valueName: "url"))
   var feedbackURL: String?
 

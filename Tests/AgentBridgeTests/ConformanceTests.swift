@@ -32,7 +32,20 @@ let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent
       if let args = step["args"]?.arrayValue { arguments = args.compactMap(\.stringValue) }
       if let framings = step["framings"]?.arrayValue, !framings.contains(.string(framing.rawValue)) { return }
     }
-    let bridge = try BridgeProcess(arguments)
+    // The workspace is built before the process starts, fixture steps in
+    // the order they are written, wherever they stand.
+    let fixture = try ConformanceFixture()
+    defer { fixture.remove() }
+    for (line, step) in steps {
+      do {
+        _ = try fixture.apply(step)
+      } catch {
+        Issue.record("\(name):\(line): fixture step failed: \(error)")
+        return
+      }
+    }
+    let bridge = try BridgeProcess(
+      arguments.map(fixture.substitute), directory: fixture.workspace, environment: fixture.environment)
     let client = bridge.client
     var pool: [(message: JSONValue, framing: Framing)] = []
     var sentIds = Set<String>()
@@ -40,7 +53,8 @@ let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent
 
     for (line, step) in steps {
       let at = "\(name):\(line) (\(framing))"
-      if let message = step["send"] {
+      if let written = step["send"] {
+        let message = fixture.substitute(written)
         if let id = message["id"], !id.isNull { sentIds.insert(id.description) }
         client.send(message, framing: framing)
       } else if let raw = step["sendRaw"]?.stringValue {
@@ -51,7 +65,8 @@ let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         client.closeInput()
       } else if let code = step["exitCode"]?.intValue {
         exitCode = Int32(code)
-      } else if let expected = step["expect"] {
+      } else if let pattern = step["expect"] {
+        let expected = fixture.substitute(pattern)
         // Read until a reply fits; replies for later expectations wait.
         while true {
           if let index = pool.firstIndex(where: { Self.fits($0.message, expected) }) {
@@ -63,12 +78,29 @@ let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent
             }
             break
           }
-          guard let next = try await client.next() else {
+          // A reply with the expected id that does not fit is a failure
+          // now, not after the read times out waiting for another.
+          if let id = expected["id"], !id.isNull,
+            let index = pool.firstIndex(where: { $0.message.arrayValue == nil && $0.message["id"] == id })
+          {
+            Issue.record("\(at): reply \(pool.remove(at: index).message) does not fit \(expected)")
+            break
+          }
+          let next: (message: JSONValue, framing: Framing)?
+          do {
+            next = try await client.next()
+          } catch {
+            Issue.record("\(at): \(error); expected \(expected); unmatched: \(pool.map(\.message))")
+            return
+          }
+          guard let next else {
             Issue.record("\(at): output ended; expected \(expected); unmatched: \(pool.map(\.message))")
             return
           }
           pool.append(next)
         }
+      } else if !Self.isKnownStep(step) {
+        Issue.record("\(at): unknown step \(step)")
       }
     }
     // Exactly one reply per request: nothing may be left over.
@@ -76,6 +108,13 @@ let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent
     let rest = try await client.drain()
     #expect(pool.isEmpty && rest.isEmpty, "\(name) (\(framing)): unexpected replies \(pool.map(\.message) + rest)")
     #expect(try bridge.waitForExit() == exitCode ?? 0, "\(name) (\(framing)): exit code; stderr: \(bridge.stderr)")
+  }
+
+  /// Steps the replay loop does not act on: set-up and comments. Anything
+  /// else is a typo that would otherwise make a step silently vanish.
+  static func isKnownStep(_ step: JSONValue) -> Bool {
+    guard let keys = step.objectValue?.keys else { return false }
+    return keys.contains { ["args", "framings", "comment"].contains($0) || ConformanceFixture.stepKinds.contains($0) }
   }
 
   /// Whether `reply` is the one `expected` describes: same id (when the
@@ -94,7 +133,7 @@ let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent
     let wantedId = expected["id"] ?? .null
     let actualId = reply["id"] ?? .null
     guard wantedId == actualId else { return false }
-    return reply.contains(expected)
+    return ConformancePattern.matches(reply, expected)
   }
 }
 

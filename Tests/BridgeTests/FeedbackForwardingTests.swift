@@ -96,6 +96,10 @@ import Testing
   @Test func badURLIsRefusedAtStart() {
     #expect(throws: ResponseError.self) { try dispatcher(url: "ftp://example.com/x") }
     #expect(throws: ResponseError.self) { try dispatcher(url: "not a url") }
+    let https = #expect(throws: ResponseError.self) { try dispatcher(url: "https://feedback.example/submit") }
+    #expect(
+      https?.message
+        == "--feedback-url must be an http:// URL: this build has no TLS; put a local forwarding proxy in front for https")
   }
 }
 

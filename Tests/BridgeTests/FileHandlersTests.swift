@@ -20,7 +20,13 @@ import Testing
       base = URL(fileURLWithPath: raw).resolvingSymlinksInPath().path
       workspace = base + "/ws"
     }
-    deinit { try? FileManager.default.removeItem(atPath: base) }
+    deinit {
+      let remove = Process()
+      remove.executableURL = URL(fileURLWithPath: "/bin/rm")
+      remove.arguments = ["-rf", base]
+      try? remove.run()
+      remove.waitUntilExit()
+    }
     func write(_ path: String, _ text: String) throws {
       try Data(text.utf8).write(to: URL(fileURLWithPath: path.hasPrefix("/") ? path : workspace + "/" + path))
     }

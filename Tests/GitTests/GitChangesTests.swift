@@ -33,7 +33,7 @@ import Testing
     try fixture.git("add", "staged_new.txt", in: "work")
     try fixture.write("work/with space.txt", "space\n")
 
-    let found = try GitChanges.collect(workspace: fixture.path("work"), ref: nil)
+    let found = try fixture.changes(in: "work")
     #expect(
       found == [
         .M("bin.dat"), .D("del.txt"), .M("mod.txt"), .A("ren_new.txt"), .D("ren_old.txt"),
@@ -79,12 +79,13 @@ import Testing
     try fixture.write("work/base.txt", "edited\n")
     let workspace = fixture.path("work")
     // merge-base(HEAD, origin/main): the fork point.
-    #expect(try GitChanges.collect(workspace: workspace, ref: nil) == [.M("base.txt"), .A("committed.txt")])
+    #expect(try fixture.changes(in: "work") == [.M("base.txt"), .A("committed.txt")])
     // Detached at the same commit: no branch, so the merge-base again.
     try fixture.git("checkout", "-q", "--detach", in: "work")
-    #expect(try GitChanges.collect(workspace: workspace, ref: nil) == [.M("base.txt"), .A("committed.txt")])
+    #expect(try fixture.changes(in: "work") == [.M("base.txt"), .A("committed.txt")])
     // An explicit ref wins over everything.
-    #expect(try GitChanges.collect(workspace: workspace, ref: "HEAD") == [.M("base.txt")])
+    #expect(try fixture.changes(ref: "HEAD", in: "work") == [.M("base.txt")])
+    _ = workspace
   }
 
   @Test func upstreamBranchIsTheBase() throws {
@@ -101,7 +102,7 @@ import Testing
     try fixture.write("work/h.txt", "local\n")
     try fixture.commitAll(in: "work")
     // origin/feature, not the fork point with main.
-    #expect(try GitChanges.collect(workspace: fixture.path("work"), ref: nil) == [.A("h.txt")])
+    #expect(try fixture.changes(in: "work") == [.A("h.txt")])
   }
 
   @Test func unknownRefIsRefused() throws {
@@ -166,7 +167,7 @@ import Testing
     try fixture.commitAll(in: "main-repo")
     try fixture.git("worktree", "add", "-q", "-b", "wt", "../ws/checkout", in: "main-repo")
     try fixture.write("ws/checkout/f.txt", "changed\n")
-    #expect(try GitChanges.collect(workspace: fixture.path("ws"), ref: nil) == [.M("checkout/f.txt")])
+    #expect(try fixture.changes(in: "ws") == [.M("checkout/f.txt")])
   }
 
   @Test func awkwardPathsComeBackRawAndInCodePointOrder() throws {
@@ -293,7 +294,7 @@ import Testing
     try fixture.write("sub/dir/in.txt", "i2\n")
     try fixture.write("sub/dir/new.txt", "n\n")
     try fixture.write("sub/sibling.txt", "s\n")
-    let found = try GitChanges.collect(workspace: fixture.path("sub/dir"), ref: nil)
+    let found = try fixture.changes(in: "sub/dir")
     #expect(found == [.M("in.txt"), .A("new.txt")])
     let diff = try GitDiff.diff(workspace: fixture.path("sub/dir"), path: "in.txt", ref: nil)
     #expect(diff == GitFileDiff(original: "i", modified: "i2"))
@@ -307,7 +308,7 @@ import Testing
     try fixture.commitAll(in: "repo")
     try fixture.write("repo/a.txt", "b\n")
     #expect(chownTree(fixture.path("repo"), uid: 65534, gid: 65534))
-    #expect(try GitChanges.collect(workspace: fixture.path("repo"), ref: nil) == [.M("a.txt")])
+    #expect(try fixture.changes(in: "repo") == [.M("a.txt")])
     #expect(
       try GitDiff.diff(workspace: fixture.path("repo"), path: "a.txt", ref: nil)
         == GitFileDiff(original: "a", modified: "b"))
@@ -319,6 +320,41 @@ import Testing
     for index in 0..<600 { try fixture.write("f\(index).txt", "\(index)\n") }
     #expect {
       try GitChanges.collect(workspace: fixture.root, ref: nil, isCancelled: { true })
+    } throws: { error in
+      if case GitChangesError.cancelled = error { return true }
+      return false
+    }
+  }
+
+  /// Handles are kept between requests; what they cache must not go stale.
+  @Test func warmHandlesSeeConfigIndexAndNewRepositories() throws {
+    let fixture = try GitFixture()
+    try fixture.initRepository()
+    try fixture.write("crlf.txt", "a\r\nb\r\n")
+    try fixture.write("sub/inner.txt", "i\n")
+    try fixture.commitAll()
+    #expect(try fixture.changes() == [])
+    // With autocrlf the committed CRLF now differs from what `add` would store.
+    try fixture.git("config", "core.autocrlf", "true")
+    try fixture.git(["update-index", "--really-refresh"], allowFailure: true)
+    try fixture.write("crlf.txt", "a\r\nb\r\nc\r\n")
+    #expect(try fixture.changes() == (try fixture.oracleChanges(base: "HEAD")))
+    try fixture.git("add", "-A")
+    #expect(try fixture.changes() == (try fixture.oracleChanges(base: "HEAD")))
+    // The workspace "sub" was seen through the repository above it; a new
+    // repository right there takes over.
+    #expect(try fixture.changes(in: "sub") == [])
+    try fixture.initRepository("sub")
+    #expect(try fixture.changes(in: "sub") == [.A("inner.txt")])
+  }
+
+  @Test func cancellationStopsTheThreadedScan() throws {
+    let fixture = try GitFixture()
+    try fixture.initRepository()
+    for index in 0..<2000 { try fixture.write("d\(index % 10)/f\(index).txt", "\(index)\n") }
+    #expect {
+      try GitChanges.collect(
+        workspace: fixture.root, ref: nil, isCancelled: { true }, tuning: GitFixture.forcedParallel)
     } throws: { error in
       if case GitChangesError.cancelled = error { return true }
       return false

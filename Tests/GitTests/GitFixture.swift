@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 @testable import Git
 
 /// A scratch directory with real repositories made by the git CLI, which is
@@ -161,9 +162,18 @@ final class GitFixture {
     return try GitDiff.text(Array(data))
   }
 
-  func changes(ref: String? = nil) throws -> [GitChange] {
-    try GitChanges.collect(workspace: root, ref: ref)
+  /// gitChanges on the root, through both the one-thread path and the
+  /// split-over-threads one (forced on however small the tree), which must agree.
+  func changes(ref: String? = nil, in directory: String = "") throws -> [GitChange] {
+    let workspace = path(directory)
+    let sequential = try GitChanges.collect(workspace: workspace, ref: ref)
+    let parallel = try GitChanges.collect(
+      workspace: workspace, ref: ref, isCancelled: { false }, tuning: Self.forcedParallel)
+    #expect(sequential == parallel, "one thread and several disagree in \(workspace)")
+    return sequential
   }
+
+  static let forcedParallel = RepositoryScan.Tuning(parallelThreshold: 1, entriesPerWorker: 1, maxWorkers: 4)
 
   func diff(_ path: String, ref: String? = nil) throws -> GitFileDiff {
     try GitDiff.diff(workspace: root, path: path, ref: ref)

@@ -64,6 +64,8 @@ struct Scenario {
     "dir/sub/y.md", "dir2/é ü.txt", "app/apple.txt", "日本/語.txt", "dir/sub/deeper/z", ".hidden.txt",
   ]
 
+  static let plainNames = (0..<8).map { "f\($0).txt" }
+
   mutating func pick<T>(_ values: [T]) -> T { values[Int.random(in: 0..<values.count, using: &random)] }
   mutating func chance(_ percent: Int) -> Bool { Int.random(in: 0..<100, using: &random) < percent }
 
@@ -84,7 +86,13 @@ struct Scenario {
     try fixture.initRepository(withOrigin ? "seed" : "")
     let setup = withOrigin ? "seed" : ""
     try fixture.write(setup.isEmpty ? ".gitignore" : setup + "/.gitignore", "*.log\nignored/\n")
-    let commits = withOrigin ? Int.random(in: 1...3, using: &random) : Int.random(in: 0...3, using: &random)
+    // A baseline, so that later edits, deletions and moves have something to work on.
+    for _ in 0..<Int.random(in: 4...10, using: &random) {
+      let name = pick(Self.names + Self.plainNames)
+      try fixture.write(setup.isEmpty ? name : setup + "/" + name, content())
+      log.append("write \(name.debugDescription)")
+    }
+    let commits = withOrigin || chance(80) ? Int.random(in: 1...3, using: &random) : 0
     for _ in 0..<commits {
       for _ in 0..<Int.random(in: 2...6, using: &random) { try mutate(fixture, in: setup) }
       try fixture.commitAll(in: setup)
@@ -118,8 +126,9 @@ struct Scenario {
     let workspace = fixture.path(work)
     let base = try fixture.oracleBase(in: work)
     let expected = try fixture.oracleChanges(base: base, in: work)
-    let found = try GitChanges.collect(workspace: workspace, ref: nil)
+    let found = try fixture.changes(in: work)
     let story = "seed \(seed): \(log.joined(separator: "; "))"
+    if ProcessInfo.processInfo.environment["AGENT_BRIDGE_GIT_PROPERTY_VERBOSE"] != nil { print(story, found) }
     #expect(found == expected, "\(story)")
 
     for change in expected where !change.path.hasSuffix("/") {
@@ -141,7 +150,11 @@ struct Scenario {
 
   /// One random edit of the working tree or index in `directory`.
   mutating func mutate(_ fixture: GitFixture, in directory: String) throws {
-    let name = chance(30) ? "f\(Int.random(in: 0..<8, using: &random)).txt" : pick(Self.names)
+    // Mostly a file that is there, so edits, moves and deletions bite.
+    let present = (Self.names + Self.plainNames).filter {
+      FileManager.default.fileExists(atPath: fixture.path(directory.isEmpty ? $0 : directory + "/" + $0))
+    }
+    let name = !present.isEmpty && chance(70) ? pick(present) : pick(Self.names + Self.plainNames)
     let relative = directory.isEmpty ? name : directory + "/" + name
     let exists = FileManager.default.fileExists(atPath: fixture.path(relative))
     func git(_ arguments: String...) throws {

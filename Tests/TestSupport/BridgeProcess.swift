@@ -24,8 +24,12 @@ public final class BridgeProcess: @unchecked Sendable {
     return root.joined(separator: "/") + "/.build/debug/agent-bridge"
   }
 
-  /// Starts `agent-bridge ARGS...` in `directory` (default: a fresh temp dir).
-  public init(_ arguments: [String] = [], directory: String? = nil, timeout: Duration = .seconds(20)) throws {
+  /// Starts `agent-bridge ARGS...` in `directory` (default: a fresh temp dir),
+  /// with `environment` added to (or replacing entries of) the test's own.
+  public init(
+    _ arguments: [String] = [], directory: String? = nil, environment: [String: String] = [:],
+    timeout: Duration = .seconds(20)
+  ) throws {
     let binary = Self.binaryPath
     guard access(binary, X_OK) == 0 else {
       throw WireError("no agent-bridge at \(binary): run `swift build` first or set AGENT_BRIDGE_BIN")
@@ -34,7 +38,9 @@ public final class BridgeProcess: @unchecked Sendable {
     ownedDirectory = directory == nil ? cwd : nil
     let stdinPipe = RawPipe()
     let stdoutPipe = RawPipe()
-    stderrPath = cwd + "/.stderr-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    // Not inside `cwd`: that is the default workspace, whose listing a test
+    // may check entry by entry.
+    stderrPath = "/tmp/agent-bridge-stderr-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -46,7 +52,8 @@ public final class BridgeProcess: @unchecked Sendable {
     // `env -C` sets the working directory of the child only (glibc's
     // addchdir_np is not visible from Swift); env execs, so the pid is the
     // bridge's own.
-    let argv = (["/usr/bin/env", "-C", cwd, binary] + arguments).map { strdup($0) } + [nil]
+    let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    let argv = (["/usr/bin/env", "-C", cwd] + assignments + [binary] + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var child: pid_t = 0
     let rc = posix_spawn(&child, "/usr/bin/env", &actions, nil, argv, environ)

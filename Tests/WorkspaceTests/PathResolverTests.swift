@@ -107,7 +107,9 @@ import Workspace
     try tree.symlink("link", to: "../outside")
     let base = tree.path
     let stop = Flag()
+    let finished = DispatchSemaphore(value: 0)
     let swapper = Thread {
+      defer { finished.signal() }
       var toggle = false
       while !stop.isSet {
         // rename(2) is atomic: `race` is always a directory or a link out.
@@ -117,7 +119,10 @@ import Workspace
       }
     }
     swapper.start()
-    defer { stop.set() }
+    defer {
+      stop.set()
+      finished.wait()
+    }
     for _ in 0..<3000 {
       switch FileReading.read(root: tree.root, path: "race/f", maxBytes: 100) {
       case .success(let text):

@@ -19,7 +19,8 @@ final class TempTree {
     outside = base + "/outside"
   }
 
-  deinit { try? FileManager.default.removeItem(atPath: base) }
+  // rm -rf rather than FileManager: trees hold FIFOs, sockets and link loops.
+  deinit { _ = try? run("/bin/rm", ["-rf", base]) }
 
   var root: WorkspaceRoot { WorkspaceRoot(realPath: path) }
 

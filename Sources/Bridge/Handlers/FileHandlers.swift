@@ -52,6 +52,17 @@ enum FileHandlers {
             "skipped": .int(Int64(result.skipped)), "sha256": .string(result.sha256),
           ]
         }
+        if let output = scope.context.output {
+          // A transport that streams (HTTP): the archive leaves as it is
+          // written, whatever its size; the result is only the summary.
+          var sink = OutputZipSink(output: output)
+          let summary = try await ZipArchiver.write(
+            root: root, path: params.path, options: options, to: &sink, progress: report)
+          return [
+            "filename": "workspace.zip", "bytes": .int(Int64(summary.bytes)),
+            "entries": .int(Int64(summary.entries)), "skipped": .int(Int64(summary.skipped)),
+          ]
+        }
         var sink = MemoryZipSink(limit: scope.options.maxInlineBytes)
         let summary = try await ZipArchiver.write(
           root: root, path: params.path, options: options, to: &sink, progress: report)
@@ -106,5 +117,15 @@ extension ResponseError {
       copy.data = .object(data)
     }
     return copy
+  }
+}
+
+/// The archive's bytes into the request's stream output (an HTTP body),
+/// each write waiting until the reader has taken the chunk.
+struct OutputZipSink: ZipSink {
+  let output: any ByteStreamOutput
+
+  mutating func write(_ bytes: [UInt8]) async throws {
+    try await output.write(bytes)
   }
 }

@@ -6,6 +6,20 @@ import Synchronization
 import Workspace
 
 /// gitChanges and gitDiff: libgit2 work on the conversation's workspace.
+///
+/// Choices where the contract leaves room (recorded here, tested in GitTests):
+/// - A detached HEAD has no branch, so the base starts at the merge-base
+///   with origin/HEAD's target (V0 used origin/HEAD's tip).
+/// - The root repository's own entry for a depth-1 nested repository (an
+///   untracked `app/` or a gitlink `app`) is dropped with its contents; the
+///   nested repository reports its files itself.
+/// - gitDiff reads from the nearest repository enclosing the path (a nested
+///   one at any depth), `.git` files included; `ref` applies only when that
+///   is the workspace repository. A submodule diffs as git's
+///   "Subproject commit <id>" line. Both sides are held to 1 MiB. A path in
+///   neither the base nor the working tree is -32010; a directory -32013.
+/// - A workspace inside a larger working tree sees only its own part,
+///   paths relative to the workspace.
 enum GitHandlers {
   static func register(into table: inout HandlerTable) {
     table.async(GitChangesRequest.self) { params, scope in
@@ -70,7 +84,7 @@ enum GitHandlers {
   /// never holds one of the few cooperative threads; cancelling the request
   /// raises the flag the work polls.
   static func offload<Success: Sendable, Failure: Error>(
-    _ work: @escaping @Sendable (_ isCancelled: @escaping () -> Bool) -> Result<Success, Failure>
+    _ work: @escaping @Sendable (_ isCancelled: @escaping @Sendable () -> Bool) -> Result<Success, Failure>
   ) async -> Result<Success, Failure> {
     let flag = CancellationFlag()
     return await withTaskCancellationHandler {

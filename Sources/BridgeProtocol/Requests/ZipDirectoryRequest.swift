@@ -21,7 +21,8 @@ public enum ZipDirectoryRequest: BridgeRequest {
   public static let errors: [BridgeErrorCode] = [.fileNotFound, .notRegularFile, .outsideWorkspace, .tooLarge]
   public static let http: HTTPRoute? = HTTPRoute(
     .get, .conversation, "zip-directory",
-    query: [HTTPRoute.Query("path"), HTTPRoute.Query("exclude"), HTTPRoute.Query("compression")], streams: true)
+    query: [HTTPRoute.Query("path"), HTTPRoute.Query("exclude"), HTTPRoute.Query("compression")], streams: true,
+    stdioOnlyParams: ["destination"])
   public static let paramsSchema: JSONValue = Schema.params([
     "destination": Schema.string("Absolute path of the archive to write (atomically); inline base64 when absent."),
     "path": Schema.string("Directory to archive, relative to the workspace; the root when absent."),

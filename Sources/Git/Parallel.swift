@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Runs blocking work on several threads at once. The working-tree half of a
+/// large comparison is mostly lstat calls; like git's preload-index, a few
+/// threads keep the kernel busy even on a two-core machine.
+enum Parallel {
+  /// Calls `body(0)` on this thread and `body(1..<count)` on threads of
+  /// their own, returning when all are done. `body` must be safe to run
+  /// concurrently for distinct slots (each slot touches only its own state).
+  static func run(_ count: Int, _ body: (Int) -> Void) {
+    guard count > 1 else {
+      if count == 1 { body(0) }
+      return
+    }
+    withoutActuallyEscaping(body) { body in
+      let shared = UncheckedBox(body)
+      var threads: [pthread_t] = []
+      for slot in 1..<count {
+        let job = Unmanaged.passRetained(Job { shared.value(slot) }).toOpaque()
+        #if canImport(Glibc)
+        var thread = pthread_t()
+        #else
+        var thread: pthread_t?
+        #endif
+        let started = pthread_create(&thread, nil, { raw in
+          Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().work()
+          return nil
+        }, job)
+        if started == 0 {
+          #if canImport(Glibc)
+          threads.append(thread)
+          #else
+          threads.append(thread!)
+          #endif
+        } else {
+          // No thread to be had: do that share here.
+          Unmanaged<Job>.fromOpaque(job).takeRetainedValue().work()
+        }
+      }
+      body(0)
+      for thread in threads { pthread_join(thread, nil) }
+    }
+  }
+
+  private final class Job: @unchecked Sendable {
+    let work: () -> Void
+    init(_ work: @escaping () -> Void) { self.work = work }
+  }
+}
+
+/// A value handed to other threads whose safety the caller guarantees (see
+/// `Parallel.run`).
+struct UncheckedBox<Value>: @unchecked Sendable {
+  let value: Value
+  init(_ value: Value) { self.value = value }
+}
+
+/// One result per parallel slot.
+final class ResultSlots<Success: Sendable>: Sendable {
+  private let results: Mutex<[Result<Success, GitError>?]>
+
+  init(count: Int) { results = Mutex(Array(repeating: nil, count: count)) }
+
+  func store(_ slot: Int, _ work: () throws(GitError) -> Success) {
+    let result = Result(catching: work)
+    results.withLock { $0[slot] = result }
+  }
+
+  /// Every slot's value in slot order, or the first failure.
+  func collect() throws(GitError) -> [Success] {
+    let all = results.withLock { $0 }
+    var values: [Success] = []
+    for result in all {
+      guard let result else { throw GitError(code: -1, message: "A worker did not finish") }
+      values.append(try result.get())
+    }
+    return values
+  }
+}

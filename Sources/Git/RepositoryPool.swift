@@ -1,0 +1,176 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CLibGit2
+import Synchronization
+
+/// Open repositories kept between requests, so that a warm process does not
+/// re-open the repository and re-parse a large index on every gitChanges.
+///
+/// A handle is checked out by one request and used by one thread at a time,
+/// then checked back in: never shared. A handle is dropped when its
+/// repository may have changed under it in a way libgit2 does not notice
+/// itself: the `.git` directory replaced, or the config rewritten (libgit2
+/// caches core.* settings such as autocrlf per handle). The index, refs,
+/// packs and ignore files libgit2 re-checks on its own.
+final class RepositoryPool: Sendable {
+  static let shared = RepositoryPool()
+
+  /// Idle handles per key (the path opened and whether it was searched from).
+  private let idle = Mutex<[String: [PooledRepository]]>([:])
+  /// Cached base-to-index comparisons, keyed by repository path.
+  private let stagedCache = Mutex<[String: StagedCache]>([:])
+  private static let maxIdlePerKey = 24
+  private static let maxKeys = 16
+
+  /// Up to `count` handles on the repository at `path` (searched upwards
+  /// when `search`), or [] when there is none there.
+  func checkout(_ path: String, search: Bool, count: Int) throws(GitError) -> [PooledRepository] {
+    let key = (search ? "search:" : "exact:") + path
+    var handles: [PooledRepository] = idle.withLock { table in
+      var list = table[key] ?? []
+      let taken = Array(list.suffix(count))
+      list.removeLast(taken.count)
+      table[key] = list
+      return taken
+    }
+    handles.removeAll { !$0.isCurrent(openedAt: path) }
+    while handles.count < count {
+      guard let repository = try Repository.open(path, search: search) else { return [] }
+      handles.append(try PooledRepository(repository, openedAt: path))
+    }
+    for handle in handles { try handle.refreshIndex() }
+    return handles
+  }
+
+  func checkin(_ path: String, search: Bool, _ handles: [PooledRepository]) {
+    let key = (search ? "search:" : "exact:") + path
+    idle.withLock { table in
+      if table[key] == nil && table.count >= Self.maxKeys { table.removeAll() }
+      var list = table[key] ?? []
+      list.append(contentsOf: handles)
+      if list.count > Self.maxIdlePerKey { list.removeFirst(list.count - Self.maxIdlePerKey) }
+      table[key] = list
+    }
+  }
+
+  /// Runs `body` with handles checked out, checking them back in after.
+  func with<T>(
+    _ path: String, search: Bool, count: Int, _ body: ([PooledRepository]) throws -> T
+  ) throws -> T {
+    let handles = try checkout(path, search: search, count: count)
+    defer { if !handles.isEmpty { checkin(path, search: search, handles) } }
+    return try body(handles)
+  }
+
+  func cachedStaged(for gitdir: String, key: StagedCache.Key) -> [String: StagedDelta]? {
+    stagedCache.withLock { cache in
+      guard let entry = cache[gitdir], entry.key == key else { return nil }
+      return entry.deltas
+    }
+  }
+
+  func storeStaged(_ deltas: [String: StagedDelta], for gitdir: String, key: StagedCache.Key) {
+    stagedCache.withLock { cache in
+      if cache[gitdir] == nil && cache.count >= Self.maxKeys { cache.removeAll() }
+      cache[gitdir] = StagedCache(key: key, deltas: deltas)
+    }
+  }
+}
+
+/// A repository handle with its index, and what it was opened against.
+///
+/// `@unchecked Sendable` because it moves between threads through the pool,
+/// but is only ever used by the one request (and thread) that checked it out.
+final class PooledRepository: @unchecked Sendable {
+  let repository: Repository
+  let index: Index
+  /// The repository's own directory (`.git`), with a trailing slash.
+  let gitdir: String
+  private let identity: Identity
+
+  init(_ repository: Repository, openedAt path: String) throws(GitError) {
+    self.repository = repository
+    self.index = try repository.index()
+    self.gitdir = String(cString: git_repository_path(repository.pointer))
+    let commondir = String(cString: git_repository_commondir(repository.pointer))
+    identity = Identity(gitdir: gitdir, commondir: commondir, openedAt: path)
+  }
+
+  func isCurrent(openedAt path: String) -> Bool {
+    identity == Identity(gitdir: identity.gitdir, commondir: identity.commondir, openedAt: path)
+  }
+
+  /// Re-reads the index when the file changed on disk (a stat when not).
+  func refreshIndex() throws(GitError) {
+    try check(git_index_read(index.pointer, 0), "Cannot read the index")
+  }
+
+  /// The stat facts that say whether a handle still describes the repository.
+  struct Identity: Equatable {
+    var gitdir: String
+    var commondir: String
+    /// Device and inode only: the directory's mtime moves with every index
+    /// lock a `git status` takes, even when it writes nothing.
+    var gitdirNode: [UInt64]?
+    var configStamp: Stamp?
+    var worktreeConfigStamp: Stamp?
+    /// `.git` at the path opened: a new `git init` there must win over a
+    /// repository found further up. Device and inode again.
+    var dotGitNode: [UInt64]?
+
+    init(gitdir: String, commondir: String, openedAt path: String) {
+      self.gitdir = gitdir
+      self.commondir = commondir
+      gitdirNode = Stamp(gitdir).map { [$0.device, $0.inode] }
+      configStamp = Stamp(commondir + "config")
+      worktreeConfigStamp = Stamp(gitdir + "config.worktree")
+      dotGitNode = Stamp(path + "/.git").map { [$0.device, $0.inode] }
+    }
+  }
+
+  struct Stamp: Equatable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    var modified: Int
+    var modifiedNanoseconds: Int
+
+    init?(_ path: String) {
+      var info = stat()
+      guard lstat(path, &info) == 0 else { return nil }
+      device = UInt64(info.st_dev)
+      inode = UInt64(info.st_ino)
+      size = Int64(info.st_size)
+      modified = Int(info.st_mtim.tv_sec)
+      modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
+    }
+  }
+}
+
+/// The base-to-index half of a comparison, reusable while neither the base
+/// tree nor the index changes (the common case between two refreshes).
+struct StagedCache: Sendable {
+  struct Key: Equatable, Sendable {
+    var base: git_oid?
+    var index: git_oid
+
+    static func == (lhs: Key, rhs: Key) -> Bool {
+      lhs.index.isEqual(to: rhs.index)
+        && (lhs.base == nil) == (rhs.base == nil)
+        && (lhs.base.map { $0.isEqual(to: rhs.base!) } ?? true)
+    }
+  }
+  var key: Key
+  var deltas: [String: StagedDelta]
+}
+
+/// One base-to-index difference, copied out of libgit2's diff.
+struct StagedDelta: Sendable {
+  var status: git_delta_t
+  var oldId: git_oid
+  var oldMode: UInt16
+  var oldPath: String
+}

@@ -1,0 +1,254 @@
+public import Bridge
+import BridgeProtocol
+import Hummingbird
+import JSONRPC
+public import Logging
+import NIOCore
+
+/// `agent-bridge serve`: the OpenHands REST paths, `/api/jsonrpc`, the
+/// OpenAPI document and the docs page, all answered by the dispatcher stdio
+/// uses. Routes are generated from `Registry.requests` (see `RESTMapping`);
+/// this type only wires them to Hummingbird and adds the safety layers.
+public struct HTTPServer: Sendable {
+  public let dispatcher: Dispatcher
+  public let options: HTTPServerOptions
+  public let logger: Logger
+  let activity = Activity()
+  let openAPI: ByteBuffer
+  let docs = ByteBuffer(string: DocsPage.html)
+
+  public init(dispatcher: Dispatcher, options: HTTPServerOptions, logger: Logger) throws(HTTPServerError) {
+    try options.validate()
+    self.dispatcher = dispatcher
+    self.options = options
+    self.logger = logger
+    openAPI = ByteBuffer(bytes: JSONWriter.encode(OpenAPI.document(serverVersion: BridgeVersion.version)))
+  }
+
+  /// Serves until SIGTERM or SIGINT, then stops accepting connections,
+  /// lets the requests in flight finish, and returns.
+  ///
+  /// - Parameter onListening: called with the bound port once listening.
+  public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    try await application(onListening: onListening).runService(gracefulShutdownSignals: [.sigterm, .sigint])
+  }
+
+  /// Serves until the calling task is cancelled (tests, embedding).
+  public func runUntilCancelled(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    try await application(onListening: onListening).runService(gracefulShutdownSignals: [])
+  }
+
+  func application(onListening: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+    Application(
+      router: router(),
+      configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port)),
+      onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+      logger: logger
+    )
+  }
+
+  // MARK: Routes
+
+  func router() -> Router<BasicRequestContext> {
+    let router = Router()
+    router.add(middleware: GuardMiddleware(hosts: HostPolicy(options: options), activity: activity))
+    if let origin = options.allowOrigin {
+      router.add(
+        middleware: CORSMiddleware(
+          allowOrigin: .custom(origin), allowHeaders: [.accept, .contentType, .origin, .sessionAPIKey],
+          allowMethods: [.get, .post, .options], exposedHeaders: ["Content-Disposition"]))
+    }
+    if let key = options.apiKey { router.add(middleware: KeyMiddleware(key: APIKey(key))) }
+
+    for endpoint in RESTMapping.endpoints {
+      let method: HTTPRequest.Method = endpoint.route.verb == .post ? .post : .get
+      router.on(RouterPath(RESTMapping.routerPath(endpoint.route)), method: method) { request, context in
+        await self.serve(endpoint, request: request, context: context)
+      }
+    }
+    router.get("/alive") { _, _ in JSONResponse.make(200, ["status": "ok"]) }
+    router.get("/server_info") { _, _ in self.serverInfo() }
+    router.post("/api/jsonrpc") { request, _ in await self.jsonRPC(request) }
+    router.get("/openapi.json") { _, _ in
+      Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: self.openAPI))
+    }
+    router.get("/docs") { _, _ in
+      Response(
+        status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+        body: ResponseBody(byteBuffer: self.docs))
+    }
+    return router
+  }
+
+  /// One REST call: URL, query and body to params, the dispatcher, and the
+  /// outcome to a status and body.
+  func serve(_ endpoint: RESTMapping.Endpoint, request: Request, context: BasicRequestContext) async -> Response {
+    var body: JSONValue?
+    if endpoint.route.bodyIsParams {
+      switch await readJSONBody(request) {
+      case .success(let json): body = json
+      case .failure(let error):
+        let (status, errorBody) = RESTMapping.httpError(error)
+        return JSONResponse.make(status, errorBody)
+      }
+    }
+    let conversationId = context.parameters.get("conversation_id").map {
+      RESTMapping.percentDecode($0[...])
+    }
+    let params = RESTMapping.params(
+      for: endpoint.route, query: RESTMapping.parseQuery(request.uri.query.map { $0[...] }), body: body,
+      conversationId: conversationId)
+    if endpoint.route.streams { return await stream(endpoint, params: params) }
+    return Self.outcome(await dispatcher.call(method: endpoint.method, params: params))
+  }
+
+  static func outcome(_ result: Result<JSONValue, ResponseError>) -> Response {
+    switch result {
+    case .success(let value):
+      return JSONResponse.make(200, value)
+    case .failure(let error):
+      let (status, body) = RESTMapping.httpError(error)
+      return JSONResponse.make(status, body)
+    }
+  }
+
+  /// A streaming route (zip-directory): the method writes its bytes to the
+  /// request's `output` as it makes them, and they leave as chunks of the
+  /// response body. The status is decided by what comes first: a chunk
+  /// means 200 and the stream; the method ending without one means its
+  /// outcome as JSON (an error such as 403, before any byte was sent).
+  func stream(_ endpoint: RESTMapping.Endpoint, params: JSONValue?) async -> Response {
+    let handoff = StreamHandoff()
+    let context = RequestContext(
+      request: IncomingRequest(id: .number(0), method: endpoint.method, params: params), output: handoff)
+    let dispatcher = self.dispatcher
+    let work = Task {
+      let result = await dispatcher.call(method: endpoint.method, params: params, context: context)
+      handoff.finish()
+      return result
+    }
+    guard case .chunk(let first) = await handoff.next() else {
+      return Self.outcome(await work.value)
+    }
+    let logger = self.logger
+    return Response(
+      status: .ok,
+      headers: [
+        .contentType: "application/zip", .contentDisposition: #"attachment; filename="workspace.zip""#,
+      ],
+      body: ResponseBody { writer in
+        do {
+          try await writer.write(ByteBuffer(bytes: first))
+          while case .chunk(let bytes) = await handoff.next() {
+            try await writer.write(ByteBuffer(bytes: bytes))
+          }
+        } catch {
+          // The client went away: stop the work, which stops reading files.
+          handoff.cancel()
+          work.cancel()
+          _ = await work.value
+          throw error
+        }
+        if case .failure(let error) = await work.value {
+          // Too late for a status: end the connection without the last
+          // chunk, so the client sees a cut transfer, not a whole archive.
+          logger.error("\(endpoint.method) failed while streaming: \(error.message)")
+          throw error
+        }
+        try await writer.finish(nil)
+      })
+  }
+
+  /// The body as JSON: nil when empty, -32700 (400) when not JSON, -32600
+  /// (400) when over the size limit.
+  func readJSONBody(_ request: Request) async -> Result<JSONValue?, ResponseError> {
+    let buffer: ByteBuffer
+    do {
+      buffer = try await request.body.collect(upTo: options.maxBodyBytes)
+    } catch {
+      return .failure(.invalidRequest("Request body too large: over \(options.maxBodyBytes) bytes"))
+    }
+    if buffer.readableBytes == 0 { return .success(nil) }
+    do {
+      return .success(try buffer.withUnsafeReadableBytes { bytes throws(JSONParseError) in try JSONParser.parse(bytes) })
+    } catch {
+      return .failure(.parseError("Parse error: body is not valid JSON: \(error)"))
+    }
+  }
+
+  // MARK: JSON-RPC over HTTP
+
+  /// Methods the HTTP door answers: every one with a REST route, plus the
+  /// read-only ones around them. `initialize` and `openConversation` name
+  /// new directories to serve, and `shutdown`/`closeConversation` change
+  /// the process for everyone; those stay with the process's owner on stdio.
+  static let jsonRPCMethods: Set<String> = Set(RESTMapping.endpoints.map(\.method)).union([
+    ListConversationsRequest.method, "rpc.discover",
+  ])
+
+  func jsonRPC(_ request: Request) async -> Response {
+    let json: JSONValue
+    switch await readJSONBody(request) {
+    case .success(let value?): json = value
+    case .success(nil): return JSONResponse.make(200, Reply.error(.invalidRequest("Invalid request: empty body"), id: nil))
+    case .failure(let error): return JSONResponse.make(200, Reply.error(error, id: nil))
+    }
+    let dispatcher = self.dispatcher
+    let reply = await Exchange.answer(
+      json,
+      call: { request in
+        guard Self.jsonRPCMethods.contains(request.method) else {
+          if Registry.request(named: request.method) != nil {
+            return .failure(
+              ResponseError(
+                code: .methodNotFound,
+                message: "Method not available over HTTP: \(request.method) (use stdio)",
+                data: ResponseError.httpData(404, ["detail": "Not Found"])))
+          }
+          return .failure(.methodNotFound(request.method))
+        }
+        if let route = Registry.request(named: request.method)?.http,
+          let refused = route.stdioOnlyParams.first(where: { request.params?[$0].map { !$0.isNull } ?? false })
+        {
+          return .failure(
+            BridgeError.invalidParams(
+              field: refused, type: "value_error", message: "\(refused) is not available over HTTP (use stdio)",
+              input: request.params?[refused] ?? .null, location: "body"))
+        }
+        return await dispatcher.call(
+          method: request.method, params: request.params, context: RequestContext(request: request))
+      },
+      notify: { _, _ in
+        // Notifications change nothing over HTTP: `exit` and `$/cancelRequest`
+        // belong to a stdio session. They are accepted and get no reply.
+      })
+    guard let reply else { return Response(status: .noContent) }
+    return JSONResponse.make(200, reply)
+  }
+
+  // MARK: Server info
+
+  func serverInfo() -> Response {
+    JSONResponse.make(
+      200,
+      [
+        "uptime": .double(Self.seconds(activity.uptime)),
+        "idle_time": .double(Self.seconds(activity.idleTime)),
+        "version": .string(BridgeVersion.version),
+      ])
+  }
+
+  static func seconds(_ duration: Duration) -> Double {
+    let (seconds, attoseconds) = duration.components
+    return ((Double(seconds) + Double(attoseconds) / 1e18) * 1000).rounded() / 1000
+  }
+}
+
+/// JSON bodies as OpenHands writes them: compact, raw UTF-8.
+enum JSONResponse {
+  static func make(_ status: Int, _ body: JSONValue) -> Response {
+    Response(
+      status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+      body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter.encode(body))))
+  }
+}

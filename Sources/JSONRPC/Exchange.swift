@@ -1,0 +1,125 @@
+/// The JSON-RPC 2.0 rules for answering one received value, a single message
+/// or a batch, shared by every transport: stdio's `Connection` and the HTTP
+/// adapter's `POST /api/jsonrpc`.
+///
+/// - A batch is an array: one array reply, nothing for notifications, and
+///   -32600 (id null) for an empty array.
+/// - An element that is not a valid request is answered -32600 with what
+///   could be recovered of its id.
+/// - A response from the peer is dropped (the bridge sends no requests).
+public enum Exchange {
+  /// What one received JSON value is.
+  public enum Incoming: Sendable {
+    case single(Message)
+    case batch([Message])
+    case emptyBatch
+  }
+
+  public static func classify(_ json: JSONValue) -> Incoming {
+    guard case .array(let elements) = json else { return .single(Message(json)) }
+    if elements.isEmpty { return .emptyBatch }
+    return .batch(elements.map(Message.init))
+  }
+
+  /// The reply to a message that is not a valid request.
+  public static func invalid(_ reason: String, id: RequestID?) -> JSONValue {
+    Reply.error(.invalidRequest("Invalid request: \(reason)"), id: id)
+  }
+
+  /// The reply to `[]`.
+  public static let emptyBatchReply = Reply.error(.invalidRequest("Invalid request: empty batch"), id: nil)
+
+  /// The reply to a request whose id is already in use.
+  public static func duplicate(_ id: RequestID) -> JSONValue {
+    Reply.error(.invalidRequest("Invalid request: id \(id) is already in flight"), id: id)
+  }
+
+  /// Whether a message gets an entry in a batch reply.
+  public static func expectsReply(_ message: Message) -> Bool {
+    switch message {
+    case .request, .invalid: true
+    case .notification, .response: false
+    }
+  }
+
+  /// The whole response message for a request's outcome.
+  public static func response(_ result: Result<JSONValue, ResponseError>, id: RequestID) -> JSONValue {
+    switch result {
+    case .success(let value): Reply.result(value, id: id)
+    case .failure(let error): Reply.error(error, id: id)
+    }
+  }
+
+  /// Answers one received value for a transport that holds the reply until
+  /// it is complete (HTTP). Requests of a batch run concurrently; the batch
+  /// reply lists them in the order they were sent. Returns nil when nothing
+  /// is to be sent back (notifications only).
+  ///
+  /// - Parameters:
+  ///   - call: runs one request to its outcome.
+  ///   - notify: receives each notification, in order, before any request runs.
+  public static func answer(
+    _ json: JSONValue,
+    call: @escaping @Sendable (IncomingRequest) async -> Result<JSONValue, ResponseError>,
+    notify: (String, JSONValue?) -> Void
+  ) async -> JSONValue? {
+    switch classify(json) {
+    case .emptyBatch:
+      return emptyBatchReply
+    case .single(let message):
+      switch message {
+      case .request(let id, let method, let params):
+        return response(await call(IncomingRequest(id: id, method: method, params: params)), id: id)
+      case .notification(let method, let params):
+        notify(method, params)
+        return nil
+      case .response:
+        return nil
+      case .invalid(let id, let reason):
+        return invalid(reason, id: id)
+      }
+    case .batch(let messages):
+      // Decide every element's fate first, in order, as the stdio reader
+      // does: notifications are handled in arrival order and a repeated id
+      // is refused while the first is still in flight.
+      var planned: [Planned] = []
+      var seen: Set<RequestID> = []
+      for message in messages {
+        switch message {
+        case .request(let id, let method, let params):
+          if seen.insert(id).inserted {
+            planned.append(.run(IncomingRequest(id: id, method: method, params: params)))
+          } else {
+            planned.append(.reply(duplicate(id)))
+          }
+        case .notification(let method, let params):
+          notify(method, params)
+        case .response:
+          break
+        case .invalid(let id, let reason):
+          planned.append(.reply(invalid(reason, id: id)))
+        }
+      }
+      if planned.isEmpty { return nil }
+      let replies = await withTaskGroup(of: (Int, JSONValue).self) { group in
+        var replies = [JSONValue](repeating: .null, count: planned.count)
+        for (index, entry) in planned.enumerated() {
+          switch entry {
+          case .reply(let reply):
+            replies[index] = reply
+          case .run(let request):
+            group.addTask { (index, response(await call(request), id: request.id)) }
+          }
+        }
+        for await (index, reply) in group { replies[index] = reply }
+        return replies
+      }
+      return .array(replies)
+    }
+  }
+
+  private enum Planned {
+    case run(IncomingRequest)
+    case reply(JSONValue)
+  }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import HTTPAdapter
+import JSONRPC
+import Testing
+
+/// The docs page in a real browser: headless Chromium loads /docs, the page
+/// reads /openapi.json, a call is filled in and sent by clicking Send, and
+/// its status and body appear in the DOM. A screenshot and the final DOM
+/// are left in the test output directory for a person to look at.
+@Suite struct DocsBrowserTests {
+  @Test func docsPageRunsACallInHeadlessChromium() async throws {
+    guard let chromium = which("chromium") ?? which("chromium-browser") else {
+      print("SKIPPED docsPageRunsACallInHeadlessChromium: chromium is not installed (apt-get install chromium)")
+      return
+    }
+    let python = try #require(which("python3"), "python3 drives Chromium over its DevTools pipe")
+    let workspace = try TemporaryDirectory.make("docs-ws")
+    try "Hello from the workspace ✓\n".write(toFile: workspace + "/hello.txt", atomically: true, encoding: .utf8)
+    let server = try await TestServer.start(workspace: workspace)
+    defer { Task { await server.stop() } }
+    let output = try TestOutput.directory("HTTPAdapterTests")
+    let script = try TemporaryDirectory.make("cdp") + "/drive_docs.py"
+    try Self.driver.write(toFile: script, atomically: true, encoding: .utf8)
+
+    let plan: JSONValue = [
+      "url": .string("http://127.0.0.1:\(server.port)/docs"),
+      "operation": "selectFile",
+      "fill": ["file": "hello.txt"],
+      "screenshot": .string(output + "/docs-page.png"),
+      "dom": .string(output + "/docs-page.html"),
+    ]
+    let (status, text) = try await RawHTTP.onThread {
+      try runProcess(python, [script, chromium, JSONWriter.string(plan)])
+    }
+    #expect(status == 0, "driver: \(text)")
+    let lastLine = text.split(separator: "\n").last.map(String.init) ?? ""
+    let result = try #require(try? JSONParser.parse(lastLine), "driver said: \(text)")
+    // The call's outcome as the page shows it.
+    #expect(result["status"]?.stringValue?.hasPrefix("200") == true, "\(result)")
+    // The page pretty-prints the JSON body it received.
+    #expect(result["body"].flatMap { try? JSONParser.parse($0.stringValue ?? "") } == ["code": "Hello from the workspace ✓\n"])
+    // The page found the default conversation on its own.
+    #expect(result["conversation"] == .string(server.conversationId))
+    // Every operation of the OpenAPI document got a form.
+    #expect(result["operations"]?.intValue == Int64(RESTMapping.endpoints.count + 5))
+    let png = try Data(contentsOf: URL(fileURLWithPath: output + "/docs-page.png"))
+    #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+    #expect(png.count > 10_000)
+  }
+
+  /// Drives Chromium over `--remote-debugging-pipe` (fds 3 and 4, JSON
+  /// messages ending in NUL) with the standard library only.
+  static let driver = #"""
+    import json, os, subprocess, sys, tempfile, time, base64
+
+    chromium, plan = sys.argv[1], json.loads(sys.argv[2])
+    to_child_r, to_child_w = os.pipe()
+    from_child_r, from_child_w = os.pipe()
+
+    def wire():
+        # The pipes may themselves be fds 3 and 4: copy them out of the way
+        # first, then into place (dup2 also clears close-on-exec).
+        read_end, write_end = os.dup(to_child_r), os.dup(from_child_w)
+        os.dup2(read_end, 3)
+        os.dup2(write_end, 4)
+
+    profile = tempfile.mkdtemp(prefix="docs-chromium-")
+    browser = subprocess.Popen(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--no-first-run", "--remote-debugging-pipe", "--user-data-dir=" + profile, "about:blank"],
+        preexec_fn=wire, close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(to_child_r); os.close(from_child_w)
+    inbox = b""
+    next_id = 0
+
+    def send(method, params=None, session=None):
+        global next_id, inbox
+        next_id += 1
+        message = {"id": next_id, "method": method, "params": params or {}}
+        if session: message["sessionId"] = session
+        os.write(to_child_w, json.dumps(message).encode() + b"\0")
+        while True:
+            while b"\0" not in inbox:
+                chunk = os.read(from_child_r, 1 << 20)
+                if not chunk: sys.exit("chromium closed the pipe")
+                inbox += chunk
+            raw, inbox = inbox.split(b"\0", 1)
+            reply = json.loads(raw)
+            if reply.get("id") == next_id:
+                if "error" in reply: sys.exit(f"{method}: {reply['error']}")
+                return reply["result"]
+
+    def evaluate(session, expression):
+        result = send("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}, session)
+        if "exceptionDetails" in result: sys.exit(f"script error: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait_for(session, expression, what, seconds=20):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if evaluate(session, expression): return
+            time.sleep(0.1)
+        sys.exit(f"timed out waiting for {what}")
+
+    try:
+        target = send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        send("Emulation.setDeviceMetricsOverride", {"width": 1100, "height": 1300, "deviceScaleFactor": 1, "mobile": False}, session)
+        send("Page.enable", {}, session)
+        send("Page.navigate", {"url": plan["url"]}, session)
+        wait_for(session, "document.body && document.body.dataset.ready === 'true'", "the page to read /openapi.json")
+        wait_for(session, "document.querySelector('#conversation').value !== ''", "the conversation id")
+        op = plan["operation"]
+        evaluate(session, f"""(() => {{
+            const details = document.querySelector('#op-{op}');
+            details.open = true;
+            const fill = {json.dumps(plan['fill'])};
+            for (const [name, value] of Object.entries(fill)) {{
+                const input = details.querySelector(`input[data-name="${{name}}"]`);
+                input.value = value;
+            }}
+            details.scrollIntoView();
+            details.querySelector('button.send').click();
+        }})()""")
+        wait_for(session, f"/^\\d{{3}} /.test(document.querySelector('#op-{op} .status').textContent)", "the call's status")
+        outcome = evaluate(session, f"""(() => ({{
+            status: document.querySelector('#op-{op} .status').textContent,
+            body: document.querySelector('#op-{op} .body').textContent,
+            conversation: document.querySelector('#conversation').value,
+            operations: document.querySelectorAll('details[id^=op-]').length,
+        }}))()""")
+        shot = send("Page.captureScreenshot", {"format": "png"}, session)
+        with open(plan["screenshot"], "wb") as f: f.write(base64.b64decode(shot["data"]))
+        with open(plan["dom"], "w") as f: f.write(evaluate(session, "document.documentElement.outerHTML"))
+        try: send("Browser.close")
+        except SystemExit: pass
+        print(json.dumps(outcome))
+    finally:
+        browser.kill() if browser.poll() is None else None
+        browser.wait()
+    """#
+}
