@@ -28,8 +28,11 @@ import Testing
       compared += changes.count
     }
     // Guard against a vacuous run: the generator must produce real changes.
+    // Which statuses appear varies between runs of the same seed (a full
+    // run once saw no M, with git and the bridge agreeing), so ask for
+    // variety, not a fixed set; the comparison with the git CLI is the check.
     if Self.iterations >= 5 {
-      #expect(seen.isSuperset(of: [.added, .modified, .deleted]))
+      #expect(seen.contains(.added) && seen.count >= 2, "statuses seen: \(seen)")
       #expect(compared >= Self.iterations)
     }
   }
