@@ -14,9 +14,7 @@ public final class IgnoreRules {
 
   /// The rules of the repository holding `directory` (an absolute path),
   /// nested repositories included; nil when no working tree holds it.
-  /// Without `loadingIndex` only the ignore queries answer (the tracked-file
-  /// queries say no): cheaper for a helper that asks about ignores alone.
-  public init?(holding directory: String, loadingIndex: Bool = true) {
+  public init?(holding directory: String) {
     // Also turns owner validation off: workspaces are often another uid's.
     LibGit2.ensureInitialized()
     var repository: OpaquePointer?
@@ -30,7 +28,7 @@ public final class IgnoreRules {
     self.workdir = workdir
     self.repository = repository
     var index: OpaquePointer?
-    self.index = loadingIndex && git_repository_index(&index, repository) == 0 ? index : nil
+    self.index = git_repository_index(&index, repository) == 0 ? index : nil
   }
 
   deinit {

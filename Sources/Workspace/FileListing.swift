@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
 import Git
 
 /// listFiles: one directory level the way OpenHands lists it, with git's own
@@ -85,7 +84,6 @@ public enum FileListing {
     try walker.walk(
       directory: directory, relative: item.resolved.relative, absolute: item.resolved.absolute, listed: [],
       rules: IgnoreRules(holding: item.resolved.absolute))
-    try walker.dropIgnoredFiles()
     return walker.output
   }
 
@@ -109,9 +107,6 @@ public enum FileListing {
 /// depth-first yields the whole list in code-point path order, without a
 /// global sort.
 private struct RecursiveWalker {
-  private enum System {
-    static var activeProcessorCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
-  }
   let root: WorkspaceRoot
   let prefix: [UInt8]
   let progress: (Int) -> Void
@@ -182,7 +177,7 @@ private struct RecursiveWalker {
       case .file:
         if let rules, repoPrefix != nil {
           let path = repoQuery(entry.name)
-          if !rules.isTracked(nulTerminated: path) { deferIgnoreQuery(path, rules: rules) }
+          if !rules.isTracked(nulTerminated: path) && rules.isIgnored(nulTerminated: path) { continue }
         }
         emit(listed, entry.name)
       case .symlink:
@@ -191,83 +186,13 @@ private struct RecursiveWalker {
         else { continue }
         if let rules, repoPrefix != nil {
           let path = repoQuery(entry.name)
-          if !rules.isTracked(nulTerminated: path) { deferIgnoreQuery(path, rules: rules) }
+          if !rules.isTracked(nulTerminated: path) && rules.isIgnored(nulTerminated: path) { continue }
         }
         emit(listed, entry.name)
       case .other:
         continue
       }
     }
-  }
-
-  /// An untracked file whose ignore verdict is still to be asked: it is
-  /// already in `output` (at `outputIndex`) and comes out if ignored.
-  private struct IgnoreQuery: Sendable {
-    var outputIndex: Int
-    var workdir: String
-    /// Relative to `workdir`, NUL-terminated.
-    var path: [UInt8]
-  }
-  private var pendingQueries: [IgnoreQuery] = []
-  /// The rules each pending query's repository was walked with, by workdir.
-  private var rulesByWorkdir: [String: IgnoreRules] = [:]
-
-  /// Untracked files are most of libgit2's cost: each
-  /// `git_ignore_path_is_ignored` rebuilds the ignore stack (about six
-  /// stats), ~17 µs. Collected here and asked in `dropIgnoredFiles`, spread
-  /// over the cores with a repository handle per thread.
-  private mutating func deferIgnoreQuery(_ path: [UInt8], rules: IgnoreRules) {
-    if rulesByWorkdir[rules.workdir] == nil { rulesByWorkdir[rules.workdir] = rules }
-    pendingQueries.append(IgnoreQuery(outputIndex: output.count, workdir: rules.workdir, path: path))
-  }
-
-  /// Below this many queries one thread answers them all: a second
-  /// repository handle costs more than it saves.
-  static let queriesPerExtraThread = 256
-
-  /// Asks libgit2 about every deferred file and removes the ignored ones
-  /// from `output` (order kept).
-  mutating func dropIgnoredFiles() throws {
-    guard !pendingQueries.isEmpty else { return }
-    if isCancelled() { throw CancellationError() }
-    let queries = pendingQueries
-    let chunks = max(1, min(System.activeProcessorCount, 4, queries.count / Self.queriesPerExtraThread))
-    var ignored = [Bool](repeating: false, count: queries.count)
-    if chunks == 1 {
-      for (position, query) in queries.enumerated() {
-        ignored[position] = rulesByWorkdir[query.workdir]?.isIgnored(nulTerminated: query.path) ?? false
-      }
-    } else {
-      let chunkSize = (queries.count + chunks - 1) / chunks
-      ignored.withUnsafeMutableBufferPointer { verdicts in
-        nonisolated(unsafe) let verdicts = verdicts
-        // Chunk 0 uses the walk's own handles; the others open their own
-        // (libgit2 handles are not shared between threads).
-        nonisolated(unsafe) let ownRules = rulesByWorkdir
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-          var handles: [String: IgnoreRules] = chunk == 0 ? ownRules : [:]
-          let end = min(queries.count, (chunk + 1) * chunkSize)
-          var position = chunk * chunkSize
-          while position < end {
-            let query = queries[position]
-            if handles[query.workdir] == nil, let opened = IgnoreRules(holding: query.workdir, loadingIndex: false) {
-              handles[query.workdir] = opened
-            }
-            verdicts[position] = handles[query.workdir]?.isIgnored(nulTerminated: query.path) ?? false
-            position += 1
-          }
-        }
-      }
-    }
-    var dropped = Set<Int>()
-    for (position, query) in queries.enumerated() where ignored[position] { dropped.insert(query.outputIndex) }
-    pendingQueries = []
-    rulesByWorkdir = [:]
-    guard !dropped.isEmpty else { return }
-    var kept: [String] = []
-    kept.reserveCapacity(output.count - dropped.count)
-    for (position, name) in output.enumerated() where !dropped.contains(position) { kept.append(name) }
-    output = kept
   }
 
   static let dotGit = Array(".git".utf8)
