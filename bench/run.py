@@ -9,8 +9,9 @@ ratio against a reference measured in the same run:
                 vs `git ls-files -co --exclude-standard`   target: <= 1.5x
   selectFile    a 10 MB text file                          target: >= 200 MB/s
 
-Usage: python3 bench/run.py [--quick] [--no-build]
+Usage: python3 bench/run.py [--quick] [--no-build] [--only list|select|zip]
   --quick     a tenth of the sizes, one repetition (while iterating)
+  --only      run one benchmark (while working on it)
 Trees are generated deterministically under bench/out/ (git-ignored) and
 reused between runs.
 """
@@ -22,7 +23,8 @@ OUT = os.path.join(HERE, "out")
 QUICK = "--quick" in sys.argv
 SCALE = 10 if QUICK else 1
 REPEAT = 1 if QUICK else 3
-BRIDGE = os.path.join(ROOT, ".build", "release", "agent-bridge")
+# AGENT_BRIDGE: measure another build (an earlier commit's, for a before/after).
+BRIDGE = os.environ.get("AGENT_BRIDGE") or os.path.join(ROOT, ".build", "release", "agent-bridge")
 ZIPFOUNDATION = os.path.join(HERE, ".build", "release", "zipfoundation-zip")
 
 
@@ -274,7 +276,11 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     if "--no-build" not in sys.argv:
         build()
-    results = [bench_select(), bench_list(), bench_zip()]
+    benches = {"select": bench_select, "list": bench_list, "zip": bench_zip}
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+    if only is not None and only not in benches:
+        raise SystemExit(f"--only takes one of {', '.join(benches)}")
+    results = [run() for name, run in benches.items() if only in (None, name)]
     sys.exit(0 if all(results) else 1)
 
 

@@ -163,6 +163,28 @@ import Workspace
     #expect(try FileListing.listRecursive(root: tree.root, path: "a/") == ["a/x"])
   }
 
+  /// Enough untracked files that their ignore queries are spread over
+  /// several threads: the verdicts must still be git's, file by file.
+  @Test func recursiveWithManyUntrackedFilesAgreesWithGit() throws {
+    let tree = try TempTree()
+    try tree.git("init", "-q")
+    try tree.write(".gitignore", "*.log\n!keep*.log\n/d1/*.tmp\nd2/e0/\n")
+    try tree.write("d3/.gitignore", "u1*\n")
+    for index in 0..<1500 {
+      let directory = "d\(index % 5)/e\(index % 3)"
+      try tree.write("\(directory)/u\(index).\(["txt", "log", "tmp"][index % 3])", "")
+      if index % 50 == 0 { try tree.write("\(directory)/keep\(index).log", "") }
+    }
+    try tree.write("d0/e0/tracked.log", "")
+    try tree.write("d2/e0/tracked.txt", "")
+    try tree.git("add", "-f", "d0/e0/tracked.log", "d2/e0/tracked.txt")
+    let git = try tree.git("ls-files", "-co", "--exclude-standard").split(separator: "\n").map(String.init)
+    let listed = try FileListing.listRecursive(root: tree.root, path: nil)
+    #expect(listed.count > 600 && listed.count < 1400)
+    #expect(listed == git.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+    #expect(listed.contains("d0/e0/tracked.log") && listed.contains("d2/e0/tracked.txt"))
+  }
+
   @Test func recursiveReportsProgressAndHonoursCancellation() throws {
     let tree = try TempTree()
     for index in 0..<1200 { try tree.write("d\(index % 7)/f\(index)", "") }
