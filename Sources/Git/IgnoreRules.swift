@@ -9,31 +9,17 @@ import CLibGit2
 public final class IgnoreRules {
   /// The repository's working directory, absolute, without a trailing `/`.
   public let workdir: String
-  private let repository: OpaquePointer
-  private let index: OpaquePointer?
+  // The same handles the git methods use; freed with this value.
+  private let repository: Repository
+  private let index: Index?
 
   /// The rules of the repository holding `directory` (an absolute path),
   /// nested repositories included; nil when no working tree holds it.
   public init?(holding directory: String) {
-    // Also turns owner validation off: workspaces are often another uid's.
-    LibGit2.ensureInitialized()
-    var repository: OpaquePointer?
-    guard git_repository_open_ext(&repository, directory, 0, nil) == 0, let repository else { return nil }
-    guard git_repository_is_bare(repository) == 0, let raw = git_repository_workdir(repository) else {
-      git_repository_free(repository)
-      return nil
-    }
-    var workdir = String(cString: raw)
-    while workdir.count > 1 && workdir.hasSuffix("/") { workdir.removeLast() }
+    guard let found = try? Repository.open(directory, search: true), let workdir = found.workdir else { return nil }
     self.workdir = workdir
-    self.repository = repository
-    var index: OpaquePointer?
-    self.index = git_repository_index(&index, repository) == 0 ? index : nil
-  }
-
-  deinit {
-    if let index { git_index_free(index) }
-    git_repository_free(repository)
+    self.repository = found
+    self.index = try? found.index()
   }
 
   /// The path of `absolute` relative to the working directory, or nil when
@@ -52,7 +38,7 @@ public final class IgnoreRules {
     var ignored: Int32 = 0
     // The trailing `/` tells libgit2 it is a directory without a stat.
     let query = isDirectory && !path.hasSuffix("/") ? path + "/" : path
-    guard git_ignore_path_is_ignored(&ignored, repository, query) == 0 else { return false }
+    guard git_ignore_path_is_ignored(&ignored, repository.pointer, query) == 0 else { return false }
     return ignored != 0
   }
 
@@ -61,14 +47,16 @@ public final class IgnoreRules {
   public func isIgnored(nulTerminated path: [UInt8]) -> Bool {
     var ignored: Int32 = 0
     let status = path.withUnsafeBufferPointer { buffer in
-      buffer.withMemoryRebound(to: CChar.self) { git_ignore_path_is_ignored(&ignored, repository, $0.baseAddress) }
+      buffer.withMemoryRebound(to: CChar.self) {
+        git_ignore_path_is_ignored(&ignored, repository.pointer, $0.baseAddress)
+      }
     }
     return status == 0 && ignored != 0
   }
 
   /// `isTracked` for a path given as NUL-terminated UTF-8 bytes.
   public func isTracked(nulTerminated path: [UInt8]) -> Bool {
-    guard let index else { return false }
+    guard let index = index?.pointer else { return false }
     return path.withUnsafeBufferPointer { buffer in
       buffer.withMemoryRebound(to: CChar.self) { pointer in
         (0...3).contains { git_index_get_bypath(index, pointer.baseAddress, Int32($0)) != nil }
@@ -78,7 +66,7 @@ public final class IgnoreRules {
 
   /// Whether the index has the file (stage 0, or any stage of a conflict).
   public func isTracked(_ path: String) -> Bool {
-    guard let index else { return false }
+    guard let index = index?.pointer else { return false }
     if git_index_get_bypath(index, path, 0) != nil { return true }
     return (1...3).contains { git_index_get_bypath(index, path, Int32($0)) != nil }
   }
@@ -86,7 +74,7 @@ public final class IgnoreRules {
   /// Every tracked path below a directory (relative to the working
   /// directory, "" for all), in index order (bytewise).
   public func trackedPaths(under directory: String) -> [String] {
-    guard let index else { return [] }
+    guard let index = index?.pointer else { return [] }
     let prefix = directory.isEmpty || directory.hasSuffix("/") ? directory : directory + "/"
     var position = 0
     if !prefix.isEmpty {
@@ -105,7 +93,7 @@ public final class IgnoreRules {
 
   /// Whether any tracked file lies below a directory.
   public func hasTrackedFiles(under directory: String) -> Bool {
-    guard let index else { return false }
+    guard let index = index?.pointer else { return false }
     let prefix = directory.hasSuffix("/") ? directory : directory + "/"
     var position = 0
     return git_index_find_prefix(&position, index, prefix) == 0
