@@ -96,8 +96,7 @@ public final class Connection: NotificationSink, Sendable {
         case EAGAIN, EWOULDBLOCK:
           // Someone made the shared stdin non-blocking; wait rather than
           // mistake it for the end of input.
-          var poller = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
-          _ = poll(&poller, 1, -1)
+          waitUntilReady(input, for: POLLIN)
           continue
         default:
           break reading

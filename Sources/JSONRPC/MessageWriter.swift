@@ -134,8 +134,7 @@ public final class MessageWriter: Sendable {
           case EAGAIN, EWOULDBLOCK:
             // A non-blocking stdout (shared with a parent that set it): wait
             // until the client drains the pipe instead of dropping replies.
-            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            _ = poll(&poller, 1, -1)
+            waitUntilReady(fd, for: POLLOUT)
             continue
           default:
             return errno
@@ -146,4 +145,12 @@ public final class MessageWriter: Sendable {
       return nil
     }
   }
+}
+
+/// Blocks until `fd` is ready for `events`: the answer to EAGAIN on a
+/// descriptor someone else made non-blocking (stdin and stdout are shared
+/// with the parent process).
+func waitUntilReady(_ fd: Int32, for events: Int32) {
+  var poller = pollfd(fd: fd, events: Int16(events), revents: 0)
+  _ = poll(&poller, 1, -1)
 }
