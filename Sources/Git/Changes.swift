@@ -171,7 +171,7 @@ struct RepositoryScan {
       let scope = search ? WorkspaceRepository.scope(of: main.repository, workspace: path) : ""
       guard let scope else { return [] }
       let base = try Base.tree(of: main.repository, ref: ref)
-      let entries = git_index_entrycount(main.index.pointer)
+      let entries = git_index_entrycount(try main.index.pointer)
       let workers =
         entries >= tuning.parallelThreshold && tuning.maxWorkers > 1
         ? max(2, min(tuning.maxWorkers, entries / max(1, tuning.entriesPerWorker))) : 0
@@ -183,7 +183,7 @@ struct RepositoryScan {
         return try comparison.blend(staged: staged, unstaged: unstaged)
       }
 
-      let buckets = WorkPlan.buckets(index: main.index, workdir: main.repository.workdir ?? path, scope: scope, count: workers)
+      let buckets = WorkPlan.buckets(index: try main.index, workdir: main.repository.workdir ?? path, scope: scope, count: workers)
       return try pool.with(path, search: search, count: buckets.count) { helpers throws -> [GitChange] in
         guard helpers.count == buckets.count else { throw GitError(code: -1, message: "The repository went away") }
         // Slot 0 is this thread: the base-to-index half. The others each
@@ -228,12 +228,13 @@ struct Comparison {
 
   /// Base to index, from the cache when neither changed.
   func staged() throws(GitError) -> [String: StagedDelta] {
-    let checksum = git_index_checksum(main.index.pointer).pointee
+    let checksum = git_index_checksum(try main.index.pointer).pointee
     let key = StagedCache.Key(base: base.map { git_tree_id($0.pointer).pointee }, index: checksum)
     let cacheName = main.gitdir + "\u{0}" + scope
     if let cached = RepositoryPool.shared.cachedStaged(for: cacheName, key: key) { return cached }
+    let index = try main.index
     let diff = try Self.diff(repository, pathspec: scope.isEmpty ? [] : [scope], isCancelled: isCancelled) {
-      raw, options in git_diff_tree_to_index(&raw, repository.pointer, base?.pointer, main.index.pointer, &options)
+      raw, options in git_diff_tree_to_index(&raw, repository.pointer, base?.pointer, index.pointer, &options)
     }
     var deltas: [String: StagedDelta] = [:]
     deltas.reserveCapacity(diff.count)
@@ -254,8 +255,9 @@ struct Comparison {
     let flags =
       GIT_DIFF_INCLUDE_UNTRACKED.rawValue | GIT_DIFF_RECURSE_UNTRACKED_DIRS.rawValue
       | GIT_DIFF_INCLUDE_UNREADABLE.rawValue
+    let index = try handle.index
     let diff = try Self.diff(handle.repository, flags: flags, pathspec: pathspec, isCancelled: isCancelled) {
-      raw, options in git_diff_index_to_workdir(&raw, handle.repository.pointer, handle.index.pointer, &options)
+      raw, options in git_diff_index_to_workdir(&raw, handle.repository.pointer, index.pointer, &options)
     }
     var deltas: [WorkdirDelta] = []
     deltas.reserveCapacity(diff.count)

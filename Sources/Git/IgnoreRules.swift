@@ -1,26 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import CLibGit2
+import Synchronization
 
 /// Git's own ignore rules (every `.gitignore` on the way, `.git/info/exclude`,
 /// `core.excludesFile`) and the index, for the repository that holds a
 /// directory, as libgit2 evaluates them. Listing uses it to leave out what
 /// `git status` would leave out, while keeping tracked files.
 ///
-/// Not thread-safe (a libgit2 repository is not): one per listing.
-public final class IgnoreRules {
+/// Built for a listing spread over threads (`handles` of them): each thread
+/// asks ignore questions through its own repository handle (libgit2 handles
+/// are not shared between threads), while the index, read once, is only read
+/// from then on and is shared. The handles come from `RepositoryPool`, so a
+/// warm process neither re-opens the repository nor re-parses its index,
+/// and go back to it when this value goes.
+public final class IgnoreRules: @unchecked Sendable {
   /// The repository's working directory, absolute, without a trailing `/`.
   public let workdir: String
-  // The same handles the git methods use; freed with this value.
-  private let repository: Repository
-  private let index: Index?
+  private let openedAt: String
+  private let handles: [PooledRepository]
+  /// The index, once read: nil until `prepareIndex`, and nil after it when
+  /// the repository has none that libgit2 can read (nothing counts as
+  /// tracked then).
+  private let index = Mutex<IndexState>(.notRead)
+  /// Set (with release ordering) once `index` holds its final state, so
+  /// readers on other threads can skip the lock.
+  private let indexReady = Atomic<Bool>(false)
+  // Written once under `index`'s lock before `indexReady` is set.
+  private var sharedIndex: OpaquePointer?
+
+  private enum IndexState {
+    case notRead
+    case read(Index?)
+  }
 
   /// The rules of the repository holding `directory` (an absolute path),
-  /// nested repositories included; nil when no working tree holds it.
-  public init?(holding directory: String) {
-    guard let found = try? Repository.open(directory, search: true), let workdir = found.workdir else { return nil }
+  /// nested repositories included, with `handles` threads' worth of
+  /// handles; nil when no working tree holds it.
+  public init?(holding directory: String, handles count: Int = 1) {
+    guard let handles = try? RepositoryPool.shared.checkout(directory, search: true, count: max(1, count)),
+      let first = handles.first, let workdir = first.repository.workdir
+    else { return nil }
     self.workdir = workdir
-    self.repository = found
-    self.index = try? found.index()
+    self.openedAt = directory
+    self.handles = handles
+    // A pooled handle may hold the index already (a warm process).
+    if first.hasLoadedIndex { prepareIndex() }
   }
+
+  deinit {
+    RepositoryPool.shared.checkin(openedAt, search: true, handles)
+  }
+
+  /// How many threads can ask at once (slots `0..<handleCount`).
+  public var handleCount: Int { handles.count }
 
   /// The path of `absolute` relative to the working directory, or nil when
   /// it is not inside it.
@@ -31,71 +67,124 @@ public final class IgnoreRules {
     return String(absolute.dropFirst(prefix.count))
   }
 
-  /// Whether the rules ignore a path (relative to the working directory),
-  /// including by ignoring a directory above it. Errors count as not ignored:
-  /// showing a file too many beats hiding one.
-  public func isIgnored(_ path: String, isDirectory: Bool) -> Bool {
+  // MARK: Ignore rules
+
+  /// Whether the rules ignore a path relative to the working directory
+  /// (NUL-terminated UTF-8; a directory ends in `/`, which spares libgit2 a
+  /// stat), including by ignoring a directory above it. Asked through the
+  /// handle of `slot`, which only one thread may use at a time. Errors count
+  /// as not ignored: showing a file too many beats hiding one.
+  public func isIgnored(_ path: UnsafePointer<CChar>, slot: Int = 0) -> Bool {
     var ignored: Int32 = 0
-    // The trailing `/` tells libgit2 it is a directory without a stat.
-    let query = isDirectory && !path.hasSuffix("/") ? path + "/" : path
-    guard git_ignore_path_is_ignored(&ignored, repository.pointer, query) == 0 else { return false }
+    guard git_ignore_path_is_ignored(&ignored, handles[slot].repository.pointer, path) == 0 else {
+      git_error_clear()
+      return false
+    }
     return ignored != 0
   }
 
-  /// `isIgnored` for a path given as NUL-terminated UTF-8 bytes (the
-  /// recursive listing's form: no String per file).
-  public func isIgnored(nulTerminated path: [UInt8]) -> Bool {
-    var ignored: Int32 = 0
-    let status = path.withUnsafeBufferPointer { buffer in
-      buffer.withMemoryRebound(to: CChar.self) {
-        git_ignore_path_is_ignored(&ignored, repository.pointer, $0.baseAddress)
-      }
-    }
-    return status == 0 && ignored != 0
+  /// `isIgnored` for a path as a String; `isDirectory` adds the `/`.
+  public func isIgnored(_ path: String, isDirectory: Bool) -> Bool {
+    let query = isDirectory && !path.hasSuffix("/") ? path + "/" : path
+    return query.withCString { isIgnored($0) }
   }
 
-  /// `isTracked` for a path given as NUL-terminated UTF-8 bytes.
-  public func isTracked(nulTerminated path: [UInt8]) -> Bool {
-    guard let index = index?.pointer else { return false }
-    return path.withUnsafeBufferPointer { buffer in
-      buffer.withMemoryRebound(to: CChar.self) { pointer in
-        (0...3).contains { git_index_get_bypath(index, pointer.baseAddress, Int32($0)) != nil }
-      }
+  // MARK: The index
+
+  /// Reads the index if no thread has yet; any thread may call it, and the
+  /// others wait for the one reading. Listing calls it early on one thread
+  /// while others walk directories, which need no index.
+  public func prepareIndex() {
+    if indexReady.load(ordering: .acquiring) { return }
+    index.withLock { state in
+      guard case .notRead = state else { return }
+      let read = try? handles[0].index
+      if read == nil { git_error_clear() }
+      sharedIndex = read?.pointer
+      state = .read(read)
+      indexReady.store(true, ordering: .releasing)
     }
+  }
+
+  /// Whether the index is in memory: tracked-file questions will not wait.
+  public var isIndexReady: Bool { indexReady.load(ordering: .acquiring) }
+
+  /// The index for reading, once prepared. libgit2 only reads a sorted index
+  /// for these lookups, so threads may share it.
+  private var readableIndex: OpaquePointer? {
+    prepareIndex()
+    return sharedIndex
   }
 
   /// Whether the index has the file (stage 0, or any stage of a conflict).
-  public func isTracked(_ path: String) -> Bool {
-    guard let index = index?.pointer else { return false }
+  public func isTracked(_ path: UnsafePointer<CChar>) -> Bool {
+    guard let index = readableIndex else { return false }
     if git_index_get_bypath(index, path, 0) != nil { return true }
-    return (1...3).contains { git_index_get_bypath(index, path, Int32($0)) != nil }
+    var position = 0
+    if git_index_find(&position, index, path) == 0 { return true }
+    git_error_clear()
+    return false
   }
 
-  /// Every tracked path below a directory (relative to the working
-  /// directory, "" for all), in index order (bytewise).
-  public func trackedPaths(under directory: String) -> [String] {
-    guard let index = index?.pointer else { return [] }
-    let prefix = directory.isEmpty || directory.hasSuffix("/") ? directory : directory + "/"
-    var position = 0
-    if !prefix.isEmpty {
-      guard git_index_find_prefix(&position, index, prefix) == 0 else { return [] }
-    }
-    var paths: [String] = []
+  /// Where `isTracked(_:cursor:)` is in the index: questions asked in
+  /// ascending path order each start from the last answer, so a whole
+  /// listing costs about one comparison per file instead of a hash lookup.
+  public struct Cursor {
+    var position = -1
+    public init() {}
+  }
+
+  /// `isTracked` for paths asked in ascending byte order with one `cursor`
+  /// (the order a listing produces). Falls back to lookups for an index
+  /// that ignores case, which is not sorted by bytes.
+  public func isTracked(_ path: UnsafePointer<CChar>, cursor: inout Cursor) -> Bool {
+    guard let index = readableIndex else { return false }
+    guard git_index_caps(index) & Int32(GIT_INDEX_CAPABILITY_IGNORE_CASE.rawValue) == 0 else { return isTracked(path) }
     let count = git_index_entrycount(index)
-    while position < count, let entry = git_index_get_byindex(index, position) {
-      let path = String(cString: entry.pointee.path)
-      guard path.hasPrefix(prefix) else { break }
-      if paths.last != path { paths.append(path) }
-      position += 1
+    func isBefore(_ position: Int) -> Bool {
+      guard let entry = git_index_get_byindex(index, position) else { return false }
+      return strcmp(entry.pointee.path, path) < 0
     }
-    return paths
+    // The first entry not before `path`: galloping forward from the
+    // cursor, then a binary search in the last step.
+    var low = max(cursor.position, 0)
+    var high = low
+    if low < count && isBefore(low) {
+      var step = 1
+      high = low + 1
+      while high < count && isBefore(high) {
+        low = high
+        step *= 2
+        high = low + step
+      }
+      high = min(high, count)
+      // isBefore(low), and high == count or !isBefore(high).
+      while high - low > 1 {
+        let middle = low + (high - low) / 2
+        if isBefore(middle) { low = middle } else { high = middle }
+      }
+    }
+    cursor.position = high
+    guard high < count, let entry = git_index_get_byindex(index, high) else { return false }
+    return strcmp(entry.pointee.path, path) == 0
   }
 
-  /// Whether any tracked file lies below a directory.
-  public func hasTrackedFiles(under directory: String) -> Bool {
-    guard let index = index?.pointer else { return false }
-    let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+  /// `isTracked` for a String path.
+  public func isTracked(_ path: String) -> Bool { path.withCString { isTracked($0) } }
+
+  /// Whether any tracked file lies below a directory (NUL-terminated, ending
+  /// in `/`).
+  public func hasTrackedFiles(under directory: UnsafePointer<CChar>) -> Bool {
+    guard let index = readableIndex else { return false }
     var position = 0
-    return git_index_find_prefix(&position, index, prefix) == 0
+    if git_index_find_prefix(&position, index, directory) == 0 { return true }
+    git_error_clear()
+    return false
+  }
+
+  /// `hasTrackedFiles` for a String path (with or without the `/`).
+  public func hasTrackedFiles(under directory: String) -> Bool {
+    let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+    return prefix.withCString { hasTrackedFiles(under: $0) }
   }
 }

@@ -8,11 +8,11 @@ import Synchronization
 /// Runs blocking work on several threads at once. The working-tree half of a
 /// large comparison is mostly lstat calls; like git's preload-index, a few
 /// threads keep the kernel busy even on a two-core machine.
-enum Parallel {
+public enum Parallel {
   /// Calls `body(0)` on this thread and `body(1..<count)` on threads of
   /// their own, returning when all are done. `body` must be safe to run
   /// concurrently for distinct slots (each slot touches only its own state).
-  static func run(_ count: Int, _ body: (Int) -> Void) {
+  public static func run(_ count: Int, _ body: (Int) -> Void) {
     guard count > 1 else {
       if count == 1 { body(0) }
       return

@@ -86,14 +86,13 @@ final class RepositoryPool: Sendable {
 /// but is only ever used by the one request (and thread) that checked it out.
 final class PooledRepository: @unchecked Sendable {
   let repository: Repository
-  let index: Index
+  private var loadedIndex: Index?
   /// The repository's own directory (`.git`), with a trailing slash.
   let gitdir: String
   private let identity: Identity
 
   init(_ repository: Repository, openedAt path: String) throws(GitError) {
     self.repository = repository
-    self.index = try repository.index()
     self.gitdir = String(cString: git_repository_path(repository.pointer))
     let commondir = String(cString: git_repository_commondir(repository.pointer))
     identity = Identity(gitdir: gitdir, commondir: commondir, openedAt: path)
@@ -103,9 +102,26 @@ final class PooledRepository: @unchecked Sendable {
     identity == Identity(gitdir: identity.gitdir, commondir: identity.commondir, openedAt: path)
   }
 
-  /// Re-reads the index when the file changed on disk (a stat when not).
+  /// The index, read on first use: a listing's extra handles only ask
+  /// about ignore rules and never need it.
+  var index: Index {
+    get throws(GitError) {
+      if let loadedIndex { return loadedIndex }
+      let index = try repository.index()
+      loadedIndex = index
+      return index
+    }
+  }
+
+  /// Whether `index` is already in memory (reading it costs milliseconds
+  /// on a large repository).
+  var hasLoadedIndex: Bool { loadedIndex != nil }
+
+  /// Re-reads the index when the file changed on disk (a stat when not);
+  /// nothing when it was never read.
   func refreshIndex() throws(GitError) {
-    try check(git_index_read(index.pointer, 0), "Cannot read the index")
+    guard let loadedIndex else { return }
+    try check(git_index_read(loadedIndex.pointer, 0), "Cannot read the index")
   }
 
   /// The stat facts that say whether a handle still describes the repository.

@@ -79,12 +79,12 @@ public enum FileListing {
       case .success(let directory) = item.openDirectory()
     else { return [] }
     let prefix = clientPath.isEmpty ? "" : (clientPath.hasSuffix("/") ? clientPath : clientPath + "/")
-    var walker = RecursiveWalker(
-      root: root, prefix: Array(prefix.utf8), progress: progress, isCancelled: isCancelled)
-    try walker.walk(
-      directory: directory, relative: item.resolved.relative, absolute: item.resolved.absolute, listed: [],
-      rules: IgnoreRules(holding: item.resolved.absolute))
-    return walker.output
+    let threads = max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 4))
+    let top = RecursiveListing.Directory(
+      listed: [], relative: item.resolved.relative, absolute: item.resolved.absolute, handle: directory,
+      rules: IgnoreRules(holding: item.resolved.absolute, handles: threads))
+    return try RecursiveListing(root: root, prefix: Array(prefix.utf8), threads: threads)
+      .run(directory: top, progress: progress, isCancelled: isCancelled)
   }
 
   static func join(_ directory: String, _ name: String) -> String {
@@ -99,122 +99,5 @@ public enum FileListing {
       if lhs.key != rhs.key { return lhs.key.lexicographicallyPrecedes(rhs.key) }
       return [UInt8].bytewiseLess(Array(lhs.name.utf8), Array(rhs.name.utf8))
     }.map(\.name)
-  }
-}
-
-/// The depth-first walk behind `listRecursive`. Each directory's entries are
-/// sorted by name bytes with `/` appended to directories, so emitting them
-/// depth-first yields the whole list in code-point path order, without a
-/// global sort.
-private struct RecursiveWalker {
-  let root: WorkspaceRoot
-  let prefix: [UInt8]
-  let progress: (Int) -> Void
-  let isCancelled: () -> Bool
-  var output: [String] = []
-  private var sinceReport = 0
-
-  init(root: WorkspaceRoot, prefix: [UInt8], progress: @escaping (Int) -> Void, isCancelled: @escaping () -> Bool) {
-    self.root = root
-    self.prefix = prefix
-    self.progress = progress
-    self.isCancelled = isCancelled
-  }
-
-  /// - Parameters:
-  ///   - relative / absolute: the directory, relative to the workspace root
-  ///     and on disk.
-  ///   - listed: the directory relative to the listed one (what output
-  ///     names start with), as bytes with a trailing `/` unless empty.
-  mutating func walk(
-    directory: FileDescriptor, relative: String, absolute: String, listed: [UInt8], rules: IgnoreRules?
-  ) throws {
-    if isCancelled() { throw CancellationError() }
-    guard var entries = DirectoryReader.entries(of: directory) else { return }
-    entries.removeAll { $0.name == Self.dotGit }
-    entries = DirectoryReader.inPathOrder(entries)
-    let atRoot = relative.isEmpty
-    // The directory relative to the repository's working directory, as
-    // bytes ending in `/` (or empty): ignore and index queries take
-    // `repoPrefix + name + NUL`, built without a String per file.
-    var repoPrefix: [UInt8]?
-    if let rules, let inRepository = rules.relative(absolute) {
-      repoPrefix = Array(inRepository.utf8)
-      if !repoPrefix!.isEmpty { repoPrefix!.append(0x2F) }
-    }
-    var query: [UInt8] = []
-    func repoQuery(_ name: [UInt8], directory: Bool = false) -> [UInt8] {
-      query.removeAll(keepingCapacity: true)
-      query.append(contentsOf: repoPrefix!)
-      query.append(contentsOf: name)
-      if directory { query.append(0x2F) }
-      query.append(0)
-      return query
-    }
-    for entry in entries {
-      if atRoot && FileListing.topLevelIgnored.contains(entry.kind == .directory ? entry.text + "/" : entry.text) {
-        continue
-      }
-      switch entry.kind {
-      case .directory:
-        let name = entry.text
-        let childAbsolute = FileListing.join(absolute, name)
-        if let rules, repoPrefix != nil, !rules.hasTrackedFiles(under: String(decoding: repoQuery(entry.name).dropLast(), as: UTF8.self)),
-          rules.isIgnored(nulTerminated: repoQuery(entry.name, directory: true))
-        {
-          // Ignored, and no tracked file below it: git lists nothing there.
-          continue
-        }
-        var childRules = rules
-        if DirectoryReader.statKind(in: directory, name: entry.name + Self.slashDotGit) != nil {
-          // A nested repository: its own rules from here down.
-          childRules = IgnoreRules(holding: childAbsolute) ?? rules
-        }
-        guard let child = DirectoryReader.openChild(of: directory, entry.name) else { continue }
-        try walk(
-          directory: child, relative: FileListing.join(relative, name), absolute: childAbsolute,
-          listed: listed + entry.name + [0x2F], rules: childRules)
-      case .file:
-        if let rules, repoPrefix != nil {
-          let path = repoQuery(entry.name)
-          if !rules.isTracked(nulTerminated: path) && rules.isIgnored(nulTerminated: path) { continue }
-        }
-        emit(listed, entry.name)
-      case .symlink:
-        guard let target = try? root.lookup(relative: FileListing.join(relative, entry.text)),
-          case .found(let found) = target, found.kind == .regular
-        else { continue }
-        if let rules, repoPrefix != nil {
-          let path = repoQuery(entry.name)
-          if !rules.isTracked(nulTerminated: path) && rules.isIgnored(nulTerminated: path) { continue }
-        }
-        emit(listed, entry.name)
-      case .other:
-        continue
-      }
-    }
-  }
-
-  static let dotGit = Array(".git".utf8)
-  static let slashDotGit = Array("/.git".utf8)
-
-  private mutating func emit(_ directory: [UInt8], _ name: [UInt8]) {
-    let count = prefix.count + directory.count + name.count
-    output.append(
-      String(unsafeUninitializedCapacity: count) { buffer in
-        var index = 0
-        for part in [prefix, directory, name] {
-          for byte in part {
-            buffer[index] = byte
-            index += 1
-          }
-        }
-        return count
-      })
-    sinceReport += 1
-    if sinceReport >= 500 {
-      sinceReport = 0
-      progress(output.count)
-    }
   }
 }

@@ -185,6 +185,49 @@ import Workspace
     #expect(listed.contains("d0/e0/tracked.log") && listed.contains("d2/e0/tracked.txt"))
   }
 
+  /// Tracked-file answers walk the index in path order; a conflict (three
+  /// entries for one path, none at stage 0) and an index that ignores case
+  /// (sorted without regard to case in memory) must still count as tracked.
+  @Test(arguments: [false, true])
+  func conflictedFilesAndCaseInsensitiveIndexesStayTracked(ignoreCase: Bool) throws {
+    let tree = try TempTree()
+    try tree.git("init", "-q")
+    try tree.git("config", "core.ignorecase", ignoreCase ? "true" : "false")
+    try tree.write(".gitignore", "*.log\n")
+    try tree.write("a/x.log", "base\n")
+    try tree.write("a/B.log", "tracked\n")
+    try tree.write("a/c.txt", "")
+    try tree.git("add", "-f", ".gitignore", "a/x.log", "a/B.log", "a/c.txt")
+    try tree.git("commit", "-q", "-m", "base")
+    try tree.git("checkout", "-q", "-b", "other")
+    try tree.write("a/x.log", "other\n")
+    try tree.git("commit", "-q", "-am", "other")
+    try tree.git("checkout", "-q", "main")
+    try tree.write("a/x.log", "main\n")
+    try tree.git("commit", "-q", "-am", "main")
+    #expect(throws: (any Error).self) { try tree.git("merge", "-q", "other") }
+    try tree.write("a/untracked.log", "")
+    try tree.write("a/A.txt", "")
+    let listed = try FileListing.listRecursive(root: tree.root, path: nil)
+    #expect(listed == [".gitignore", "a/A.txt", "a/B.log", "a/c.txt", "a/x.log"])
+  }
+
+  /// A warm process keeps repository handles and the index between
+  /// listings: what changed on disk in between must show.
+  @Test func aSecondListingSeesChangesToTheIndexAndTheRules() throws {
+    let tree = try TempTree()
+    try tree.git("init", "-q")
+    try tree.write(".gitignore", "*.log\n")
+    try tree.write("a.log", "")
+    try tree.write("b.txt", "")
+    #expect(try FileListing.listRecursive(root: tree.root, path: nil) == [".gitignore", "b.txt"])
+    try tree.git("add", "-f", "a.log")
+    #expect(try FileListing.listRecursive(root: tree.root, path: nil) == [".gitignore", "a.log", "b.txt"])
+    try tree.write(".gitignore", "*.txt\n")
+    try tree.write("c.log", "")
+    #expect(try FileListing.listRecursive(root: tree.root, path: nil) == [".gitignore", "a.log", "c.log"])
+  }
+
   @Test func recursiveReportsProgressAndHonoursCancellation() throws {
     let tree = try TempTree()
     for index in 0..<1200 { try tree.write("d\(index % 7)/f\(index)", "") }
