@@ -47,6 +47,72 @@ enum DirectoryReader {
     return result
   }
 
+  /// A directory's names in one buffer, sorted for a recursive listing.
+  struct SortedNames {
+    /// Every name back to back; a directory's is followed by `/`.
+    var names: [UInt8]
+    /// In path order (by name bytes, `/` included).
+    var entries: [Entry]
+    /// Whether the directory has a `.git` (left out of `entries`).
+    var hasDotGit: Bool
+
+    struct Entry {
+      var start: Int32
+      /// Bytes in `names`, the `/` of a directory included.
+      var count: Int32
+      var kind: DirectoryEntry.Kind
+    }
+  }
+
+  /// The entries of an open directory (without `.`, `..` and `.git`) in
+  /// path order, as `inPathOrder` sorts them, without an allocation per
+  /// name: the recursive listing reads every directory of a repository.
+  static func sortedNames(of directory: FileDescriptor) -> SortedNames? {
+    let copy = dup(directory.raw)
+    guard copy >= 0 else { return nil }
+    guard let stream = fdopendir(copy) else {
+      close(copy)
+      return nil
+    }
+    defer { closedir(stream) }
+    var names: [UInt8] = []
+    var entries: [SortedNames.Entry] = []
+    var hasDotGit = false
+    while let entry = readdir(stream) {
+      withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+        let length = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+        let name = UnsafeRawBufferPointer(rebasing: raw[..<length])
+        if name.elementsEqual([0x2E]) || name.elementsEqual([0x2E, 0x2E]) { return }
+        if name.elementsEqual(dotGit) {
+          hasDotGit = true
+          return
+        }
+        let kind: DirectoryEntry.Kind
+        switch Int32(entry.pointee.d_type) {
+        case Int32(DT_REG): kind = .file
+        case Int32(DT_DIR): kind = .directory
+        case Int32(DT_LNK): kind = .symlink
+        case Int32(DT_UNKNOWN): kind = statKind(in: directory, name: Array(name)) ?? .other
+        default: kind = .other
+        }
+        let start = names.count
+        names.append(contentsOf: name)
+        if kind == .directory { names.append(0x2F) }
+        entries.append(SortedNames.Entry(start: Int32(start), count: Int32(names.count - start), kind: kind))
+      }
+    }
+    names.withUnsafeBufferPointer { bytes in
+      guard let base = bytes.baseAddress else { return }
+      entries.sort { a, b in
+        let order = memcmp(base + Int(a.start), base + Int(b.start), Int(min(a.count, b.count)))
+        return order != 0 ? order < 0 : a.count < b.count
+      }
+    }
+    return SortedNames(names: names, entries: entries, hasDotGit: hasDotGit)
+  }
+
+  private static let dotGit: [UInt8] = Array(".git".utf8)
+
   /// Sorted so that walking depth-first yields code-point path order: by
   /// name bytes, with `/` after a directory's name (`a-b/` before `a/`).
   static func inPathOrder(_ entries: [DirectoryEntry]) -> [DirectoryEntry] {

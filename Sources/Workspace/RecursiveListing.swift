@@ -17,12 +17,16 @@ import Synchronization
 ///    them, and decide for each subdirectory whether git would look inside
 ///    it. Meanwhile one thread reads the index, which the walk needs only
 ///    for an ignored directory (to keep tracked files below it).
-/// 2. Verdicts: every file found is split evenly between the threads, which
+/// 2. Verdicts: the files found are split evenly between the threads, which
 ///    keep tracked files and ask about the others, each thread through its
 ///    own repository handle.
-/// 3. Output: one depth-first pass over the directories, whose entries are
-///    sorted by name bytes with `/` after directory names, yields the whole
-///    list in code-point path order without a global sort.
+/// 3. Output: the files in walk order, which is code-point path order: each
+///    directory's entries are sorted by name bytes with `/` after directory
+///    names, and read depth-first.
+///
+/// Names stay in one byte buffer per directory, and files are handled as
+/// plain offsets: a listing touches every name several times, and reference
+/// counting per name was a fifth of its time.
 struct RecursiveListing {
   let root: WorkspaceRoot
   /// What every output path starts with (the `path` asked for, with `/`).
@@ -44,14 +48,18 @@ struct RecursiveListing {
     var rules: IgnoreRules?
     /// The directory relative to `rules.workdir`: empty or ending in `/`.
     var repositoryPath: [UInt8] = []
-    /// Its files and subdirectories, in path order.
+    /// Every name read, back to back (a directory's followed by `/`).
+    var names: [UInt8] = []
+    /// Files and subdirectories, in path order.
     var items: [Item] = []
-    /// Positions in `items` of files git ignores.
-    var ignoredItems: Set<Int> = []
+    var children: [Directory] = []
 
-    enum Item {
-      case file([UInt8])
-      case directory(Directory)
+    struct Item {
+      /// The name, in `names`.
+      var start: Int32
+      var count: Int32
+      /// Its index in `children`, or -1 for a file.
+      var child: Int32
     }
 
     init(listed: [UInt8], relative: String, absolute: String, handle: FileDescriptor, rules: IgnoreRules?) {
@@ -63,6 +71,14 @@ struct RecursiveListing {
     }
   }
 
+  /// A file found by the walk: its directory (in `Flattened.directories`)
+  /// and its name there.
+  struct File {
+    var directory: Int32
+    var start: Int32
+    var count: Int32
+  }
+
   /// Lists every file below `directory` that git would not leave out.
   func run(
     directory: Directory, progress: (Int) -> Void, isCancelled: () -> Bool
@@ -70,14 +86,41 @@ struct RecursiveListing {
     if let rules = directory.rules, let path = rules.relative(directory.absolute) {
       directory.repositoryPath = Self.directoryPath(path)
     }
-    let threads = threads
+    try walk(directory, progress: progress, isCancelled: isCancelled)
+
+    var directories: [Directory] = []
+    var files: [File] = []
+    Self.flatten(directory, into: &directories, &files)
+    let ignored = verdicts(directories, files)
+    if isCancelled() { throw CancellationError() }
+
+    var output: [String] = []
+    output.reserveCapacity(files.count)
+    var current: Int32 = -1
+    var listed: [UInt8] = []
+    var names: [UInt8] = []
+    for (position, file) in files.enumerated() where !ignored[position] {
+      if file.directory != current {
+        current = file.directory
+        listed = directories[Int(current)].listed
+        names = directories[Int(current)].names
+      }
+      output.append(Self.string(prefix, listed, names, file))
+    }
+    return output
+  }
+
+  // MARK: 1. The walk
+
+  /// Reads every directory git would look into, in rounds: a round ends
+  /// with the directories whose verdict had to wait for an index (an ignored
+  /// directory may still hold tracked files), decided then and read by the
+  /// next round. Slot 0 is this thread: it reads the index first, and it
+  /// alone reports progress and polls cancellation (the task is only visible
+  /// from its own thread).
+  private func walk(_ top: Directory, progress: (Int) -> Void, isCancelled: () -> Bool) throws {
     let shared = Shared()
-    // 1. Walk, in rounds: a round ends with the directories whose verdict
-    // had to wait for an index (an ignored directory may still hold tracked
-    // files), decided then and walked by the next round. Slot 0 is this
-    // thread: it reads the index first, and it alone reports progress and
-    // polls cancellation (the task is only visible from its own thread).
-    var round = [directory]
+    var round = [top]
     var first = true
     while !round.isEmpty {
       shared.start(round)
@@ -86,7 +129,7 @@ struct RecursiveListing {
         withoutActuallyEscaping(isCancelled) { isCancelled in
           let callbacks = UncheckedBox((progress, isCancelled))
           Parallel.run(threads) { slot in
-            if slot == 0 && readIndex { directory.rules?.prepareIndex() }
+            if slot == 0 && readIndex { top.rules?.prepareIndex() }
             var walker = Walker(listing: self, shared: shared, slot: slot)
             walker.work(progress: slot == 0 ? callbacks.value.0 : nil, isCancelled: slot == 0 ? callbacks.value.1 : nil)
           }
@@ -102,89 +145,11 @@ struct RecursiveListing {
       }
       first = false
     }
-
-    // 2. Verdicts for every file git might ignore.
-    var questions: [(directory: Directory, item: Int)] = []
-    Self.forEachFile(directory) { directory, position in
-      if directory.rules != nil { questions.append((directory, position)) }
-    }
-    var ignored = [Bool](repeating: false, count: questions.count)
-    if !questions.isEmpty {
-      let share = (questions.count + threads - 1) / threads
-      ignored.withUnsafeMutableBufferPointer { verdicts in
-        let verdicts = UncheckedBox(verdicts)
-        let questions = UncheckedBox(questions)
-        Parallel.run(min(threads, questions.value.count)) { slot in
-          var query: [UInt8] = []
-          // Questions come in path order: one index cursor per repository.
-          var cursors: [ObjectIdentifier: IgnoreRules.Cursor] = [:]
-          for position in (slot * share)..<min(questions.value.count, (slot + 1) * share) {
-            let (directory, item) = questions.value[position]
-            guard let rules = directory.rules, case .file(let name) = directory.items[item] else { continue }
-            query.removeAll(keepingCapacity: true)
-            query.append(contentsOf: directory.repositoryPath)
-            query.append(contentsOf: name)
-            let key = ObjectIdentifier(rules)
-            var cursor = cursors[key] ?? IgnoreRules.Cursor()
-            verdicts.value[position] = RecursiveListing.withCString(query) {
-              !rules.isTracked($0, cursor: &cursor) && rules.isIgnored($0, slot: slot)
-            }
-            cursors[key] = cursor
-          }
-        }
-      }
-    }
-    if isCancelled() { throw CancellationError() }
-
-    // 3. Output in path order.
-    for (position, question) in questions.enumerated() where ignored[position] {
-      question.directory.ignoredItems.insert(question.item)
-    }
-    var output: [String] = []
-    output.reserveCapacity(shared.found.load(ordering: .relaxed))
-    Self.forEachFile(directory) { directory, position in
-      guard case .file(let name) = directory.items[position], !directory.ignoredItems.contains(position) else { return }
-      output.append(Self.string(prefix, directory.listed, name))
-    }
-    return output
   }
-
-  /// Calls `body` with each file's directory and position, in path order.
-  static func forEachFile(_ directory: Directory, _ body: (Directory, Int) -> Void) {
-    for (position, item) in directory.items.enumerated() {
-      switch item {
-      case .file: body(directory, position)
-      case .directory(let child): forEachFile(child, body)
-      }
-    }
-  }
-
-  /// Calls `body` with `bytes` NUL-terminated.
-  static func withCString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
-    DirectoryReader.withCString(bytes, body)
-  }
-
-  /// `path` as bytes ending in `/`, or empty.
-  static func directoryPath(_ path: String) -> [UInt8] {
-    var bytes = Array(path.utf8)
-    if !bytes.isEmpty && bytes.last != 0x2F { bytes.append(0x2F) }
-    return bytes
-  }
-
-  static func string(_ a: [UInt8], _ b: [UInt8], _ c: [UInt8]) -> String {
-    String(unsafeUninitializedCapacity: a.count + b.count + c.count) { buffer in
-      var end = buffer.initialize(fromContentsOf: a)
-      end += UnsafeMutableBufferPointer(rebasing: buffer[end...]).initialize(fromContentsOf: b)
-      end += UnsafeMutableBufferPointer(rebasing: buffer[end...]).initialize(fromContentsOf: c)
-      return end
-    }
-  }
-
-  // MARK: The walk
 
   /// The queue of directories still to read, and what the threads share.
   final class Shared: Sendable {
-    private let state: Mutex<State>
+    private let state = Mutex(State())
     let stop = Atomic<Bool>(false)
     /// Files found so far, for progress.
     let found = Atomic<Int>(0)
@@ -198,27 +163,14 @@ struct RecursiveListing {
       var undecided: [Directory] = []
     }
 
-    init() { state = Mutex(State()) }
-
     /// Starts a round of the walk from these directories.
     func start(_ directories: [Directory]) {
       state.withLock { $0.waiting = directories.reversed() }
     }
 
-    func addUndecided(_ directory: Directory) {
-      state.withLock { $0.undecided.append(directory) }
-    }
-
-    func takeUndecided() -> [Directory] {
-      state.withLock { state in
-        defer { state.undecided = [] }
-        return state.undecided
-      }
-    }
-
     /// The next directory to read, or nil when the walk is over. Waits
     /// while the queue is empty but another thread may still add to it.
-    func next(poll: (() -> Void)? = nil) -> Directory? {
+    func next(poll: (() -> Void)?) -> Directory? {
       while true {
         let (directory, finished): (Directory?, Bool) = state.withLock { state in
           if let directory = state.waiting.popLast() {
@@ -235,10 +187,18 @@ struct RecursiveListing {
       }
     }
 
-    func done(adding children: [Directory]) {
+    func done(adding children: [Directory], undecided: [Directory]) {
       state.withLock { state in
         state.waiting.append(contentsOf: children.reversed())
+        state.undecided.append(contentsOf: undecided)
         state.busy -= 1
+      }
+    }
+
+    func takeUndecided() -> [Directory] {
+      state.withLock { state in
+        defer { state.undecided = [] }
+        return state.undecided
       }
     }
   }
@@ -264,8 +224,9 @@ struct RecursiveListing {
       }
       while let directory = shared.next(poll: isCancelled == nil ? nil : poll) {
         poll()
-        let children = shared.stop.load(ordering: .relaxed) ? [] : read(directory)
-        shared.done(adding: children)
+        var next: (walk: [Directory], undecided: [Directory]) = ([], [])
+        if !shared.stop.load(ordering: .relaxed) { next = read(directory) }
+        shared.done(adding: next.walk, undecided: next.undecided)
         if let progress {
           let found = shared.found.load(ordering: .relaxed)
           if found - reported >= 500 {
@@ -278,71 +239,75 @@ struct RecursiveListing {
 
     static let dotGit = Array(".git".utf8)
 
-    /// Reads one directory into its `items`; returns the subdirectories to
-    /// read next.
-    mutating func read(_ directory: Directory) -> [Directory] {
-      guard let handle = directory.handle, var entries = DirectoryReader.entries(of: directory.handle!) else {
-        return []
-      }
+    /// Reads one directory: its names, sorted, and a child `Directory`
+    /// for each subdirectory git would look into. Returns the children to
+    /// read next, and apart those whose answer needs the index first.
+    mutating func read(_ directory: Directory) -> (walk: [Directory], undecided: [Directory]) {
+      guard let handle = directory.handle, let listing = DirectoryReader.sortedNames(of: handle) else { return ([], []) }
       directory.handle = nil
-      let before = entries.count
-      entries.removeAll { $0.name == Self.dotGit }
-      if entries.count != before && !directory.listed.isEmpty {
+      if listing.hasDotGit && !directory.listed.isEmpty {
         // A nested repository: its own rules from here down.
-        if let nested = IgnoreRules(holding: directory.absolute, handles: listing.threads),
+        if let nested = IgnoreRules(holding: directory.absolute, handles: self.listing.threads),
           let path = nested.relative(directory.absolute)
         {
           directory.rules = nested
           directory.repositoryPath = RecursiveListing.directoryPath(path)
         }
       }
-      entries = DirectoryReader.inPathOrder(entries)
+      let names = listing.names
       let atWorkspaceRoot = directory.relative.isEmpty
       var items: [Directory.Item] = []
-      items.reserveCapacity(entries.count)
+      items.reserveCapacity(listing.entries.count)
       var children: [Directory] = []
+      var walk: [Directory] = []
+      var undecided: [Directory] = []
       var files = 0
-      for entry in entries {
-        if atWorkspaceRoot
-          && FileListing.topLevelIgnored.contains(entry.kind == .directory ? entry.text + "/" : entry.text)
-        {
+      for entry in listing.entries {
+        let name = names[Int(entry.start)..<Int(entry.start + entry.count)]
+        if atWorkspaceRoot && FileListing.topLevelIgnored.contains(String(decoding: name, as: UTF8.self)) {
           continue
         }
         switch entry.kind {
         case .directory:
-          var undecided = false
+          // `name` ends in `/` here.
+          let bare = name.dropLast()
+          var waits = false
           if let rules = directory.rules {
-            switch verdict(entry.name, in: directory, rules: rules) {
+            switch verdict(name, in: directory, rules: rules) {
             case .walked: break
             case .leftOut: continue
-            case .undecided: undecided = true
+            case .undecided: waits = true
             }
           }
-          guard let child = DirectoryReader.openChild(of: handle, entry.name) else { continue }
-          let name = entry.text
+          guard let child = DirectoryReader.openChild(of: handle, Array(bare)) else { continue }
+          let text = String(decoding: bare, as: UTF8.self)
           let node = Directory(
-            listed: directory.listed + entry.name + [0x2F], relative: FileListing.join(directory.relative, name),
-            absolute: FileListing.join(directory.absolute, name), handle: child, rules: directory.rules)
-          node.repositoryPath = directory.repositoryPath + entry.name + [0x2F]
-          items.append(.directory(node))
-          if undecided { shared.addUndecided(node) } else { children.append(node) }
+            listed: directory.listed + name, relative: FileListing.join(directory.relative, text),
+            absolute: FileListing.join(directory.absolute, text), handle: child, rules: directory.rules)
+          node.repositoryPath = directory.repositoryPath + name
+          items.append(Directory.Item(start: entry.start, count: entry.count - 1, child: Int32(children.count)))
+          children.append(node)
+          if waits { undecided.append(node) } else { walk.append(node) }
         case .file:
-          items.append(.file(entry.name))
+          items.append(Directory.Item(start: entry.start, count: entry.count, child: -1))
           files += 1
         case .symlink:
           // Listed only when it leads to a file inside the workspace.
-          guard let target = try? listing.root.lookup(relative: FileListing.join(directory.relative, entry.text)),
-            case .found(let found) = target, found.kind == .regular
+          let path = FileListing.join(directory.relative, String(decoding: name, as: UTF8.self))
+          guard let target = try? self.listing.root.lookup(relative: path), case .found(let found) = target,
+            found.kind == .regular
           else { continue }
-          items.append(.file(entry.name))
+          items.append(Directory.Item(start: entry.start, count: entry.count, child: -1))
           files += 1
         case .other:
           continue
         }
       }
+      directory.names = names
       directory.items = items
+      directory.children = children
       shared.found.add(files, ordering: .relaxed)
-      return children
+      return (walk, undecided)
     }
 
     enum Verdict {
@@ -352,15 +317,14 @@ struct RecursiveListing {
       case undecided
     }
 
-    /// Whether git would look inside a subdirectory: not if it is ignored
-    /// and holds no tracked file. The cheaper question goes first: the index
-    /// lookup once the index is in memory, otherwise the ignore rules (so
-    /// the walk need not wait for the index).
-    private mutating func verdict(_ name: [UInt8], in directory: Directory, rules: IgnoreRules) -> Verdict {
+    /// Whether git would look inside a subdirectory (`name` ends in `/`):
+    /// not if it is ignored and holds no tracked file. The cheaper question
+    /// goes first: the index lookup once the index is in memory, otherwise
+    /// the ignore rules (so the walk need not wait for the index).
+    private mutating func verdict(_ name: ArraySlice<UInt8>, in directory: Directory, rules: IgnoreRules) -> Verdict {
       query.removeAll(keepingCapacity: true)
       query.append(contentsOf: directory.repositoryPath)
       query.append(contentsOf: name)
-      query.append(0x2F)
       let slot = slot
       return RecursiveListing.withCString(query) { path in
         if rules.isIndexReady {
@@ -368,6 +332,94 @@ struct RecursiveListing {
         }
         return rules.isIgnored(path, slot: slot) ? .undecided : .walked
       }
+    }
+  }
+
+  // MARK: 2. Verdicts
+
+  /// Every directory read, and every file in them, in path order.
+  static func flatten(_ directory: Directory, into directories: inout [Directory], _ files: inout [File]) {
+    let index = Int32(directories.count)
+    directories.append(directory)
+    for item in directory.items {
+      if item.child < 0 {
+        files.append(File(directory: index, start: item.start, count: item.count))
+      } else {
+        flatten(directory.children[Int(item.child)], into: &directories, &files)
+      }
+    }
+  }
+
+  /// Which files git ignores (untracked, and matched by its rules), asked
+  /// in even shares on every thread.
+  private func verdicts(_ directories: [Directory], _ files: [File]) -> [Bool] {
+    var ignored = [Bool](repeating: false, count: files.count)
+    guard !files.isEmpty else { return ignored }
+    let threads = min(threads, files.count)
+    let share = (files.count + threads - 1) / threads
+    ignored.withUnsafeMutableBufferPointer { verdicts in
+      let verdicts = UncheckedBox(verdicts)
+      let shared = UncheckedBox((directories, files))
+      Parallel.run(threads) { slot in
+        let (directories, files) = shared.value
+        var query: [UInt8] = []
+        // Files come in path order: one index cursor per repository.
+        var cursors: [ObjectIdentifier: IgnoreRules.Cursor] = [:]
+        var current: Int32 = -1
+        var rules: IgnoreRules?
+        var repositoryPath: [UInt8] = []
+        var names: [UInt8] = []
+        for position in (slot * share)..<min(files.count, (slot + 1) * share) {
+          let file = files[position]
+          if file.directory != current {
+            current = file.directory
+            let directory = directories[Int(current)]
+            rules = directory.rules
+            repositoryPath = directory.repositoryPath
+            names = directory.names
+          }
+          guard let rules else { continue }
+          query.removeAll(keepingCapacity: true)
+          query.append(contentsOf: repositoryPath)
+          query.append(contentsOf: names[Int(file.start)..<Int(file.start + file.count)])
+          let key = ObjectIdentifier(rules)
+          var cursor = cursors[key] ?? IgnoreRules.Cursor()
+          verdicts.value[position] = RecursiveListing.withCString(query) {
+            !rules.isTracked($0, cursor: &cursor) && rules.isIgnored($0, slot: slot)
+          }
+          cursors[key] = cursor
+        }
+      }
+    }
+    return ignored
+  }
+
+  // MARK: Helpers
+
+  /// Calls `body` with `bytes` NUL-terminated.
+  static func withCString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
+    DirectoryReader.withCString(bytes, body)
+  }
+
+  /// `path` as bytes ending in `/`, or empty.
+  static func directoryPath(_ path: String) -> [UInt8] {
+    var bytes = Array(path.utf8)
+    if !bytes.isEmpty && bytes.last != 0x2F { bytes.append(0x2F) }
+    return bytes
+  }
+
+  /// `prefix + listed + name` as a String, copied once.
+  static func string(_ prefix: [UInt8], _ listed: [UInt8], _ names: [UInt8], _ file: File) -> String {
+    let start = Int(file.start)
+    let count = Int(file.count)
+    return String(unsafeUninitializedCapacity: prefix.count + listed.count + count) { buffer in
+      var end = buffer.initialize(fromContentsOf: prefix)
+      end += UnsafeMutableBufferPointer(rebasing: buffer[end...]).initialize(fromContentsOf: listed)
+      end += names.withUnsafeBufferPointer { names in
+        UnsafeMutableBufferPointer(rebasing: buffer[end...])
+          .initialize(fromContentsOf: UnsafeBufferPointer(rebasing: names[start..<start + count]))
+      }
+      return end
     }
   }
 }
