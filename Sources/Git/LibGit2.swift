@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import CLibGit2
 
 /// Process-wide libgit2 set-up: `git_libgit2_init` runs once, on first use.
@@ -13,6 +18,25 @@ public enum LibGit2 {
 
   /// Call before any libgit2 function; cheap after the first time.
   public static func ensureInitialized() { _ = initialized }
+
+  /// Starts the set-up on a detached thread; `ensureInitialized` then waits
+  /// only for what is left of it.
+  public static func initializeInBackground() {
+    #if canImport(Glibc)
+    var thread = pthread_t()
+    #else
+    var thread: pthread_t?
+    #endif
+    guard pthread_create(&thread, nil, { _ in
+      LibGit2.ensureInitialized()
+      return nil
+    }, nil) == 0 else { return }
+    #if canImport(Glibc)
+    pthread_detach(thread)
+    #else
+    pthread_detach(thread!)
+    #endif
+  }
 
   /// Whether libgit2 refuses repositories owned by another user (false once initialised).
   public static var ownerValidation: Bool {

@@ -19,4 +19,13 @@ struct AgentBridge: AsyncParsableCommand {
     subcommands: [StdioCommand.self, ServeCommand.self, CallCommand.self, OpenRPCCommand.self, FeedbackCommand.self],
     defaultSubcommand: StdioCommand.self
   )
+
+  /// ArgumentParser's entry point, after starting what a serving process
+  /// needs anyway (see `WarmUp`) unless the command only prints.
+  static func main() async {
+    let arguments = CommandLine.arguments.dropFirst()
+    let informational: Set<String> = ["-h", "--help", "help", "--version", "openrpc", "feedback"]
+    if !arguments.contains(where: informational.contains) { WarmUp.start() }
+    await main(nil)
+  }
 }
