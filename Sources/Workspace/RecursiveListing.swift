@@ -363,8 +363,10 @@ struct RecursiveListing {
       Parallel.run(threads) { slot in
         let (directories, files) = shared.value
         var query: [UInt8] = []
-        // Files come in path order: one index cursor per repository.
+        // Files come in path order: one index cursor per repository, kept
+        // aside while a nested repository's files come by.
         var cursors: [ObjectIdentifier: IgnoreRules.Cursor] = [:]
+        var cursor = IgnoreRules.Cursor()
         var current: Int32 = -1
         var rules: IgnoreRules?
         var repositoryPath: [UInt8] = []
@@ -374,7 +376,11 @@ struct RecursiveListing {
           if file.directory != current {
             current = file.directory
             let directory = directories[Int(current)]
-            rules = directory.rules
+            if directory.rules !== rules {
+              if let rules { cursors[ObjectIdentifier(rules)] = cursor }
+              rules = directory.rules
+              cursor = rules.flatMap { cursors[ObjectIdentifier($0)] } ?? IgnoreRules.Cursor()
+            }
             repositoryPath = directory.repositoryPath
             names = directory.names
           }
@@ -382,12 +388,9 @@ struct RecursiveListing {
           query.removeAll(keepingCapacity: true)
           query.append(contentsOf: repositoryPath)
           query.append(contentsOf: names[Int(file.start)..<Int(file.start + file.count)])
-          let key = ObjectIdentifier(rules)
-          var cursor = cursors[key] ?? IgnoreRules.Cursor()
           verdicts.value[position] = RecursiveListing.withCString(query) {
             !rules.isTracked($0, cursor: &cursor) && rules.isIgnored($0, slot: slot)
           }
-          cursors[key] = cursor
         }
       }
     }
