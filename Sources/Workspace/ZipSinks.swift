@@ -60,6 +60,11 @@ extension ZipArchiver {
   /// directory fsynced. On any failure or cancellation the temporary file is
   /// removed and the destination is untouched. The archive never contains
   /// itself (nor the file it replaces) even when written inside the tree.
+  ///
+  /// On Linux the temporary file has no name until the archive is complete
+  /// (`O_TMPFILE`), so even a process killed mid-write leaves nothing
+  /// behind; elsewhere, or on a file system without it, a hidden
+  /// `.NAME.PID.RANDOM.partial` is used and removed on every failure.
   public static func write(
     root: WorkspaceRoot, path: String?, options: ZipOptions, destination: String,
     progress: @escaping @Sendable (ZipProgress) -> Void = { _ in }
@@ -75,14 +80,9 @@ extension ZipArchiver {
       throw ZipError.destination("cannot open the destination's directory: \(String(cString: strerror(errno)))")
     }
     let directory = FileDescriptor(directoryFD)
-    let temporary = ".\(name).\(getpid()).\(String(UInt64.random(in: 0...UInt64.max), radix: 36)).partial"
-    let fd = openat(directory.raw, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-    guard fd >= 0 else {
-      throw ZipError.destination("cannot create a file beside the destination: \(String(cString: strerror(errno)))")
-    }
-    let file = FileDescriptor(fd)
-    var removeTemporary = true
-    defer { if removeTemporary { unlinkat(directory.raw, temporary, 0) } }
+    var temporary = TemporaryFile(in: directory, for: name)
+    let file = try temporary.open()
+    defer { temporary.remove() }
 
     var options = options
     if let info = file.status() { options.excludedFiles.append((UInt64(info.st_dev), UInt64(info.st_ino))) }
@@ -94,14 +94,72 @@ extension ZipArchiver {
     let summary = try await write(root: root, path: path, options: options, to: &sink, progress: progress)
     try Task.checkCancellation()
     guard fsync(file.raw) == 0 else { throw ZipError.io("fsync failed: \(String(cString: strerror(errno)))") }
-    guard renameat(directory.raw, temporary, directory.raw, name) == 0 else {
-      throw ZipError.destination("cannot rename into place: \(String(cString: strerror(errno)))")
-    }
-    removeTemporary = false
+    try temporary.moveIntoPlace()
     _ = fsync(directory.raw)
     var hasher = sink.hasher
     return ZipFileResult(
       path: destination, bytes: summary.bytes, entries: summary.entries, skipped: summary.skipped,
       sha256: SHA256.hex(hasher.finalize()))
+  }
+}
+
+/// The file an archive is written to before it takes the destination's name.
+struct TemporaryFile {
+  let directory: FileDescriptor
+  let name: String
+  /// The hidden name it has (or gets just before the rename).
+  let hiddenName: String
+  private var descriptor: FileDescriptor?
+  private var named = false
+
+  init(in directory: FileDescriptor, for name: String) {
+    self.directory = directory
+    self.name = name
+    hiddenName = ".\(name).\(getpid()).\(String(UInt64.random(in: 0...UInt64.max), radix: 36)).partial"
+  }
+
+  mutating func open() throws -> FileDescriptor {
+    #if os(Linux)
+    // O_TMPFILE is __O_TMPFILE | O_DIRECTORY; the C macro does not import.
+    // The file is named later through /proc/self/fd: without /proc, the
+    // named temporary file it is.
+    let unnamed =
+      access("/proc/self/fd", X_OK) == 0
+      ? openat(directory.raw, ".", O_WRONLY | O_CLOEXEC | 0o20000000 | O_DIRECTORY, 0o644) : -1
+    if unnamed >= 0 {
+      descriptor = FileDescriptor(unnamed)
+      return descriptor!
+    }
+    #endif
+    let fd = openat(directory.raw, hiddenName, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    guard fd >= 0 else {
+      throw ZipError.destination("cannot create a file beside the destination: \(String(cString: strerror(errno)))")
+    }
+    named = true
+    descriptor = FileDescriptor(fd)
+    return descriptor!
+  }
+
+  /// Gives the written file the destination's name, replacing what was
+  /// there. An unnamed file is linked under the hidden name first (link
+  /// cannot replace a file; rename can).
+  mutating func moveIntoPlace() throws {
+    guard let descriptor else { return }
+    if !named {
+      guard linkat(AT_FDCWD, "/proc/self/fd/\(descriptor.raw)", directory.raw, hiddenName, AT_SYMLINK_FOLLOW) == 0 else {
+        throw ZipError.destination("cannot give the archive a name: \(String(cString: strerror(errno)))")
+      }
+      named = true
+    }
+    guard renameat(directory.raw, hiddenName, directory.raw, name) == 0 else {
+      throw ZipError.destination("cannot rename into place: \(String(cString: strerror(errno)))")
+    }
+    named = false
+  }
+
+  /// Removes the hidden name if it is still there (after a failure).
+  mutating func remove() {
+    if named { unlinkat(directory.raw, hiddenName, 0) }
+    named = false
   }
 }
