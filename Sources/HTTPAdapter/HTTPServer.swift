@@ -60,11 +60,14 @@ public struct HTTPServer: Sendable {
     }
     if let key = options.apiKey { router.add(middleware: KeyMiddleware(key: APIKey(key))) }
 
+    var served: [(path: String, method: HTTPRequest.Method)] = []
     for endpoint in RESTMapping.endpoints {
       let method: HTTPRequest.Method = endpoint.route.verb == .post ? .post : .get
-      router.on(RouterPath(RESTMapping.routerPath(endpoint.route)), method: method) { request, context in
+      let path = RESTMapping.routerPath(endpoint.route)
+      router.on(RouterPath(path), method: method) { request, context in
         await self.serve(endpoint, request: request, context: context)
       }
+      served.append((path, method))
     }
     router.get("/alive") { _, _ in JSONResponse.make(200, ["status": "ok"]) }
     router.get("/server_info") { _, _ in self.serverInfo() }
@@ -77,7 +80,33 @@ public struct HTTPServer: Sendable {
         status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
         body: ResponseBody(byteBuffer: self.docs))
     }
+    served += [("/alive", .get), ("/server_info", .get), ("/api/jsonrpc", .post), ("/openapi.json", .get), ("/docs", .get)]
+    Self.refuseOtherMethods(on: router, served: served)
     return router
+  }
+
+  /// A known path asked with another method answers FastAPI's 405, with
+  /// `Allow`, rather than the router's 404: the client got the path right.
+  static func refuseOtherMethods(
+    on router: Router<BasicRequestContext>, served: [(path: String, method: HTTPRequest.Method)]
+  ) {
+    var allowed: [String: [HTTPRequest.Method]] = [:]
+    var order: [String] = []
+    for (path, method) in served {
+      if allowed[path] == nil { order.append(path) }
+      allowed[path, default: []].append(method)
+    }
+    for path in order {
+      let methods = allowed[path]!
+      let allow = methods.map(\.rawValue).joined(separator: ", ")
+      for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !methods.contains(method) {
+        router.on(RouterPath(path), method: method) { _, _ in
+          var response = JSONResponse.make(405, ["detail": "Method Not Allowed"])
+          response.headers[.allow] = allow
+          return response
+        }
+      }
+    }
   }
 
   /// One REST call: URL, query and body to params, the dispatcher, and the

@@ -43,6 +43,26 @@ import Testing
     }
   }
 
+  /// FastAPI answers a known path asked with the wrong method with 405 and
+  /// the methods it takes; an unknown path stays 404 whatever the method.
+  @Test func wrongMethodOnAKnownPathIsFastAPIsMethodNotAllowed() async throws {
+    let server = try await TestServer.start()
+    defer { Task { await server.stop() } }
+    let files = "/api/conversations/\(server.conversationId)/list-files"
+    let feedback = "/api/conversations/\(server.conversationId)/submit-feedback"
+    for (method, path, allow) in [
+      ("POST", files, "GET"), ("DELETE", files, "GET"), ("GET", feedback, "POST"), ("PUT", "/api/jsonrpc", "POST"),
+      ("POST", "/health", "GET"), ("POST", "/docs", "GET"),
+    ] {
+      let reply = try await server.request(method, path, body: method == "GET" ? nil : Array("{}".utf8))
+      #expect(reply.status == 405, "\(method) \(path)")
+      #expect(reply.text == #"{"detail":"Method Not Allowed"}"#, "\(method) \(path)")
+      #expect(reply.header("Allow") == allow, "\(method) \(path)")
+    }
+    let unknown = try await server.request("POST", "/nope", body: Array("{}".utf8))
+    #expect(unknown.status == 404)
+  }
+
   @Test func everyRegistryRouteIsServed() async throws {
     let server = try await TestServer.start()
     defer { Task { await server.stop() } }
