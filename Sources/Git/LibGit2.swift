@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CLibGit2
 
 /// Process-wide libgit2 set-up: `git_libgit2_init` runs once, on first use.
@@ -22,20 +17,7 @@ public enum LibGit2 {
   /// Starts the set-up on a detached thread; `ensureInitialized` then waits
   /// only for what is left of it.
   public static func initializeInBackground() {
-    #if canImport(Glibc)
-    var thread = pthread_t()
-    #else
-    var thread: pthread_t?
-    #endif
-    guard pthread_create(&thread, nil, { _ in
-      LibGit2.ensureInitialized()
-      return nil
-    }, nil) == 0 else { return }
-    #if canImport(Glibc)
-    pthread_detach(thread)
-    #else
-    pthread_detach(thread!)
-    #endif
+    Parallel.detach { ensureInitialized() }
   }
 
   /// Whether libgit2 refuses repositories owned by another user (false once initialised).

@@ -47,6 +47,29 @@ public enum Parallel {
     }
   }
 
+  /// Runs `body` on a detached thread of its own (nothing waits for it;
+  /// the process may end first).
+  public static func detach(_ body: @escaping @Sendable () -> Void) {
+    let job = Unmanaged.passRetained(Job(body)).toOpaque()
+    #if canImport(Glibc)
+    var thread = pthread_t()
+    #else
+    var thread: pthread_t?
+    #endif
+    guard pthread_create(&thread, nil, { raw in
+      Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().work()
+      return nil
+    }, job) == 0 else {
+      Unmanaged<Job>.fromOpaque(job).release()
+      return
+    }
+    #if canImport(Glibc)
+    pthread_detach(thread)
+    #else
+    pthread_detach(thread!)
+    #endif
+  }
+
   private final class Job: @unchecked Sendable {
     let work: () -> Void
     init(_ work: @escaping () -> Void) { self.work = work }
