@@ -22,20 +22,15 @@ public final class IgnoreRules: @unchecked Sendable {
   public let workdir: String
   private let openedAt: String
   private let handles: [PooledRepository]
-  /// The index, once read: nil until `prepareIndex`, and nil after it when
-  /// the repository has none that libgit2 can read (nothing counts as
-  /// tracked then).
-  private let index = Mutex<IndexState>(.notRead)
-  /// Set (with release ordering) once `index` holds its final state, so
-  /// readers on other threads can skip the lock.
+  /// Held by the thread reading the index; the others wait on it.
+  private let indexLock = Mutex(())
+  /// Set (with release ordering) once the index was read, so readers on
+  /// other threads can skip the lock.
   private let indexReady = Atomic<Bool>(false)
-  // Written once under `index`'s lock before `indexReady` is set.
+  /// The index (kept alive by `handles[0]`), nil when the repository has
+  /// none libgit2 can read: nothing counts as tracked then. Written once,
+  /// under `indexLock`, before `indexReady` is set.
   private var sharedIndex: OpaquePointer?
-
-  private enum IndexState {
-    case notRead
-    case read(Index?)
-  }
 
   /// The rules of the repository holding `directory` (an absolute path),
   /// nested repositories included, with `handles` threads' worth of
@@ -54,9 +49,6 @@ public final class IgnoreRules: @unchecked Sendable {
   deinit {
     RepositoryPool.shared.checkin(openedAt, search: true, handles)
   }
-
-  /// How many threads can ask at once (slots `0..<handleCount`).
-  public var handleCount: Int { handles.count }
 
   /// The path of `absolute` relative to the working directory, or nil when
   /// it is not inside it.
@@ -96,12 +88,11 @@ public final class IgnoreRules: @unchecked Sendable {
   /// while others walk directories, which need no index.
   public func prepareIndex() {
     if indexReady.load(ordering: .acquiring) { return }
-    index.withLock { state in
-      guard case .notRead = state else { return }
+    indexLock.withLock { _ in
+      if indexReady.load(ordering: .acquiring) { return }
       let read = try? handles[0].index
       if read == nil { git_error_clear() }
       sharedIndex = read?.pointer
-      state = .read(read)
       indexReady.store(true, ordering: .releasing)
     }
   }

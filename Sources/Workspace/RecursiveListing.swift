@@ -337,15 +337,24 @@ struct RecursiveListing {
 
   // MARK: 2. Verdicts
 
-  /// Every directory read, and every file in them, in path order.
-  static func flatten(_ directory: Directory, into directories: inout [Directory], _ files: inout [File]) {
-    let index = Int32(directories.count)
-    directories.append(directory)
-    for item in directory.items {
+  /// Every directory read, and every file in them, in path order. With
+  /// a stack of its own: a deep tree must not exhaust the thread's.
+  static func flatten(_ top: Directory, into directories: inout [Directory], _ files: inout [File]) {
+    var stack: [(directory: Directory, index: Int32, next: Int)] = [(top, 0, 0)]
+    directories.append(top)
+    while let (directory, index, next) = stack.last {
+      guard next < directory.items.count else {
+        stack.removeLast()
+        continue
+      }
+      stack[stack.count - 1].next += 1
+      let item = directory.items[next]
       if item.child < 0 {
         files.append(File(directory: index, start: item.start, count: item.count))
       } else {
-        flatten(directory.children[Int(item.child)], into: &directories, &files)
+        let child = directory.children[Int(item.child)]
+        stack.append((child, Int32(directories.count), 0))
+        directories.append(child)
       }
     }
   }

@@ -228,6 +228,17 @@ import Workspace
     #expect(try FileListing.listRecursive(root: tree.root, path: nil) == [".gitignore", "a.log", "c.log"])
   }
 
+  /// A deep tree lists in path order like a wide one (the walk and its
+  /// flattening keep their own stacks).
+  @Test func recursiveListsADeepTree() throws {
+    let tree = try TempTree()
+    let deep = Array(repeating: "d", count: 400).joined(separator: "/")
+    try tree.write(deep + "/bottom", "")
+    try tree.write("d/side", "")
+    try tree.write("e", "")
+    #expect(try FileListing.listRecursive(root: tree.root, path: nil) == [deep + "/bottom", "d/side", "e"])
+  }
+
   @Test func recursiveReportsProgressAndHonoursCancellation() throws {
     let tree = try TempTree()
     for index in 0..<1200 { try tree.write("d\(index % 7)/f\(index)", "") }
