@@ -78,9 +78,9 @@ public enum Parallel {
 
 /// A value handed to other threads whose safety the caller guarantees (see
 /// `Parallel.run`).
-struct UncheckedBox<Value>: @unchecked Sendable {
-  let value: Value
-  init(_ value: Value) { self.value = value }
+public struct UncheckedBox<Value>: @unchecked Sendable {
+  public let value: Value
+  public init(_ value: Value) { self.value = value }
 }
 
 /// One result per parallel slot.

@@ -19,32 +19,45 @@ enum DirectoryReader {
   /// The entries of an open directory (without `.` and `..`), in directory
   /// order; nil when it cannot be read.
   static func entries(of directory: FileDescriptor) -> [DirectoryEntry]? {
+    var result: [DirectoryEntry] = []
+    let read = forEachEntry(of: directory) { name, kind in
+      result.append(DirectoryEntry(name: Array(name), kind: kind))
+    }
+    return read ? result : nil
+  }
+
+  /// Calls `body` with each name (without `.` and `..`, valid only during
+  /// the call) and its type, from the start of the directory; false when it
+  /// cannot be read.
+  static func forEachEntry(
+    of directory: FileDescriptor, _ body: (UnsafeRawBufferPointer, DirectoryEntry.Kind) -> Void
+  ) -> Bool {
+    // closedir closes the descriptor it reads: give it a copy.
     let copy = dup(directory.raw)
-    guard copy >= 0 else { return nil }
+    guard copy >= 0 else { return false }
     guard let stream = fdopendir(copy) else {
       close(copy)
-      return nil
+      return false
     }
     defer { closedir(stream) }
     rewinddir(stream)
-    var result: [DirectoryEntry] = []
     while let entry = readdir(stream) {
-      let name: [UInt8] = withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+      withUnsafeBytes(of: &entry.pointee.d_name) { raw in
         let length = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
-        return Array(raw[0..<length])
+        let name = UnsafeRawBufferPointer(rebasing: raw[..<length])
+        if name.elementsEqual([0x2E]) || name.elementsEqual([0x2E, 0x2E]) { return }
+        let kind: DirectoryEntry.Kind
+        switch Int32(entry.pointee.d_type) {
+        case Int32(DT_REG): kind = .file
+        case Int32(DT_DIR): kind = .directory
+        case Int32(DT_LNK): kind = .symlink
+        case Int32(DT_UNKNOWN): kind = statKind(in: directory, name: Array(name)) ?? .other
+        default: kind = .other
+        }
+        body(name, kind)
       }
-      if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-      var kind: DirectoryEntry.Kind
-      switch Int32(entry.pointee.d_type) {
-      case Int32(DT_REG): kind = .file
-      case Int32(DT_DIR): kind = .directory
-      case Int32(DT_LNK): kind = .symlink
-      case Int32(DT_UNKNOWN): kind = statKind(in: directory, name: name) ?? .other
-      default: kind = .other
-      }
-      result.append(DirectoryEntry(name: name, kind: kind))
     }
-    return result
+    return true
   }
 
   /// A directory's names in one buffer, sorted for a recursive listing.
@@ -68,39 +81,20 @@ enum DirectoryReader {
   /// path order, as `inPathOrder` sorts them, without an allocation per
   /// name: the recursive listing reads every directory of a repository.
   static func sortedNames(of directory: FileDescriptor) -> SortedNames? {
-    let copy = dup(directory.raw)
-    guard copy >= 0 else { return nil }
-    guard let stream = fdopendir(copy) else {
-      close(copy)
-      return nil
-    }
-    defer { closedir(stream) }
     var names: [UInt8] = []
     var entries: [SortedNames.Entry] = []
     var hasDotGit = false
-    while let entry = readdir(stream) {
-      withUnsafeBytes(of: &entry.pointee.d_name) { raw in
-        let length = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
-        let name = UnsafeRawBufferPointer(rebasing: raw[..<length])
-        if name.elementsEqual([0x2E]) || name.elementsEqual([0x2E, 0x2E]) { return }
-        if name.elementsEqual(dotGit) {
-          hasDotGit = true
-          return
-        }
-        let kind: DirectoryEntry.Kind
-        switch Int32(entry.pointee.d_type) {
-        case Int32(DT_REG): kind = .file
-        case Int32(DT_DIR): kind = .directory
-        case Int32(DT_LNK): kind = .symlink
-        case Int32(DT_UNKNOWN): kind = statKind(in: directory, name: Array(name)) ?? .other
-        default: kind = .other
-        }
-        let start = names.count
-        names.append(contentsOf: name)
-        if kind == .directory { names.append(0x2F) }
-        entries.append(SortedNames.Entry(start: Int32(start), count: Int32(names.count - start), kind: kind))
+    let read = forEachEntry(of: directory) { name, kind in
+      if name.elementsEqual(dotGit) {
+        hasDotGit = true
+        return
       }
+      let start = names.count
+      names.append(contentsOf: name)
+      if kind == .directory { names.append(0x2F) }
+      entries.append(SortedNames.Entry(start: Int32(start), count: Int32(names.count - start), kind: kind))
     }
+    guard read else { return nil }
     names.withUnsafeBufferPointer { bytes in
       guard let base = bytes.baseAddress else { return }
       entries.sort { a, b in

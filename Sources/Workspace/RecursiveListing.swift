@@ -435,10 +435,3 @@ struct RecursiveListing {
     }
   }
 }
-
-/// A value handed to other threads whose safety the code using it guarantees
-/// (each thread touches only its own part).
-struct UncheckedBox<Value>: @unchecked Sendable {
-  let value: Value
-  init(_ value: Value) { self.value = value }
-}
