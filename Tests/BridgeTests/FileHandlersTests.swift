@@ -146,6 +146,25 @@ import Testing
     #expect(Self.error(await task.value)?.code.rawValue == -32800)
   }
 
+  /// The recursive listing walks on several threads; the cancellation the
+  /// request's task sees must still stop it.
+  @Test func cancellingARecursiveListingAnswersMinus32800() async throws {
+    let tree = try Tree()
+    for index in 0..<6000 {
+      let directory = tree.workspace + "/d\(index % 60)/e\(index)"
+      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+      try tree.write(directory + "/f", "")
+    }
+    let bridge = try Self.dispatcher(tree)
+    let task = Task { await bridge.call(method: "listFiles", params: ["recursive": true]) }
+    try await Task.sleep(for: .milliseconds(10))
+    task.cancel()
+    #expect(Self.error(await task.value)?.code.rawValue == -32800)
+    // And the next listing is whole.
+    let all = try await bridge.call(method: "listFiles", params: ["recursive": true]).get()
+    #expect(all.arrayValue?.count == 6000)
+  }
+
   /// Every attack through every method: the secret never appears in any
   /// reply (JSON text, nor the bytes of an inline stored archive).
   @Test func noByteFromOutsideEverAppearsInAReply() async throws {
