@@ -222,6 +222,9 @@ public struct HTTPServer: Sendable {
     case .success(nil): return JSONResponse.make(200, Reply.error(.invalidRequest("Invalid request: empty body"), id: nil))
     case .failure(let error): return JSONResponse.make(200, Reply.error(error, id: nil))
     }
+    if case .array(let elements) = json, elements.count > options.maxBatchLength {
+      return JSONResponse.make(200, Exchange.batchTooLong(elements.count, limit: options.maxBatchLength))
+    }
     let dispatcher = self.dispatcher
     let reply = await Exchange.answer(
       json,

@@ -1,3 +1,5 @@
+import JSONRPC
+
 /// What `agent-bridge serve` is told on its command line.
 public struct HTTPServerOptions: Sendable {
   /// The address to bind: loopback unless the person asks otherwise.
@@ -14,6 +16,9 @@ public struct HTTPServerOptions: Sendable {
   /// Request bodies larger than this are refused (`POST` routes and
   /// `/api/jsonrpc`), like stdio's `--max-message-bytes`.
   public var maxBodyBytes = 64 << 20
+  /// `--max-batch`: longer `/api/jsonrpc` batches are answered -32600 as a
+  /// whole, as on stdio.
+  public var maxBatchLength = Connection.Options.defaultMaxBatchLength
 
   public init() {}
 
@@ -34,6 +39,7 @@ public struct HTTPServerOptions: Sendable {
       throw HTTPServerError("--api-key (or AGENT_BRIDGE_API_KEY) is empty; give a real key or none")
     }
     guard (0...65535).contains(port) else { throw HTTPServerError("--port must be 0 to 65535, got \(port)") }
+    guard maxBatchLength > 0 else { throw HTTPServerError("--max-batch must be positive") }
     if !bindsLoopback && apiKey == nil {
       throw HTTPServerError(
         """

@@ -170,10 +170,7 @@ public final class Connection: NotificationSink, Sendable {
 
   private func receiveBatch(_ messages: [Message], framing: Framing, handler: any RequestHandler) {
     guard messages.count <= options.maxBatchLength else {
-      let error = ResponseError.invalidRequest(
-        "Invalid request: a batch of \(messages.count) messages is over the \(options.maxBatchLength)-message limit"
-          + " (--max-batch); send it in smaller batches")
-      writer.send(Reply.error(error, id: nil), framing: framing)
+      writer.send(Exchange.batchTooLong(messages.count, limit: options.maxBatchLength), framing: framing)
       return
     }
     let expected = messages.count(where: Exchange.expectsReply)

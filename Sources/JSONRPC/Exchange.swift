@@ -29,6 +29,16 @@ public enum Exchange {
   /// The reply to `[]`.
   public static let emptyBatchReply = Reply.error(.invalidRequest("Invalid request: empty batch"), id: nil)
 
+  /// The reply to a batch longer than a transport's limit: one error for the
+  /// whole batch, none of which runs.
+  public static func batchTooLong(_ count: Int, limit: Int) -> JSONValue {
+    Reply.error(
+      .invalidRequest(
+        "Invalid request: a batch of \(count) messages is over the \(limit)-message limit (--max-batch);"
+          + " send it in smaller batches"),
+      id: nil)
+  }
+
   /// The reply to a request whose id is already in use.
   public static func duplicate(_ id: RequestID) -> JSONValue {
     Reply.error(.invalidRequest("Invalid request: id \(id) is already in flight"), id: id)

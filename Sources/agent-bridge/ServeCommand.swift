@@ -54,6 +54,11 @@ struct ServeCommand: AsyncParsableCommand {
     help: ArgumentHelp("Turn CORS on for this one origin, e.g. http://localhost:5173.", valueName: "origin"))
   var allowOrigin: String?
 
+  @Option(
+    name: .customLong("max-batch"),
+    help: ArgumentHelp("POST /api/jsonrpc batches longer than this are answered -32600 as a whole.", valueName: "messages"))
+  var maxBatchLength: Int = HTTPServerOptions().maxBatchLength
+
   func run() async throws {
     common.bootstrapLogging()
     var logger = Logger(label: "agent-bridge")
@@ -64,6 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
     server.apiKey = apiKey ?? ProcessInfo.processInfo.environment["AGENT_BRIDGE_API_KEY"]
     server.allowedHosts = allowedHosts
     server.allowOrigin = allowOrigin
+    server.maxBatchLength = maxBatchLength
     do throws(HTTPServerError) {
       try server.validate()
     } catch {

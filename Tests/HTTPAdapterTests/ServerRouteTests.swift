@@ -90,6 +90,23 @@ import Testing
     #expect(reply.text == #"{"jsonrpc":"2.0","id":"a","result":"OK"}"#)
   }
 
+  /// `--max-batch` bounds an HTTP batch as it bounds a stdio one: one
+  /// -32600 for the whole batch, none of which runs.
+  @Test func jsonRPCBatchOverTheLimitIsRefusedWhole() async throws {
+    let server = try await TestServer.start(configure: { $0.maxBatchLength = 3 })
+    defer { Task { await server.stop() } }
+    let request = #"{"jsonrpc":"2.0","id":1,"method":"health"}"#
+    let four = "[" + Array(repeating: request, count: 4).joined(separator: ",") + "]"
+    let refused = try await server.post("/api/jsonrpc", json: four)
+    #expect(refused.status == 200)
+    let error = try #require(refused.json)
+    #expect(error["id"] == .null)
+    #expect(error["error"]?["code"] == -32600)
+    #expect(error["error"]?["message"]?.stringValue?.contains("3-message limit (--max-batch)") == true)
+    let three = "[" + Array(repeating: request, count: 3).joined(separator: ",") + "]"
+    #expect(try await server.post("/api/jsonrpc", json: three).json?.arrayValue?.count == 3)
+  }
+
   @Test func jsonRPCBatchKeepsOrderAndTheStdioRules() async throws {
     let server = try await TestServer.start()
     defer { Task { await server.stop() } }
