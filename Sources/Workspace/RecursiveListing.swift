@@ -43,7 +43,14 @@ struct RecursiveListing {
     let relative: String
     /// On disk (a nested repository is opened by it).
     let absolute: String
+    /// Open until read. Only the listed directory starts with one: the
+    /// others are opened when their turn comes, from `parent` (held until
+    /// then), so a directory with thousands of subdirectories does not hold
+    /// thousands of descriptors.
     var handle: FileDescriptor?
+    var parent: FileDescriptor?
+    /// The name in `parent`.
+    let name: [UInt8]
     /// The rules of the repository holding it, if any.
     var rules: IgnoreRules?
     /// The directory relative to `rules.workdir`: empty or ending in `/`.
@@ -62,12 +69,36 @@ struct RecursiveListing {
       var child: Int32
     }
 
+    /// The listed directory, open.
     init(listed: [UInt8], relative: String, absolute: String, handle: FileDescriptor, rules: IgnoreRules?) {
       self.listed = listed
       self.relative = relative
       self.absolute = absolute
       self.handle = handle
+      self.name = []
       self.rules = rules
+    }
+
+    /// A subdirectory, to be opened from `parent` when it is read.
+    init(listed: [UInt8], relative: String, absolute: String, parent: FileDescriptor, name: [UInt8], rules: IgnoreRules?) {
+      self.listed = listed
+      self.relative = relative
+      self.absolute = absolute
+      self.parent = parent
+      self.name = name
+      self.rules = rules
+    }
+
+    /// Opens it (without following a symlink put in its place since it was
+    /// listed), letting go of the parent.
+    func open() -> FileDescriptor? {
+      defer {
+        handle = nil
+        parent = nil
+      }
+      if let handle { return handle }
+      guard let parent else { return nil }
+      return DirectoryReader.openChild(of: parent, name)
     }
   }
 
@@ -138,7 +169,7 @@ struct RecursiveListing {
       if shared.stop.load(ordering: .relaxed) || isCancelled() { throw CancellationError() }
       round = shared.takeUndecided().filter { child in
         guard let rules = child.rules, Self.withCString(child.repositoryPath, rules.hasTrackedFiles(under:)) else {
-          child.handle = nil
+          child.parent = nil
           return false
         }
         return true
@@ -237,14 +268,11 @@ struct RecursiveListing {
       }
     }
 
-    static let dotGit = Array(".git".utf8)
-
     /// Reads one directory: its names, sorted, and a child `Directory`
     /// for each subdirectory git would look into. Returns the children to
     /// read next, and apart those whose answer needs the index first.
     mutating func read(_ directory: Directory) -> (walk: [Directory], undecided: [Directory]) {
-      guard let handle = directory.handle, let listing = DirectoryReader.sortedNames(of: handle) else { return ([], []) }
-      directory.handle = nil
+      guard let handle = directory.open(), let listing = DirectoryReader.sortedNames(of: handle) else { return ([], []) }
       if listing.hasDotGit && !directory.listed.isEmpty {
         // A nested repository: its own rules from here down.
         if let nested = IgnoreRules(holding: directory.absolute, handles: self.listing.threads),
@@ -279,11 +307,11 @@ struct RecursiveListing {
             case .undecided: waits = true
             }
           }
-          guard let child = DirectoryReader.openChild(of: handle, Array(bare)) else { continue }
           let text = String(decoding: bare, as: UTF8.self)
           let node = Directory(
             listed: directory.listed + name, relative: FileListing.join(directory.relative, text),
-            absolute: FileListing.join(directory.absolute, text), handle: child, rules: directory.rules)
+            absolute: FileListing.join(directory.absolute, text), parent: handle, name: Array(bare),
+            rules: directory.rules)
           node.repositoryPath = directory.repositoryPath + name
           items.append(Directory.Item(start: entry.start, count: entry.count - 1, child: Int32(children.count)))
           children.append(node)

@@ -228,6 +228,22 @@ import Workspace
     #expect(try FileListing.listRecursive(root: tree.root, path: nil) == [".gitignore", "a.log", "c.log"])
   }
 
+  /// Subdirectories are opened when their turn comes, not as soon as they
+  /// are seen: a directory with more subdirectories than the process may
+  /// hold descriptors still lists whole.
+  @Test func recursiveListsMoreSubdirectoriesThanTheDescriptorLimit() throws {
+    let tree = try TempTree()
+    for index in 0..<600 { try tree.write("wide/d\(index)/f", "") }
+    var limit = rlimit()
+    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    var lowered = limit
+    lowered.rlim_cur = min(limit.rlim_cur, 256)
+    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &lowered)
+    defer { setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) }
+    let listed = try FileListing.listRecursive(root: tree.root, path: nil)
+    #expect(listed.count == 600)
+  }
+
   /// A deep tree lists in path order like a wide one (the walk and its
   /// flattening keep their own stacks).
   @Test func recursiveListsADeepTree() throws {
