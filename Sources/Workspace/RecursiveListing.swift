@@ -274,12 +274,13 @@ struct RecursiveListing {
     mutating func read(_ directory: Directory) -> (walk: [Directory], undecided: [Directory]) {
       guard let handle = directory.open(), let listing = DirectoryReader.sortedNames(of: handle) else { return ([], []) }
       if listing.hasDotGit && !directory.listed.isEmpty {
-        // A nested repository: its own rules from here down.
+        // A nested repository: its own rules from here down. (A `.git`
+        // libgit2 cannot open leaves the enclosing repository's rules.)
         if let nested = IgnoreRules(holding: directory.absolute, handles: self.listing.threads),
-          let path = nested.relative(directory.absolute)
+          nested.workdir == directory.absolute
         {
           directory.rules = nested
-          directory.repositoryPath = RecursiveListing.directoryPath(path)
+          directory.repositoryPath = []
         }
       }
       let names = listing.names

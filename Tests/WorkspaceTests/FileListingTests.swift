@@ -129,6 +129,13 @@ import Workspace
     #expect(
       try FileListing.listRecursive(root: tree.root, path: nil)
         == [".gitignore", "inner/.gitignore", "inner/x.a", "inner/x.c", "y.b"])
+    // A `.git` that is no repository leaves the enclosing rules in force.
+    try tree.mkdir("fake/.git")
+    try tree.write("fake/z.a", "")
+    try tree.write("fake/z.b", "")
+    #expect(
+      try FileListing.listRecursive(root: tree.root, path: nil)
+        == [".gitignore", "fake/z.b", "inner/.gitignore", "inner/x.a", "inner/x.c", "y.b"])
   }
 
   @Test func outsideARepositoryOnlyFixedNamesAreDropped() throws {
