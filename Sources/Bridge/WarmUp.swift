@@ -1,3 +1,4 @@
+import BridgeProtocol
 import Git
 
 /// Work a serving process starts before it knows its first request.
@@ -8,4 +9,9 @@ public enum WarmUp {
   public static func start() {
     LibGit2.initializeInBackground()
   }
+
+  /// The methods that open a repository (and so wait for libgit2's set-up).
+  public static let methodsReadingRepositories: Set<String> = [
+    ListFilesRequest.method, GitChangesRequest.method, GitDiffRequest.method,
+  ]
 }

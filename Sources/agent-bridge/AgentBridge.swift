@@ -34,7 +34,7 @@ struct AgentBridge: AsyncParsableCommand {
     let informational: Set<String> = ["-h", "--help", "help", "--version", "openrpc", "feedback"]
     if arguments.contains(where: informational.contains) { return false }
     if arguments.first == "call" {
-      return arguments.contains { ["listFiles", "gitChanges", "gitDiff"].contains($0) }
+      return arguments.contains(where: WarmUp.methodsReadingRepositories.contains)
     }
     return true
   }
