@@ -60,14 +60,14 @@ enum DirectoryReader {
     return true
   }
 
-  /// A directory's names in one buffer, sorted for a recursive listing.
+  /// A directory's names in one buffer, in path order: walked depth-first,
+  /// directories so read yield code-point path order (the recursive listing
+  /// and the archive both read every directory this way).
   struct SortedNames {
     /// Every name back to back; a directory's is followed by `/`.
     var names: [UInt8]
-    /// In path order (by name bytes, `/` included).
+    /// By name bytes, a directory's `/` included (`a-b/` before `a/`).
     var entries: [Entry]
-    /// Whether the directory has a `.git` (left out of `entries`).
-    var hasDotGit: Bool
 
     struct Entry {
       var start: Int32
@@ -75,26 +75,27 @@ enum DirectoryReader {
       var count: Int32
       var kind: DirectoryEntry.Kind
     }
+
+    /// The entry's name, without a directory's `/`.
+    func name(_ entry: Entry) -> ArraySlice<UInt8> {
+      let end = Int(entry.start + entry.count) - (entry.kind == .directory ? 1 : 0)
+      return names[Int(entry.start)..<end]
+    }
   }
 
-  /// The entries of an open directory (without `.`, `..` and `.git`) in
-  /// path order, as `inPathOrder` sorts them, without an allocation per
-  /// name: the recursive listing reads every directory of a repository.
+  /// The entries of an open directory (without `.` and `..`) in path order,
+  /// without an allocation per name; nil when it cannot be read.
   static func sortedNames(of directory: FileDescriptor) -> SortedNames? {
     var names: [UInt8] = []
     var entries: [SortedNames.Entry] = []
-    var hasDotGit = false
     let read = forEachEntry(of: directory) { name, kind in
-      if name.elementsEqual(dotGit) {
-        hasDotGit = true
-        return
-      }
       let start = names.count
       names.append(contentsOf: name)
       if kind == .directory { names.append(0x2F) }
       entries.append(SortedNames.Entry(start: Int32(start), count: Int32(names.count - start), kind: kind))
     }
     guard read else { return nil }
+    // Offsets sorted with memcmp: no reference counting in the comparisons.
     names.withUnsafeBufferPointer { bytes in
       guard let base = bytes.baseAddress else { return }
       entries.sort { a, b in
@@ -102,39 +103,7 @@ enum DirectoryReader {
         return order != 0 ? order < 0 : a.count < b.count
       }
     }
-    return SortedNames(names: names, entries: entries, hasDotGit: hasDotGit)
-  }
-
-  private static let dotGit: [UInt8] = Array(".git".utf8)
-
-  /// Sorted so that walking depth-first yields code-point path order: by
-  /// name bytes, with `/` after a directory's name (`a-b/` before `a/`).
-  static func inPathOrder(_ entries: [DirectoryEntry]) -> [DirectoryEntry] {
-    // Keys in one flat buffer and indices sorted with memcmp: no reference
-    // counting in the comparisons (this sort runs for every directory of a
-    // recursive listing or an archive).
-    var flat: [UInt8] = []
-    var spans: [(start: Int, count: Int)] = []
-    spans.reserveCapacity(entries.count)
-    for entry in entries {
-      let start = flat.count
-      flat.append(contentsOf: entry.name)
-      if entry.kind == .directory { flat.append(0x2F) }
-      spans.append((start, flat.count - start))
-    }
-    var order = Array(entries.indices)
-    flat.withUnsafeBufferPointer { bytes in
-      spans.withUnsafeBufferPointer { spans in
-        guard let base = bytes.baseAddress else { return }
-        order.sort { lhs, rhs in
-          let a = spans[lhs]
-          let b = spans[rhs]
-          let order = memcmp(base + a.start, base + b.start, min(a.count, b.count))
-          return order != 0 ? order < 0 : a.count < b.count
-        }
-      }
-    }
-    return order.map { entries[$0] }
+    return SortedNames(names: names, entries: entries)
   }
 
   /// The type of a name, not following a symlink.

@@ -168,7 +168,7 @@ struct RecursiveListing {
       }
       if shared.stop.load(ordering: .relaxed) || isCancelled() { throw CancellationError() }
       round = shared.takeUndecided().filter { child in
-        guard let rules = child.rules, Self.withCString(child.repositoryPath, rules.hasTrackedFiles(under:)) else {
+        guard let rules = child.rules, DirectoryReader.withCString(child.repositoryPath, rules.hasTrackedFiles(under:)) else {
           child.parent = nil
           return false
         }
@@ -268,12 +268,16 @@ struct RecursiveListing {
       }
     }
 
+    static let dotGit = Array(".git".utf8)
+
     /// Reads one directory: its names, sorted, and a child `Directory`
     /// for each subdirectory git would look into. Returns the children to
     /// read next, and apart those whose answer needs the index first.
     mutating func read(_ directory: Directory) -> (walk: [Directory], undecided: [Directory]) {
       guard let handle = directory.open(), let listing = DirectoryReader.sortedNames(of: handle) else { return ([], []) }
-      if listing.hasDotGit && !directory.listed.isEmpty {
+      // `.git` is never listed nor entered; it marks a nested repository.
+      let isDotGit = { (entry: DirectoryReader.SortedNames.Entry) in listing.name(entry).elementsEqual(Self.dotGit) }
+      if !directory.listed.isEmpty && listing.entries.contains(where: isDotGit) {
         // A nested repository: its own rules from here down. (A `.git`
         // libgit2 cannot open leaves the enclosing repository's rules.)
         if let nested = IgnoreRules(holding: directory.absolute, handles: self.listing.threads),
@@ -291,7 +295,7 @@ struct RecursiveListing {
       var walk: [Directory] = []
       var undecided: [Directory] = []
       var files = 0
-      for entry in listing.entries {
+      for entry in listing.entries where !isDotGit(entry) {
         let name = names[Int(entry.start)..<Int(entry.start + entry.count)]
         if atWorkspaceRoot && FileListing.topLevelIgnored.contains(String(decoding: name, as: UTF8.self)) {
           continue
@@ -355,7 +359,7 @@ struct RecursiveListing {
       query.append(contentsOf: directory.repositoryPath)
       query.append(contentsOf: name)
       let slot = slot
-      return RecursiveListing.withCString(query) { path in
+      return DirectoryReader.withCString(query) { path in
         if rules.isIndexReady {
           return !rules.hasTrackedFiles(under: path) && rules.isIgnored(path, slot: slot) ? .leftOut : .walked
         }
@@ -426,7 +430,7 @@ struct RecursiveListing {
           query.removeAll(keepingCapacity: true)
           query.append(contentsOf: repositoryPath)
           query.append(contentsOf: names[Int(file.start)..<Int(file.start + file.count)])
-          verdicts.value[position] = RecursiveListing.withCString(query) {
+          verdicts.value[position] = DirectoryReader.withCString(query) {
             !rules.isTracked($0, cursor: &cursor) && rules.isIgnored($0, slot: slot)
           }
         }
@@ -436,11 +440,6 @@ struct RecursiveListing {
   }
 
   // MARK: Helpers
-
-  /// Calls `body` with `bytes` NUL-terminated.
-  static func withCString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
-    DirectoryReader.withCString(bytes, body)
-  }
 
   /// `path` as bytes ending in `/`, or empty.
   static func directoryPath(_ path: String) -> [UInt8] {

@@ -134,7 +134,7 @@ struct ZipFile: Sendable {
 struct ZipWalker {
   struct Frame {
     var directory: FileDescriptor
-    var entries: [DirectoryEntry]
+    var listing: DirectoryReader.SortedNames
     var index = 0
     /// Entry-name prefix (relative to the zipped directory), `/`-terminated.
     var prefix: [UInt8]
@@ -154,35 +154,35 @@ struct ZipWalker {
   }
 
   private mutating func push(_ directory: FileDescriptor, prefix: [UInt8], relative: String) {
-    guard var entries = DirectoryReader.entries(of: directory) else {
+    guard let listing = DirectoryReader.sortedNames(of: directory) else {
       skipped += 1
       return
     }
-    entries = DirectoryReader.inPathOrder(entries)
-    stack.append(Frame(directory: directory, entries: entries, prefix: prefix, relative: relative))
+    stack.append(Frame(directory: directory, listing: listing, prefix: prefix, relative: relative))
   }
 
   /// The next file to archive, or nil at the end.
   mutating func next() -> ZipFile? {
     while let frame = stack.last {
-      guard frame.index < frame.entries.count else {
+      guard frame.index < frame.listing.entries.count else {
         stack.removeLast()
         continue
       }
-      let entry = frame.entries[frame.index]
+      let entry = frame.listing.entries[frame.index]
       stack[stack.count - 1].index += 1
-      let name = frame.prefix + entry.name
+      let bare = Array(frame.listing.name(entry))
+      let name = frame.prefix + bare
       let isDirectory = entry.kind == .directory
       if !options.exclude.isEmpty && options.exclude.matches(name, isDirectory: isDirectory) { continue }
       switch entry.kind {
       case .directory:
-        guard let child = DirectoryReader.openChild(of: frame.directory, entry.name) else {
+        guard let child = DirectoryReader.openChild(of: frame.directory, bare) else {
           skipped += 1
           continue
         }
-        push(child, prefix: name + [0x2F], relative: FileListing.join(frame.relative, entry.text))
+        push(child, prefix: name + [0x2F], relative: FileListing.join(frame.relative, String(decoding: bare, as: UTF8.self)))
       case .file:
-        let (descriptor, _) = DirectoryReader.openFile(in: frame.directory, entry.name)
+        let (descriptor, _) = DirectoryReader.openFile(in: frame.directory, bare)
         guard let descriptor, let file = regularFile(name, descriptor) else {
           skipped += 1
           continue
@@ -193,7 +193,7 @@ struct ZipWalker {
         // Stored with the target's content when the target is a file inside
         // the workspace; directories are not descended; anything else is
         // skipped and counted.
-        guard let lookup = try? root.lookup(relative: FileListing.join(frame.relative, entry.text)),
+        guard let lookup = try? root.lookup(relative: FileListing.join(frame.relative, String(decoding: bare, as: UTF8.self))),
           case .found(let target) = lookup
         else {
           skipped += 1
