@@ -50,12 +50,12 @@ let package = Package(
     // MARK: Git: libgit2 repositories, changes, diffs, ignore rules.
 
     .target(name: "Git", dependencies: ["CLibGit2"], swiftSettings: strict),
-    .testTarget(name: "GitTests", dependencies: ["Git"], swiftSettings: strict),
+    .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"], swiftSettings: strict),
 
     // MARK: Workspace: sandboxed paths, listing, reading, zip writing.
 
     .target(name: "Workspace", dependencies: ["CZlib", "Git"], swiftSettings: strict),
-    .testTarget(name: "WorkspaceTests", dependencies: ["Workspace"], swiftSettings: strict),
+    .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", "TestSupport"], swiftSettings: strict),
 
     // MARK: Bridge: conversations, lifecycle, the dispatcher and its handlers.
 
@@ -88,7 +88,8 @@ let package = Package(
     .testTarget(
       name: "HTTPAdapterTests",
       dependencies: [
-        "HTTPAdapter", "Bridge", "BridgeProtocol", "JSONRPC", .product(name: "Logging", package: "swift-log"),
+        "HTTPAdapter", "Bridge", "BridgeProtocol", "JSONRPC", "TestSupport",
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict
     ),

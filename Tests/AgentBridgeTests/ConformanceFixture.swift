@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import TestSupport
 import JSONRPC
 
 /// The directories one transcript run uses, the fixture steps that fill them
@@ -155,10 +156,6 @@ struct ConformanceFixture {
   /// commits (and their ids) are the same on every run.
   /// With `mayFail` a non-zero exit is accepted (a merge that conflicts).
   private func git(_ arguments: [String], in directory: String, mayFail: Bool) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["git"] + arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
     var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }
     environment.merge(self.environment) { $1 }
     environment.merge([
@@ -167,15 +164,9 @@ struct ConformanceFixture {
       "GIT_AUTHOR_DATE": "2001-02-03T04:05:06Z", "GIT_COMMITTER_DATE": "2001-02-03T04:05:06Z",
       "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "init.defaultBranch", "GIT_CONFIG_VALUE_0": "main",
     ]) { $1 }
-    process.environment = environment
-    let errors = Pipe()
-    process.standardError = errors
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    let message = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 || mayFail else {
-      throw Failure("git \(arguments.joined(separator: " ")) failed: \(String(decoding: message, as: UTF8.self))")
+    let result = try Program.run("/usr/bin/env", ["git"] + arguments, in: directory, environment: environment)
+    guard result.status == 0 || mayFail else {
+      throw Failure("git \(arguments.joined(separator: " ")) failed: \(result.errors)")
     }
   }
 }

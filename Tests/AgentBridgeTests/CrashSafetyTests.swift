@@ -296,16 +296,8 @@ func makeRepository(_ root: String, files: Int) throws {
 
 @discardableResult
 func runTool(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: [UInt8]) {
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: path)
-  process.arguments = arguments
-  let pipe = Pipe()
-  process.standardOutput = pipe
-  process.standardError = pipe
-  try process.run()
-  let output = pipe.fileHandleForReading.readDataToEndOfFile()
-  process.waitUntilExit()
-  return (process.terminationStatus, [UInt8](output))
+  let result = try Program.run(path, arguments)
+  return (result.status, [UInt8](result.stdout + result.stderr))
 }
 
 func unzipTest(_ archive: String) throws -> (status: Int32, output: String) {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import JSONRPC
 import Testing
 
@@ -20,22 +21,8 @@ import Testing
   }
 
   static func run(_ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, out: Data, err: Data) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
-    let input = Pipe()
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(stdin) }
-    try input.fileHandleForWriting.close()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    let err = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, out, err)
+    let result = try Program.run(binary, arguments, input: stdin)
+    return (result.status, result.stdout, result.stderr)
   }
 
   @Test func callPrintsResultsAndErrors() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import JSONRPC
 import Testing
 
@@ -16,29 +17,8 @@ import Testing
     return ".build/debug/agent-bridge"
   }
 
-  struct Run {
-    var status: Int32
-    var stdout: Data
-    var stderr: Data
-  }
-
-  static func run(_ arguments: [String], input: Data = Data()) throws -> Run {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let stdin = Pipe()
-    let stdout = Pipe()
-    let stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    stdin.fileHandleForWriting.write(input)
-    try stdin.fileHandleForWriting.close()
-    let out = stdout.fileHandleForReading.readDataToEndOfFile()
-    let err = stderr.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(status: process.terminationStatus, stdout: out, stderr: err)
+  static func run(_ arguments: [String], input: Data = Data()) throws -> ProgramRun {
+    try Program.run(executable, arguments, input: input)
   }
 
   /// A repository with one edit, one untracked file with awkward bytes.
@@ -47,12 +27,9 @@ import Testing
     try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
     let root = base.resolvingSymlinksInPath().path
     func git(_ arguments: String...) throws {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-      process.arguments = ["-C", root, "-c", "user.name=T", "-c", "user.email=t@e"] + arguments
-      process.environment = ["GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "PATH": "/usr/bin:/bin"]
-      try process.run()
-      process.waitUntilExit()
+      try Program.run(
+        "/usr/bin/git", ["-C", root, "-c", "user.name=T", "-c", "user.email=t@e"] + arguments,
+        environment: ["GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "PATH": "/usr/bin:/bin"])
     }
     try git("init", "-q", "-b", "main")
     try Data("one\n".utf8).write(to: URL(fileURLWithPath: root + "/a.txt"))

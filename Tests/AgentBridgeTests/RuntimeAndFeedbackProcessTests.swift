@@ -37,11 +37,8 @@ import Testing
 
   /// Runs `agent-bridge ARGS` to completion: exit code, stdout, stderr.
   func run(_ arguments: [String]) throws -> (code: Int32, out: String, err: String) {
-    let process = try SpawnedProcess([Self.binary] + arguments)
-    process.closeInput()
-    let out = SpawnedProcess.readToEnd(process.output)
-    let err = SpawnedProcess.readToEnd(process.errors)
-    return (process.wait(), out, err)
+    let result = try Program.run(Self.binary, arguments)
+    return (result.status, result.output, result.errors)
   }
 
   @Test func callAnswersEveryRuntimeMethod() throws {

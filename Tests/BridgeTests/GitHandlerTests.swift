@@ -1,5 +1,6 @@
 import Bridge
 import Foundation
+import TestSupport
 import JSONRPC
 import Testing
 
@@ -37,13 +38,10 @@ import Testing
     deinit { try? FileManager.default.removeItem(atPath: (root as NSString).deletingLastPathComponent) }
 
     static func git(_ root: String, _ arguments: String...) throws {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-      process.arguments = ["-C", root] + arguments
-      process.environment = ["GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "PATH": "/usr/bin:/bin"]
-      try process.run()
-      process.waitUntilExit()
-      guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+      let result = try Program.run(
+        "/usr/bin/git", ["-C", root] + arguments,
+        environment: ["GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "PATH": "/usr/bin:/bin"])
+      guard result.status == 0 else { throw CocoaError(.fileWriteUnknown) }
     }
 
     func call(_ method: String, _ params: JSONValue) async -> Result<JSONValue, ResponseError> {

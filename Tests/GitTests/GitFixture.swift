@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Git
 
@@ -37,10 +38,7 @@ final class GitFixture {
   }
 
   func gitData(_ arguments: [String], in directory: String = "", allowFailure: Bool = false) throws -> Data {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-    process.arguments = ["-C", path(directory)] + arguments
-    process.environment = [
+    let environment = [
       "PATH": "/usr/bin:/bin",
       "HOME": root,
       "GIT_CONFIG_NOSYSTEM": "1",
@@ -50,20 +48,11 @@ final class GitFixture {
       "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2020-01-01T00:00:00Z",
       "LC_ALL": "C",
     ]
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    // Read before waiting so a large output cannot fill the pipe and stall.
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    if process.terminationStatus != 0 && !allowFailure {
-      throw FixtureError(
-        "git \(arguments.joined(separator: " ")) failed: \(String(decoding: errorData, as: UTF8.self))")
+    let result = try Program.run("/usr/bin/git", ["-C", path(directory)] + arguments, environment: environment)
+    if result.status != 0 && !allowFailure {
+      throw FixtureError("git \(arguments.joined(separator: " ")) failed: \(result.errors)")
     }
-    return data
+    return result.stdout
   }
 
   /// `git init` with `main` as the first branch.

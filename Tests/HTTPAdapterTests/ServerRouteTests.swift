@@ -2,6 +2,7 @@ import BridgeProtocol
 import Foundation
 import HTTPAdapter
 import JSONRPC
+import TestSupport
 import Testing
 
 /// The server's own paths and the JSON-RPC door, over a real loopback socket.
@@ -246,15 +247,6 @@ import Testing
 
 /// Runs a program to its end; returns its status and its stdout+stderr.
 func runProcess(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (Int32, String) {
-  let process = Process()
-  if let environment { process.environment = environment }
-  process.executableURL = URL(fileURLWithPath: path)
-  process.arguments = arguments
-  let pipe = Pipe()
-  process.standardOutput = pipe
-  process.standardError = pipe
-  try process.run()
-  let data = pipe.fileHandleForReading.readDataToEndOfFile()
-  process.waitUntilExit()
-  return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  let result = try Program.run(path, arguments, environment: environment)
+  return (result.status, result.allOutput)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Workspace
 
@@ -56,29 +57,19 @@ final class TempTree {
 }
 
 /// Runs a program and returns its stdout; throws when it exits non-zero.
+/// `environment` is added to this process's.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil)
   throws -> String
 {
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: executable)
-  process.arguments = arguments
-  if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-  if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-  let output = Pipe()
-  let errors = Pipe()
-  process.standardOutput = output
-  process.standardError = errors
-  try process.run()
-  let data = output.fileHandleForReading.readDataToEndOfFile()
-  let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-  process.waitUntilExit()
-  guard process.terminationStatus == 0 else {
+  let result = try Program.run(
+    executable, arguments, in: directory,
+    environment: environment.map { ProcessInfo.processInfo.environment.merging($0) { $1 } })
+  guard result.status == 0 else {
     throw RunError(
-      message: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): "
-        + String(decoding: errorData, as: UTF8.self))
+      message: "\(executable) \(arguments.joined(separator: " ")) exited \(result.status): " + result.errors)
   }
-  return String(decoding: data, as: UTF8.self)
+  return result.output
 }
 
 struct RunError: Error, CustomStringConvertible {
