@@ -281,24 +281,9 @@ func git(_ arguments: [String], in directory: String) throws {
     let target = server.conversationPath("zip-directory?compression=store")
     let port = server.port
     let baseline = try Self.residentBytes()
-    let (received, paused) = try await RawHTTP.onThread { () throws -> (Int, Int) in
-      let fd = try RawHTTP.connect(port: port)
-      let head = Array("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-      _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-      var buffer = [UInt8](repeating: 0, count: 65536)
-      var total = 0
-      while total < 1 << 20 {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { break }
-        total += n
-      }
-      // A client that stops reading holds the archiver back: memory does
-      // not grow with what is left to send.
-      usleep(1_500_000)
-      let paused = try Self.residentBytes()
-      close(fd)
-      return (total, paused)
-    }
+    // A client that stops reading holds the archiver back: memory does
+    // not grow with what is left to send.
+    let (received, paused) = try await RawHTTP.onThread { try Self.stalledDownload(port: port, target: target) }
     #expect(received >= 1 << 20)
     #expect(paused - baseline < 256 << 20, "resident memory grew by \(paused - baseline) bytes")
     try await Task.sleep(for: .milliseconds(500))
@@ -319,22 +304,26 @@ func git(_ arguments: [String], in directory: String) throws {
     let target = server.conversationPath("zip-directory?compression=store")
     let port = server.port
     let baseline = try Self.residentBytes()
-    let paused = try await RawHTTP.onThread { () throws -> Int in
-      let fd = try RawHTTP.connect(port: port)
-      defer { close(fd) }
-      let head = Array("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-      _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-      var buffer = [UInt8](repeating: 0, count: 65536)
-      var total = 0
-      while total < 1 << 20 {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { break }
-        total += n
-      }
-      usleep(1_500_000)
-      return try Self.residentBytes()
-    }
+    let (_, paused) = try await RawHTTP.onThread { try Self.stalledDownload(port: port, target: target) }
     #expect(paused - baseline < 256 << 20, "resident memory grew by \(paused - baseline) bytes")
+  }
+
+  /// GETs `target`, reads the first MiB of the body, then stops reading
+  /// for 1.5 s: the bytes received and this process's resident memory then.
+  static func stalledDownload(port: Int, target: String) throws -> (received: Int, resident: Int) {
+    let fd = try RawHTTP.connect(port: port)
+    defer { close(fd) }
+    let head = Array("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+    _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    var total = 0
+    while total < 1 << 20 {
+      let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+      guard n > 0 else { break }
+      total += n
+    }
+    usleep(1_500_000)
+    return (total, try residentBytes())
   }
 
   static func residentBytes() throws -> Int {
