@@ -81,6 +81,7 @@ let package = Package(
         "BridgeProtocol",
         "JSONRPC",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict

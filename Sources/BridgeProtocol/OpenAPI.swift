@@ -12,12 +12,12 @@ public enum OpenAPI {
     for request in Registry.requests {
       guard let route = request.http else { continue }
       var item = paths[route.template]?.objectValue ?? JSONObject()
-      item[route.verb.rawValue.lowercased()] = operation(request, route)
+      item[route.verb.rawValue.lowercased()] = withBrowserRefusals(operation(request, route), route.verb)
       paths[route.template] = .object(item)
     }
     for path in serverPaths {
       var item = paths[path.path]?.objectValue ?? JSONObject()
-      item[path.verb.rawValue.lowercased()] = path.operation
+      item[path.verb.rawValue.lowercased()] = withBrowserRefusals(path.operation, path.verb)
       paths[path.path] = .object(item)
     }
     return [
@@ -28,7 +28,10 @@ public enum OpenAPI {
         "description": .string(
           "The OpenHands conversation workspace API, served by `agent-bridge serve` from the same dispatcher as "
             + "its JSON-RPC methods. When the server was started with --api-key, every /api/ path needs the "
-            + "\(apiKeyHeader) header."),
+            + "\(apiKeyHeader) header. A request from a web page of another origin (an Origin other than "
+            + "the server's own or --allow-origin, or Sec-Fetch-Site cross-site or same-site) is 403 on every "
+            + "path; a POST whose Content-Type is not application/json is 415; a connection that has not sent "
+            + "a whole request within --request-timeout (30 s) is closed."),
       ],
       "paths": .object(paths),
       "components": [
@@ -55,6 +58,33 @@ public enum OpenAPI {
         ],
       ],
     ]
+  }
+
+  /// What the HTTP layer answers before any method runs: 403 to a foreign
+  /// page on every path, 415 to a POST that is not JSON.
+  static func withBrowserRefusals(_ operation: JSONValue, _ verb: HTTPRoute.Verb) -> JSONValue {
+    guard var operation = operation.objectValue else { return operation }
+    var responses = operation["responses"]?.objectValue ?? JSONObject()
+    let detail: JSONValue = ["$ref": "#/components/schemas/Detail"]
+    let crossOrigin = "request from a page of another origin: {\"detail\": \"Cross-origin request refused\"}"
+    if let existing = responses["403"]?.objectValue {
+      let schema = existing["content"]?["application/json"]?["schema"] ?? Schema.any
+      let description = (existing["description"]?.stringValue ?? "") + "; " + crossOrigin
+      responses["403"] = [
+        "description": .string(description),
+        "content": ["application/json": ["schema": ["oneOf": [schema, detail]]]],
+      ]
+    } else {
+      responses["403"] = ["description": .string(crossOrigin), "content": ["application/json": ["schema": detail]]]
+    }
+    if verb == .post {
+      responses["415"] = [
+        "description": "the body's Content-Type is not application/json",
+        "content": ["application/json": ["schema": detail]],
+      ]
+    }
+    operation["responses"] = .object(responses)
+    return .object(operation)
   }
 
   // MARK: Registry methods

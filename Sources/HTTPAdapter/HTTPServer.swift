@@ -1,6 +1,7 @@
 public import Bridge
 import BridgeProtocol
 import Hummingbird
+import HummingbirdCore
 import JSONRPC
 public import Logging
 import NIOCore
@@ -41,6 +42,9 @@ public struct HTTPServer: Sendable {
   func application(onListening: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
     Application(
       router: router(),
+      server: .http1(
+        configuration: HTTP1Channel.Configuration(
+          additionalChannelHandlers: [RequestTimeoutHandler(timeout: .init(options.requestTimeout))])),
       configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port)),
       onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
       logger: logger
@@ -51,7 +55,10 @@ public struct HTTPServer: Sendable {
 
   func router() -> Router<BasicRequestContext> {
     let router = Router()
-    router.add(middleware: GuardMiddleware(hosts: HostPolicy(options: options), activity: activity))
+    router.add(
+      middleware: GuardMiddleware(
+        hosts: HostPolicy(options: options), origins: OriginPolicy(allowOrigin: options.allowOrigin),
+        activity: activity))
     if let origin = options.allowOrigin {
       router.add(
         middleware: CORSMiddleware(
@@ -113,6 +120,7 @@ public struct HTTPServer: Sendable {
   /// outcome to a status and body.
   func serve(_ endpoint: RESTMapping.Endpoint, request: Request, context: BasicRequestContext) async -> Response {
     var body: JSONValue?
+    if endpoint.route.verb == .post, let refusal = JSONContentType.refusal(request) { return refusal }
     if endpoint.route.bodyIsParams {
       switch await readJSONBody(request) {
       case .success(let json): body = json
@@ -216,6 +224,7 @@ public struct HTTPServer: Sendable {
   ])
 
   func jsonRPC(_ request: Request) async -> Response {
+    if let refusal = JSONContentType.refusal(request) { return refusal }
     let json: JSONValue
     switch await readJSONBody(request) {
     case .success(let value?): json = value

@@ -19,6 +19,9 @@ public struct HTTPServerOptions: Sendable {
   /// `--max-batch`: longer `/api/jsonrpc` batches are answered -32600 as a
   /// whole, as on stdio.
   public var maxBatchLength = Connection.Options.defaultMaxBatchLength
+  /// `--request-timeout`: a connection that has not sent a whole request
+  /// within this is closed (see `RequestTimeoutHandler`).
+  public var requestTimeout: Duration = .seconds(30)
 
   public init() {}
 
@@ -40,6 +43,12 @@ public struct HTTPServerOptions: Sendable {
     }
     guard (0...65535).contains(port) else { throw HTTPServerError("--port must be 0 to 65535, got \(port)") }
     guard maxBatchLength > 0 else { throw HTTPServerError("--max-batch must be positive") }
+    guard requestTimeout > .zero else { throw HTTPServerError("--request-timeout must be positive") }
+    if let allowOrigin, !OriginPolicy.isOrigin(allowOrigin) {
+      throw HTTPServerError(
+        "--allow-origin takes an origin such as http://localhost:5173 (scheme, host, optional port; no path), got '\(allowOrigin)'"
+      )
+    }
     if !bindsLoopback && apiKey == nil {
       throw HTTPServerError(
         """

@@ -8,7 +8,8 @@ import Synchronization
 /// `Host: evil.example`, and is refused with 421.
 struct HostPolicy: Sendable {
   enum Rule: Sendable {
-    /// Loopback bind: the bound address or localhost, any port.
+    /// Loopback bind: the bound address or localhost, any port; bound to
+    /// `localhost`, also the addresses that name resolves to here.
     case names(Set<String>)
     /// Non-loopback with `--allowed-host`: those names (or name:port).
     case allowList(Set<String>)
@@ -22,7 +23,9 @@ struct HostPolicy: Sendable {
     if options.bindsLoopback {
       var bound = options.host.lowercased()
       if bound.contains(":") && !bound.hasPrefix("[") { bound = "[\(bound)]" }
-      rule = .names([bound, "localhost"])
+      // A browser told `localhost` may connect over either family and then
+      // names the address, not the name, when the person typed it.
+      rule = .names(bound == "localhost" ? ["localhost", "127.0.0.1", "[::1]"] : [bound, "localhost"])
     } else if !options.allowedHosts.isEmpty {
       rule = .allowList(Set(options.allowedHosts.map { $0.lowercased() }))
     } else {
@@ -81,10 +84,11 @@ struct APIKey: Sendable {
 
 /// The outermost layer: every response carries `Cache-Control: no-store`,
 /// anything thrown inside is answered in FastAPI's shapes (`{"detail": ...}`,
-/// or `Internal Server Error` as text), and a request whose Host is not
-/// served gets 421 before anything else runs.
+/// or `Internal Server Error` as text), a request whose Host is not served
+/// gets 421 and one from a foreign page 403, before anything else runs.
 struct GuardMiddleware<Context: Hummingbird.RequestContext>: RouterMiddleware {
   let hosts: HostPolicy
+  let origins: OriginPolicy
   let activity: Activity
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
@@ -101,6 +105,7 @@ struct GuardMiddleware<Context: Hummingbird.RequestContext>: RouterMiddleware {
     guard hosts.allows(request.head.authority) else {
       return JSONResponse.make(421, ["detail": "Misdirected Request: this server does not answer for that Host"])
     }
+    guard origins.allows(request) else { return OriginPolicy.refusal }
     let counted = !Activity.monitoringPaths.contains(request.uri.path)
     if counted { activity.begin() }
     defer { if counted { activity.end() } }

@@ -19,7 +19,10 @@ struct ServeCommand: AsyncParsableCommand {
       path but /health, /alive, /server_info, /openapi.json and /docs needs the header \
       X-Session-API-Key. A non-loopback --host without a key is refused. On a loopback \
       bind, a Host header other than the bound address or localhost is answered 421 \
-      (DNS rebinding). SIGTERM or SIGINT finishes the requests in flight, then exits 0.
+      (DNS rebinding). A request from another web page (an Origin other than the \
+      server's own or --allow-origin, or Sec-Fetch-Site cross-site or same-site) is \
+      answered 403, a POST whose Content-Type is not application/json 415, and a \
+      connection that has not sent a whole request within --request-timeout is closed. SIGTERM or SIGINT finishes the requests in flight, then exits 0.
 
       Examples:
         agent-bridge serve --workspace ~/project        # then open http://127.0.0.1:3000/docs
@@ -59,6 +62,12 @@ struct ServeCommand: AsyncParsableCommand {
     help: ArgumentHelp("POST /api/jsonrpc batches longer than this are answered -32600 as a whole.", valueName: "messages"))
   var maxBatchLength: Int = HTTPServerOptions().maxBatchLength
 
+  @Option(
+    name: .customLong("request-timeout"),
+    help: ArgumentHelp(
+      "Close a connection that has not sent a whole request within this many seconds.", valueName: "seconds"))
+  var requestTimeout: Double = 30
+
   func run() async throws {
     common.bootstrapLogging()
     var logger = Logger(label: "agent-bridge")
@@ -70,6 +79,10 @@ struct ServeCommand: AsyncParsableCommand {
     server.allowedHosts = allowedHosts
     server.allowOrigin = allowOrigin
     server.maxBatchLength = maxBatchLength
+    guard requestTimeout.isFinite, requestTimeout > 0, requestTimeout <= 86_400 else {
+      throw ValidationError("--request-timeout must be a number of seconds above 0 and at most 86400")
+    }
+    server.requestTimeout = .milliseconds(Int64((requestTimeout * 1000).rounded(.up)))
     do throws(HTTPServerError) {
       try server.validate()
     } catch {

@@ -48,6 +48,60 @@ import Testing
     #expect(png.count > 10_000)
   }
 
+  /// A POST from the page (it sends the server's own Origin and
+  /// `application/json`) still works; the same POST from a foreign page,
+  /// and an image pointing at a working path, are refused.
+  @Test func docsPagePostsAndForeignPagesAreRefused() async throws {
+    guard let chromium = which("chromium") ?? which("chromium-browser") else {
+      print("SKIPPED docsPagePostsAndForeignPagesAreRefused: chromium is not installed (apt-get install chromium)")
+      return
+    }
+    let python = try #require(which("python3"), "python3 drives Chromium over its DevTools pipe")
+    let server = try await TestServer.start()
+    defer { Task { await server.stop() } }
+    let output = try TestOutput.directory("HTTPAdapterTests")
+    let script = try TemporaryDirectory.make("cdp") + "/drive_docs.py"
+    try Self.driver.write(toFile: script, atomically: true, encoding: .utf8)
+    let records = server.dispatcher.options.resolvedStateDirectory + "/feedback.jsonl"
+    func lines() -> Int {
+      ((try? String(contentsOfFile: records, encoding: .utf8)) ?? "").split(separator: "\n").count
+    }
+
+    let docs: JSONValue = [
+      "url": .string("http://127.0.0.1:\(server.port)/docs"),
+      "operation": "submitFeedback", "fill": [:], "body": #"{"polarity": "positive", "feedback": "from the docs"}"#,
+      "screenshot": .string(output + "/docs-page-post.png"), "dom": .string(output + "/docs-page-post.html"),
+    ]
+    let (status, text) = try await RawHTTP.onThread { try runProcess(python, [script, chromium, JSONWriter.string(docs)]) }
+    #expect(status == 0, "driver: \(text)")
+    let result = try #require(try? JSONParser.parse(text.split(separator: "\n").last.map(String.init) ?? ""), "\(text)")
+    #expect(result["status"]?.stringValue?.hasPrefix("200") == true, "\(result)")
+    #expect(lines() == 1)
+
+    // Another origin on loopback (a second server's docs page, as
+    // localhost): what a hostile local page or rebinding site would be.
+    let other = try await TestServer.start()
+    defer { Task { await other.stop() } }
+    let base = "http://127.0.0.1:\(server.port)"
+    let foreign: JSONValue = [
+      "url": .string("http://localhost:\(other.port)/docs"),
+      "foreign": [
+        "post": .string(base + server.conversationPath("submit-feedback")),
+        "body": #"{"polarity": "negative", "feedback": "forged"}"#,
+        "image": .string(base + server.conversationPath("zip-directory")),
+      ],
+    ]
+    let (foreignStatus, foreignText) = try await RawHTTP.onThread {
+      try runProcess(python, [script, chromium, JSONWriter.string(foreign)])
+    }
+    #expect(foreignStatus == 0, "driver: \(foreignText)")
+    let seen = try #require(
+      try? JSONParser.parse(foreignText.split(separator: "\n").last.map(String.init) ?? ""), "\(foreignText)")
+    #expect(seen["origin"] == .string("http://localhost:\(other.port)"))
+    #expect(seen["image"] == "error")
+    #expect(lines() == 1, "the foreign page's POST was stored")
+  }
+
   /// Drives Chromium over `--remote-debugging-pipe` (fds 3 and 4, JSON
   /// messages ending in NUL) with the standard library only.
   static let driver = #"""
@@ -110,6 +164,23 @@ import Testing
         send("Page.navigate", {"url": plan["url"]}, session)
         wait_for(session, "document.body && document.body.dataset.ready === 'true'", "the page to read /openapi.json")
         wait_for(session, "document.querySelector('#conversation').value !== ''", "the conversation id")
+        if "foreign" in plan:
+            # The page loaded is of another origin; from it, try what a
+            # hostile site would: a form-like POST and an image.
+            outcome = evaluate(session, f"""(async () => {{
+                const post = await fetch({json.dumps(plan["foreign"]["post"])}, {{ method: "POST", mode: "no-cors",
+                    headers: {{ "Content-Type": "text/plain" }}, body: {json.dumps(plan["foreign"]["body"])} }})
+                    .catch(error => ({{ type: "failed: " + error }}));
+                const image = await new Promise(done => {{
+                    const img = new Image(); img.onload = () => done("loaded"); img.onerror = () => done("error");
+                    img.src = {json.dumps(plan["foreign"]["image"])};
+                }});
+                return {{ post: post.type, image, origin: location.origin }};
+            }})()""")
+            try: send("Browser.close")
+            except SystemExit: pass
+            print(json.dumps(outcome))
+            sys.exit(0)
         op = plan["operation"]
         evaluate(session, f"""(() => {{
             const details = document.querySelector('#op-{op}');
@@ -119,6 +190,8 @@ import Testing
                 const input = details.querySelector(`input[data-name="${{name}}"]`);
                 input.value = value;
             }}
+            const body = {json.dumps(plan.get('body'))};
+            if (body !== null) details.querySelector('textarea.json-body').value = body;
             details.scrollIntoView();
             details.querySelector('button.send').click();
         }})()""")

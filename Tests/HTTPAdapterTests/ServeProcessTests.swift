@@ -48,7 +48,8 @@ import Testing
       port: port, method: "POST", target: "/api/jsonrpc", headers: [], host: "127.0.0.1", body: call)
     #expect(refused.status == 401)
     let accepted = try await RawHTTP.request(
-      port: port, method: "POST", target: "/api/jsonrpc", headers: [("X-Session-API-Key", "from-env")],
+      port: port, method: "POST", target: "/api/jsonrpc",
+      headers: [("X-Session-API-Key", "from-env"), ("Content-Type", "application/json")],
       host: "127.0.0.1", body: call)
     #expect(accepted.status == 200)
   }
@@ -65,8 +66,8 @@ import Testing
 
     let body = Array(#"{"jsonrpc":"2.0","id":7,"method":"health"}"#.utf8)
     let head = Array(
-      "POST /api/jsonrpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        .utf8)
+      ("POST /api/jsonrpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n").utf8)
     // Send the head and half the body, signal, then the rest.
     let raw = try await RawHTTP.onThread { () throws -> [UInt8] in
       let fd = try RawHTTP.connect(port: port)

@@ -88,7 +88,7 @@ import Testing
     #expect(bad.status == 422)
     #expect(Self.detail(bad)?.arrayValue?.first?["loc"]?.arrayValue?.last == "polarity")
 
-    let empty = try await server.request("POST", path)
+    let empty = try await server.request("POST", path, headers: [("Content-Type", "application/json")])
     #expect(empty.status == 422)
   }
 
