@@ -38,6 +38,9 @@ public enum ZipError: Error, Sendable, Equatable {
   case tooLarge(limit: Int)
   /// The destination could not be written: -32603 (or -32602 for a bad directory).
   case destination(String)
+  /// The destination exists and is not a regular file (a device, FIFO,
+  /// socket, directory or symlink), which an archive never replaces: -32013.
+  case destinationNotRegularFile
   case io(String)
 }
 

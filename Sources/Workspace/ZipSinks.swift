@@ -61,6 +61,11 @@ extension ZipArchiver {
   /// removed and the destination is untouched. The archive never contains
   /// itself (nor the file it replaces) even when written inside the tree.
   ///
+  /// Only a regular file or nothing is replaced: a destination that is a
+  /// device, FIFO, socket, directory or symlink is refused, before the
+  /// work and again at the rename, which cannot be raced (see
+  /// `TemporaryFile.moveIntoPlace`).
+  ///
   /// On Linux the temporary file has no name until the archive is complete
   /// (`O_TMPFILE`), so even a process killed mid-write leaves nothing
   /// behind; elsewhere, or on a file system without it, a hidden
@@ -80,6 +85,8 @@ extension ZipArchiver {
       throw ZipError.destination("cannot open the destination's directory: \(String(cString: strerror(errno)))")
     }
     let directory = FileDescriptor(directoryFD)
+    // Refused before any work; checked again, race-free, at the rename.
+    if case .other = DestinationEntry(in: directory, name: name) { throw ZipError.destinationNotRegularFile }
     var temporary = TemporaryFile(in: directory, for: name)
     let file = try temporary.open()
     defer { temporary.remove() }
@@ -141,8 +148,14 @@ struct TemporaryFile {
   }
 
   /// Gives the written file the destination's name, replacing what was
-  /// there. An unnamed file is linked under the hidden name first (link
-  /// cannot replace a file; rename can).
+  /// there only if that is a regular file. An unnamed file is linked under
+  /// the hidden name first (link cannot replace a file; rename can).
+  ///
+  /// Checking the destination and then renaming over it would leave a gap
+  /// in which a device or symlink could be swapped in. On Linux there is
+  /// none: nothing there is claimed with `RENAME_NOREPLACE`; a regular file
+  /// is swapped with `RENAME_EXCHANGE`, then what came out is looked at
+  /// and, if it is not a regular file after all, swapped back.
   mutating func moveIntoPlace() throws {
     guard let descriptor else { return }
     if !named {
@@ -151,15 +164,90 @@ struct TemporaryFile {
       }
       named = true
     }
-    guard renameat(directory.raw, hiddenName, directory.raw, name) == 0 else {
-      throw ZipError.destination("cannot rename into place: \(String(cString: strerror(errno)))")
+    // A few rounds at most: each retry means the entry changed under us.
+    for _ in 0..<8 {
+      switch DestinationEntry(in: directory, name: name) {
+      case .other:
+        throw ZipError.destinationNotRegularFile
+      case .missing:
+        switch Self.rename(directory, hiddenName, name, flags: Self.noReplace) {
+        case 0:
+          named = false
+          return
+        case EEXIST: continue
+        case let error where Self.unsupported(error): return try plainRename()
+        case let error: throw Self.renameFailed(error)
+        }
+      case .regularFile:
+        switch Self.rename(directory, hiddenName, name, flags: Self.exchange) {
+        case 0:
+          // The hidden name now holds what was at the destination.
+          if case .regularFile = DestinationEntry(in: directory, name: hiddenName) {
+            unlinkat(directory.raw, hiddenName, 0)
+            named = false
+            return
+          }
+          _ = Self.rename(directory, hiddenName, name, flags: Self.exchange)
+          throw ZipError.destinationNotRegularFile
+        case ENOENT: continue
+        case let error where Self.unsupported(error): return try plainRename()
+        case let error: throw Self.renameFailed(error)
+        }
+      }
     }
+    throw ZipError.destination("the destination kept changing while the archive was moved into place")
+  }
+
+  /// Where `renameat2` or its flags are missing (not Linux, an old kernel,
+  /// a file system without them): the checked rename, with its gap.
+  private mutating func plainRename() throws {
+    guard renameat(directory.raw, hiddenName, directory.raw, name) == 0 else { throw Self.renameFailed(errno) }
     named = false
+  }
+
+  static let noReplace: UInt32 = 1  // RENAME_NOREPLACE
+  static let exchange: UInt32 = 2  // RENAME_EXCHANGE
+
+  static func unsupported(_ error: Int32) -> Bool { error == EINVAL || error == ENOSYS || error == EOPNOTSUPP }
+
+  static func renameFailed(_ error: Int32) -> ZipError {
+    ZipError.destination("cannot rename into place: \(String(cString: strerror(error)))")
+  }
+
+  /// `renameat2(2)` within one directory: 0, or the errno. Looked up at run
+  /// time because Glibc's module map does not declare it (it is behind
+  /// _GNU_SOURCE); ENOSYS where the C library has none.
+  static func rename(_ directory: FileDescriptor, _ from: String, _ to: String, flags: UInt32) -> Int32 {
+    #if os(Linux)
+    typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+    guard let symbol = dlsym(nil, "renameat2") else { return ENOSYS }
+    let renameat2 = unsafeBitCast(symbol, to: RenameAt2.self)
+    return renameat2(directory.raw, from, directory.raw, to, flags) == 0 ? 0 : errno
+    #else
+    return ENOSYS
+    #endif
   }
 
   /// Removes the hidden name if it is still there (after a failure).
   mutating func remove() {
     if named { unlinkat(directory.raw, hiddenName, 0) }
     named = false
+  }
+}
+
+/// What a destination's name holds, looked at without following a symlink.
+enum DestinationEntry {
+  case missing
+  case regularFile
+  /// A device, FIFO, socket, directory or symlink (or unreadable).
+  case other
+
+  init(in directory: FileDescriptor, name: String) {
+    var info = stat()
+    if fstatat(directory.raw, name, &info, AT_SYMLINK_NOFOLLOW) != 0 {
+      self = errno == ENOENT ? .missing : .other
+    } else {
+      self = info.st_mode & S_IFMT == S_IFREG ? .regularFile : .other
+    }
   }
 }

@@ -102,6 +102,10 @@ enum FileHandlers {
     case .destination(let reason):
       BridgeError.invalidParams(
         field: "destination", type: "value_error", message: reason, input: destination.map { .string($0) } ?? .null)
+    case .destinationNotRegularFile:
+      BridgeError.notRegularFile(destination ?? "")
+        .withMessage(
+          "Destination is not a regular file: \(destination ?? ""); an archive replaces only a regular file or nothing")
     case .io(let reason): BridgeError.internalError("Error zipping workspace: \(reason)")
     }
   }
