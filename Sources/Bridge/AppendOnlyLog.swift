@@ -30,7 +30,12 @@ final class AppendOnlyLog: Sendable {
   struct AppendError: Error, Sendable, CustomStringConvertible {
     var operation: String
     var errno: Int32
-    var description: String { "\(operation): \(String(cString: strerror(errno)))" }
+    /// Said instead of strerror when the system's word would mislead
+    /// (a directory refused for its mode, a symlink where the file is).
+    var reason: String?
+    var description: String { "\(operation): \(reason ?? String(cString: strerror(errno)))" }
+    /// What may be shown to a remote caller: no path.
+    var summary: String { reason ?? String(cString: strerror(errno)) }
   }
 
   private struct State {
@@ -40,12 +45,16 @@ final class AppendOnlyLog: Sendable {
     var fd: Int32 = -1
   }
 
-  let path: String
+  let directory: String
+  let name: String
+  var path: String { directory + "/" + name }
   private let queue: DispatchQueue
   private let state = Mutex(State())
 
-  init(path: String) {
-    self.path = path
+  /// `directory` is absolute (see `FeedbackStore`); `name` one component.
+  init(directory: String, name: String) {
+    self.directory = directory
+    self.name = name
     self.queue = DispatchQueue(label: "agent-bridge.append-only-log")
   }
 
@@ -73,9 +82,17 @@ final class AppendOnlyLog: Sendable {
   /// were skipped (torn by a crash, or otherwise unreadable). A missing file
   /// has no lines.
   func readValues() -> Result<(values: [JSONValue], skipped: Int), AppendError> {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    if fd < 0 {
-      return errno == ENOENT ? .success(([], 0)) : .failure(AppendError(operation: "open \(path)", errno: errno))
+    let fd: Int32
+    do throws(AppendError) {
+      guard let parent = try openDirectory(creating: false) else { return .success(([], 0)) }
+      defer { close(parent) }
+      fd = openat(parent, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+      if fd < 0 {
+        if errno == ENOENT { return .success(([], 0)) }
+        throw openError(errno)
+      }
+    } catch {
+      return .failure(error)
     }
     defer { close(fd) }
     var bytes: [UInt8] = []
@@ -144,20 +161,63 @@ final class AppendOnlyLog: Sendable {
   private func openForAppend() throws(AppendError) -> Int32 {
     let existing = state.withLock { $0.fd }
     if existing >= 0 { return existing }
-    let directory = Self.parent(of: path)
-    try Self.makeDirectories(directory)
-    // Read-write so the tail can be checked with pread on the same descriptor.
-    let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw AppendError(operation: "open \(path)", errno: errno) }
-    do throws(AppendError) {
-      // The file's directory entry must be durable too, or a crash right
-      // after creating it could lose the whole file.
-      try Self.fsyncDirectory(directory)
-    } catch {
+    guard let parent = try openDirectory(creating: true) else {
+      throw AppendError(operation: "open \(directory)", errno: ENOENT)
+    }
+    defer { close(parent) }
+    // Read-write so the tail can be checked with pread on the same
+    // descriptor. O_NOFOLLOW: a symlink planted under the file's name is
+    // refused, never appended through.
+    let fd = openat(parent, name, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+    guard fd >= 0 else { throw openError(errno) }
+    // The file's directory entry must be durable too, or a crash right
+    // after creating it could lose the whole file.
+    guard fsync(parent) == 0 else {
+      let error = errno
       close(fd)
-      throw error
+      throw AppendError(operation: "fsync \(directory)", errno: error)
     }
     state.withLock { $0.fd = fd }
+    return fd
+  }
+
+  private func openError(_ error: Int32) -> AppendError {
+    // O_NOFOLLOW on a symlink is ELOOP, whose strerror ("Too many levels of
+    // symbolic links") would send the person looking for a loop.
+    AppendError(
+      operation: "open \(path)", errno: error,
+      reason: error == ELOOP ? "\(name) in the state directory is a symlink; refusing to follow it" : nil)
+  }
+
+  /// The state directory, opened and vetted: a directory, owned by this
+  /// user, writable by nobody else (anyone who could write it could plant a
+  /// link or swap the file). The files are then opened relative to this
+  /// descriptor, so the check holds for what is opened. Nil when it does
+  /// not exist and `creating` is false.
+  private func openDirectory(creating: Bool) throws(AppendError) -> Int32? {
+    if creating { try Self.makeDirectories(directory) }
+    let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if fd < 0 {
+      if errno == ENOENT && !creating { return nil }
+      throw AppendError(operation: "open \(directory)", errno: errno)
+    }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else {
+      let error = errno
+      close(fd)
+      throw AppendError(operation: "stat \(directory)", errno: error)
+    }
+    var refusal: String?
+    if info.st_uid != geteuid() {
+      refusal = "the state directory is owned by another user; pass --state-dir with a directory of your own"
+    } else if info.st_mode & 0o022 != 0 {
+      refusal =
+        "the state directory is writable by group or others; remove that (chmod go-w) or pass another --state-dir"
+    }
+    if let refusal {
+      close(fd)
+      throw AppendError(operation: "open \(directory)", errno: EPERM, reason: refusal)
+    }
     return fd
   }
 

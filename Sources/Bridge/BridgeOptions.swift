@@ -23,7 +23,8 @@ public struct BridgeOptions: Sendable {
   public var conversations: [ConversationConfig] = []
 
   /// Where the feedback store lives: `--state-dir`, else the XDG default.
-  public var resolvedStateDirectory: String { stateDirectory ?? FeedbackStore.defaultDirectory() }
+  /// Nil when there is none (no `--state-dir`, `HOME` unset).
+  public var resolvedStateDirectory: String? { stateDirectory ?? FeedbackStore.defaultDirectory() }
 
   public init(workspace: String) {
     self.workspace = workspace

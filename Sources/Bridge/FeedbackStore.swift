@@ -15,6 +15,11 @@ import Workspace
 /// Several processes may share a state directory (every editor window spawns
 /// its own bridge): appends are single `O_APPEND` writes, so their lines never
 /// interleave.
+///
+/// The directory is always absolute: a relative one would resolve against
+/// the current directory, which may be the workspace an agent writes. With
+/// none (no `--state-dir`, `HOME` unset), the process still serves
+/// everything else and feedback answers an error naming `--state-dir`.
 public final class FeedbackStore: Sendable {
   public let directory: String
   public var recordsPath: String { records.path }
@@ -22,22 +27,38 @@ public final class FeedbackStore: Sendable {
 
   private let records: AppendOnlyLog
   private let deliveries: AppendOnlyLog
+  /// Why there is no usable directory, when there is none.
+  private let unavailable: String?
 
-  /// Nothing touches the disk until the first append.
-  public init(directory: String) {
-    self.directory = directory
-    records = AppendOnlyLog(path: directory + "/feedback.jsonl")
-    deliveries = AppendOnlyLog(path: directory + "/feedback-delivered.jsonl")
+  /// Nothing touches the disk until the first append. `directory` nil
+  /// means none could be found (see `defaultDirectory()`).
+  public init(directory: String?) {
+    if let directory, directory.hasPrefix("/") {
+      unavailable = nil
+    } else if let directory {
+      unavailable = "the state directory must be an absolute path, not '\(directory)'; pass an absolute --state-dir"
+    } else {
+      unavailable =
+        "no state directory: HOME is not set and XDG_STATE_HOME is not an absolute path; pass --state-dir DIR"
+    }
+    self.directory = unavailable == nil ? directory! : ""
+    records = AppendOnlyLog(directory: self.directory, name: "feedback.jsonl")
+    deliveries = AppendOnlyLog(directory: self.directory, name: "feedback-delivered.jsonl")
   }
 
-  /// `$XDG_STATE_HOME/agent-bridge`, else `~/.local/state/agent-bridge`.
-  /// A relative XDG_STATE_HOME is ignored, as the XDG spec requires.
-  public static func defaultDirectory() -> String {
+  /// `$XDG_STATE_HOME/agent-bridge`, else `$HOME/.local/state/agent-bridge`,
+  /// else nil. A relative XDG_STATE_HOME is ignored, as the XDG spec
+  /// requires, and so is a relative HOME.
+  public static func defaultDirectory() -> String? {
     if let state = getenv("XDG_STATE_HOME").map({ String(cString: $0) }), state.hasPrefix("/") {
       return state + "/agent-bridge"
     }
-    let home = getenv("HOME").map { String(cString: $0) } ?? ""
-    return (home.isEmpty ? "." : home) + "/.local/state/agent-bridge"
+    guard let home = getenv("HOME").map({ String(cString: $0) }), home.hasPrefix("/") else { return nil }
+    return home + "/.local/state/agent-bridge"
+  }
+
+  private func checkAvailable() throws(ResponseError) {
+    if let unavailable { throw BridgeError.internalError("Failed to submit feedback: \(unavailable)") }
   }
 
   /// The record a submission is stored as. The password itself is not
@@ -62,13 +83,15 @@ public final class FeedbackStore: Sendable {
 
   /// Appends one record; returns once it is on disk (fsync'ed).
   public func append(_ record: JSONValue) async throws(ResponseError) {
+    try checkAvailable()
     if case .failure(let error) = await records.append(record) {
-      throw BridgeError.internalError("Failed to submit feedback: \(String(cString: strerror(error.errno)))")
+      throw BridgeError.internalError("Failed to submit feedback: \(error.summary)")
     }
   }
 
   /// Every whole record, oldest first, and how many torn lines were skipped.
   public func readRecords() throws(ResponseError) -> (records: [JSONValue], skipped: Int) {
+    if let unavailable { throw BridgeError.internalError(unavailable) }
     switch records.readValues() {
     case .success(let read):
       // A line that parses but is not a record (no id) counts as skipped.
@@ -81,6 +104,7 @@ public final class FeedbackStore: Sendable {
 
   /// What happened to each forwarded record, by id: the last mark wins.
   public func readDeliveries() throws(ResponseError) -> [String: Delivery] {
+    if let unavailable { throw BridgeError.internalError(unavailable) }
     switch deliveries.readValues() {
     case .success(let read):
       var marks: [String: Delivery] = [:]
@@ -103,6 +127,7 @@ public final class FeedbackStore: Sendable {
 
   /// Marks a record as handled by the feedback URL.
   public func mark(_ delivery: Delivery) async throws(ResponseError) {
+    if let unavailable { throw BridgeError.internalError(unavailable) }
     if case .failure(let error) = await deliveries.append(delivery.json) {
       throw BridgeError.internalError(error.description)
     }

@@ -65,7 +65,8 @@ struct CommonOptions: ParsableArguments {
   @Option(
     name: .customLong("state-dir"),
     help: ArgumentHelp(
-      "Where feedback is stored (default: $XDG_STATE_HOME/agent-bridge, else ~/.local/state/agent-bridge).",
+      "Where feedback is stored (default: $XDG_STATE_HOME/agent-bridge, else ~/.local/state/agent-bridge; "
+        + "owned by you, not writable by group or others).",
       valueName: "dir"))
   var stateDirectory: String?
 
@@ -99,7 +100,7 @@ struct CommonOptions: ParsableArguments {
   /// The config file, when one was given.
   func loadConfig() throws(ConfigFileError) -> ConfigFile? {
     guard let configFile else { return nil }
-    return try ConfigFile.load(path: configFile)
+    return try ConfigFile.load(path: absolutePath(configFile))
   }
 
   /// The options for the bridge: flags, else the config file, else defaults.
@@ -114,7 +115,7 @@ struct CommonOptions: ParsableArguments {
     options.runtime.vscodeURL = vscodeURL ?? config.vscodeURL
     options.runtime.vscodeToken = vscodeToken ?? config.vscodeToken
     options.runtime.webHosts = webHosts.isEmpty ? config.webHosts ?? [] : try parsedWebHosts()
-    options.stateDirectory = stateDirectory ?? config.stateDirectory
+    options.stateDirectory = stateDirectory.map(absolutePath) ?? config.stateDirectory
     options.feedbackURL = feedbackURL ?? config.feedbackURL
     options.conversations = config.conversations
     return options
@@ -139,3 +140,10 @@ struct CommonOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// A path from the command line, made absolute against the directory the
+/// command was started in, as a person typing it means. Stored state must
+/// never follow a later change of directory.
+func absolutePath(_ path: String) -> String {
+  path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+}

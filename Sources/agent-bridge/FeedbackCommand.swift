@@ -28,9 +28,9 @@ struct FeedbackCommand: ParsableCommand {
     var stateDirectory: String?
 
     func store() throws -> FeedbackStore {
-      let config = try configFile.map { path throws(ConfigFileError) in try ConfigFile.load(path: path) }
+      let config = try configFile.map { path throws(ConfigFileError) in try ConfigFile.load(path: absolutePath(path)) }
       return FeedbackStore(
-        directory: stateDirectory ?? config?.stateDirectory ?? FeedbackStore.defaultDirectory())
+        directory: stateDirectory.map(absolutePath) ?? config?.stateDirectory ?? FeedbackStore.defaultDirectory())
     }
   }
 

@@ -62,7 +62,7 @@ import Testing
     let output = try TestOutput.directory("HTTPAdapterTests")
     let script = try TemporaryDirectory.make("cdp") + "/drive_docs.py"
     try Self.driver.write(toFile: script, atomically: true, encoding: .utf8)
-    let records = server.dispatcher.options.resolvedStateDirectory + "/feedback.jsonl"
+    let records = server.dispatcher.options.stateDirectory! + "/feedback.jsonl"
     func lines() -> Int {
       ((try? String(contentsOfFile: records, encoding: .utf8)) ?? "").split(separator: "\n").count
     }

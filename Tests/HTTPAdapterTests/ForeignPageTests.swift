@@ -17,7 +17,7 @@ import Testing
   static let refused = #"{"detail":"Cross-origin request refused"}"#
 
   static func feedbackLines(_ server: TestServer) -> Int {
-    let state = server.dispatcher.options.resolvedStateDirectory
+    let state = server.dispatcher.options.stateDirectory!
     guard let text = try? String(contentsOfFile: state + "/feedback.jsonl", encoding: .utf8) else { return 0 }
     return text.split(separator: "\n").count
   }
