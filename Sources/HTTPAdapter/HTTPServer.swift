@@ -198,7 +198,7 @@ public struct HTTPServer: Sendable {
 
   /// The body as JSON: nil when empty, -32700 (400) when not JSON, -32600
   /// (400) when over the size limit.
-  func readJSONBody(_ request: Request) async -> Result<JSONValue?, ResponseError> {
+  func readJSONBody(_ request: Request, maxBatchLength: Int = .max) async -> Result<JSONValue?, ResponseError> {
     let buffer: ByteBuffer
     do {
       buffer = try await request.body.collect(upTo: options.maxBodyBytes)
@@ -206,10 +206,9 @@ public struct HTTPServer: Sendable {
       return .failure(.invalidRequest("Request body too large: over \(options.maxBodyBytes) bytes"))
     }
     if buffer.readableBytes == 0 { return .success(nil) }
-    do {
-      return .success(try buffer.withUnsafeReadableBytes { bytes throws(JSONParseError) in try JSONParser.parse(bytes) })
-    } catch {
-      return .failure(.parseError("Parse error: body is not valid JSON: \(error)"))
+    return buffer.withUnsafeReadableBytes { bytes in
+      Exchange.parse(bytes, maxBatchLength: maxBatchLength, parseErrorPrefix: "Parse error: body is not valid JSON: ")
+        .map { $0 }
     }
   }
 
@@ -226,13 +225,10 @@ public struct HTTPServer: Sendable {
   func jsonRPC(_ request: Request) async -> Response {
     if let refusal = JSONContentType.refusal(request) { return refusal }
     let json: JSONValue
-    switch await readJSONBody(request) {
+    switch await readJSONBody(request, maxBatchLength: options.maxBatchLength) {
     case .success(let value?): json = value
     case .success(nil): return JSONResponse.make(200, Reply.error(.invalidRequest("Invalid request: empty body"), id: nil))
     case .failure(let error): return JSONResponse.make(200, Reply.error(error, id: nil))
-    }
-    if case .array(let elements) = json, elements.count > options.maxBatchLength {
-      return JSONResponse.make(200, Exchange.batchTooLong(elements.count, limit: options.maxBatchLength))
     }
     let dispatcher = self.dispatcher
     let reply = await Exchange.answer(

@@ -134,11 +134,9 @@ public final class Connection: NotificationSink, Sendable {
     case .message(let body, let detected):
       let framing = options.forcedFraming ?? detected
       note(framing)
-      let json: JSONValue
-      do {
-        json = try JSONParser.parse(body)
-      } catch {
-        writer.send(Reply.error(.parseError("Parse error: \(error)"), id: nil), framing: framing)
+      let parsed = body.withUnsafeBytes { Exchange.parse($0, maxBatchLength: options.maxBatchLength) }
+      guard case .success(let json) = parsed else {
+        if case .failure(let error) = parsed { writer.send(Reply.error(error, id: nil), framing: framing) }
         return
       }
       switch Exchange.classify(json) {
@@ -169,10 +167,6 @@ public final class Connection: NotificationSink, Sendable {
   }
 
   private func receiveBatch(_ messages: [Message], framing: Framing, handler: any RequestHandler) {
-    guard messages.count <= options.maxBatchLength else {
-      writer.send(Exchange.batchTooLong(messages.count, limit: options.maxBatchLength), framing: framing)
-      return
-    }
     let expected = messages.count(where: Exchange.expectsReply)
     let batch = BatchCollector(expected: expected) { replies in
       self.writer.send(.array(replies), framing: framing)

@@ -29,14 +29,37 @@ public enum Exchange {
   /// The reply to `[]`.
   public static let emptyBatchReply = Reply.error(.invalidRequest("Invalid request: empty batch"), id: nil)
 
-  /// The reply to a batch longer than a transport's limit: one error for the
-  /// whole batch, none of which runs.
-  public static func batchTooLong(_ count: Int, limit: Int) -> JSONValue {
-    Reply.error(
-      .invalidRequest(
-        "Invalid request: a batch of \(count) messages is over the \(limit)-message limit (--max-batch);"
-          + " send it in smaller batches"),
-      id: nil)
+  /// Parses one received message as every transport must: a batch is
+  /// counted against `maxBatchLength` while it is read, never after its
+  /// elements exist, and the tree may take at most twice the message's size
+  /// plus 1 MiB (`JSONParser.Limits.message`). The failure is the error to
+  /// answer with id null.
+  public static func parse(
+    _ bytes: UnsafeRawBufferPointer, maxBatchLength: Int, parseErrorPrefix: String = "Parse error: "
+  ) -> Result<JSONValue, ResponseError> {
+    let limits = JSONParser.Limits.message(byteCount: bytes.count, maxBatchLength: maxBatchLength)
+    do {
+      return .success(try JSONParser.parse(bytes, limits: limits))
+    } catch {
+      switch error.kind {
+      case .tooManyElements: return .failure(batchTooLong(limit: maxBatchLength))
+      case .tooLarge:
+        return .failure(
+          .invalidRequest(
+            "Invalid request: the message's \(bytes.count) bytes would take over \(limits.maxTreeBytes) bytes"
+              + " of memory once parsed (twice its size plus 1 MiB); send fewer, larger values"))
+      case .syntax, .invalidUTF8, .tooDeep: return .failure(.parseError(parseErrorPrefix + "\(error)"))
+      }
+    }
+  }
+
+  /// The error for a batch longer than a transport's limit: one error for
+  /// the whole batch, none of which runs. Counting stops at the first
+  /// element over, so the batch's length is not known.
+  public static func batchTooLong(limit: Int) -> ResponseError {
+    .invalidRequest(
+      "Invalid request: a batch of more than \(limit) messages is over the \(limit)-message limit (--max-batch);"
+        + " send it in smaller batches")
   }
 
   /// The reply to a request whose id is already in use.

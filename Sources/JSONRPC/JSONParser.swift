@@ -10,6 +10,11 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     case syntax
     case invalidUTF8
     case tooDeep
+    /// A top-level array (a batch) with more elements than
+    /// `Limits.maxTopLevelElements`; parsing stopped at the first one over.
+    case tooManyElements
+    /// The parsed value would take more memory than `Limits.maxTreeBytes`.
+    case tooLarge
   }
   public var kind: Kind
   public var offset: Int
@@ -26,10 +31,55 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 public struct JSONParser {
   public static let defaultMaxDepth = 512
 
+  /// What one text may cost, checked while it is read so that a refusal
+  /// costs no more than the bytes already looked at.
+  public struct Limits: Sendable {
+    public var maxDepth: Int
+    /// Elements a top-level array may hold: a batch is counted against
+    /// `--max-batch` before its elements exist.
+    public var maxTopLevelElements: Int
+    /// Memory the parsed value may take, estimated from the layout of
+    /// `JSONValue` (see `Cost`). A text of small values (`[0,0,...]`,
+    /// `[[0],[0],...]`) takes 10 to 40 times its size as a tree, so the
+    /// size limit alone bounds nothing.
+    public var maxTreeBytes: Int
+
+    public init(maxDepth: Int = defaultMaxDepth, maxTopLevelElements: Int = .max, maxTreeBytes: Int = .max) {
+      self.maxDepth = maxDepth
+      self.maxTopLevelElements = maxTopLevelElements
+      self.maxTreeBytes = maxTreeBytes
+    }
+
+    /// The limits for one message of `byteCount` bytes: its tree may take
+    /// twice its size, plus 1 MiB so small messages never notice. Strings,
+    /// what real messages carry in bulk, cost their length; only texts made
+    /// of many tiny values reach the limit.
+    public static func message(byteCount: Int, maxBatchLength: Int) -> Limits {
+      Limits(maxTopLevelElements: maxBatchLength, maxTreeBytes: 2 * byteCount + (1 << 20))
+    }
+  }
+
+  /// Upper estimates of what each part of a tree takes on the heap. An
+  /// element is counted twice: an array grows by doubling, so its buffer
+  /// may be twice its count, and the old buffer lives while it is copied.
+  enum Cost {
+    static let element = 2 * MemoryLayout<JSONValue>.stride
+    static let member = 2 * MemoryLayout<(key: String, value: JSONValue)>.stride
+    /// A non-empty array's or object's heap buffer: header and malloc's own.
+    static let container = 64
+    /// Longer strings than this live on the heap (shorter ones are inline).
+    static let inlineString = 15
+    static let stringHeader = 32
+  }
+
   public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONParseError)
     -> JSONValue
   {
-    var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+    try parse(bytes, limits: Limits(maxDepth: maxDepth))
+  }
+
+  public static func parse(_ bytes: UnsafeRawBufferPointer, limits: Limits) throws(JSONParseError) -> JSONValue {
+    var parser = JSONParser(bytes: bytes, limits: limits)
     parser.skipWhitespace()
     let value = try parser.parseValue(depth: 0)
     parser.skipWhitespace()
@@ -50,11 +100,21 @@ public struct JSONParser {
 
   private let bytes: UnsafeRawBufferPointer
   private let maxDepth: Int
+  private let maxTopLevelElements: Int
+  /// Estimated bytes the tree may still take.
+  private var treeBytesLeft: Int
   private var index = 0
 
-  private init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+  private init(bytes: UnsafeRawBufferPointer, limits: Limits) {
     self.bytes = bytes
-    self.maxDepth = maxDepth
+    self.maxDepth = limits.maxDepth
+    self.maxTopLevelElements = limits.maxTopLevelElements
+    self.treeBytesLeft = limits.maxTreeBytes
+  }
+
+  @inline(__always) private mutating func charge(_ cost: Int) throws(JSONParseError) {
+    treeBytesLeft &-= cost
+    if treeBytesLeft < 0 { throw error(.tooLarge, "the parsed value would take too much memory") }
   }
 
   private func error(_ kind: JSONParseError.Kind, _ reason: String) -> JSONParseError {
@@ -111,6 +171,8 @@ public struct JSONParser {
     while true {
       skipWhitespace()
       guard !atEnd, peek() == UInt8(ascii: "\"") else { throw error(.syntax, "expected a member name") }
+      if members.isEmpty { try charge(Cost.container) }
+      try charge(Cost.member)
       let key = try parseString()
       skipWhitespace()
       guard !atEnd, peek() == UInt8(ascii: ":") else { throw error(.syntax, "expected ':'") }
@@ -138,7 +200,12 @@ public struct JSONParser {
       index += 1
       return .array(elements)
     }
+    try charge(Cost.container)
     while true {
+      if depth == 1 && elements.count == maxTopLevelElements {
+        throw error(.tooManyElements, "more than \(maxTopLevelElements) elements in the top-level array")
+      }
+      try charge(Cost.element)
       skipWhitespace()
       elements.append(try parseValue(depth: depth))
       skipWhitespace()
@@ -211,6 +278,7 @@ public struct JSONParser {
     while index < bytes.count {
       let byte = bytes[index]
       if byte == UInt8(ascii: "\"") {
+        try chargeString(index - start)
         let string = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         index += 1
         return string
@@ -225,6 +293,7 @@ public struct JSONParser {
       switch byte {
       case UInt8(ascii: "\""):
         index += 1
+        try chargeString(scalars.count)
         return String(decoding: scalars, as: UTF8.self)
       case UInt8(ascii: "\\"):
         index += 1
@@ -238,6 +307,10 @@ public struct JSONParser {
         index += 1
       }
     }
+  }
+
+  @inline(__always) private mutating func chargeString(_ count: Int) throws(JSONParseError) {
+    if count > Cost.inlineString { try charge(Cost.stringHeader + count) }
   }
 
   private mutating func parseEscape(into out: inout [UInt8]) throws(JSONParseError) {

@@ -23,7 +23,7 @@ import Testing
     #expect(refused["id"] == JSONValue.null)
     #expect(refused["error"]?["code"] == -32600)
     let message = refused["error"]?["message"]?.stringValue ?? ""
-    #expect(message.contains("4 messages") && message.contains("--max-batch"), "\(message)")
+    #expect(message.contains("more than 3 messages") && message.contains("--max-batch"), "\(message)")
 
     // At the limit: served, one reply each.
     h.client.sendRaw(batch(5...7))

@@ -94,6 +94,44 @@ import Testing
   }
 }
 
+/// The limits a parse checks as it goes: a top-level array's length (a
+/// batch against `--max-batch`) and the memory its tree would take.
+@Suite struct JSONParserLimitsTests {
+  func kind(_ text: String, _ limits: JSONParser.Limits) -> JSONParseError.Kind? {
+    let bytes = Array(text.utf8)
+    let result = bytes.withUnsafeBytes { buffer in
+      Result { () throws(JSONParseError) -> JSONValue in try JSONParser.parse(buffer, limits: limits) }
+    }
+    if case .failure(let error) = result { return error.kind }
+    return nil
+  }
+
+  @Test func aTopLevelArrayStopsAtTheFirstElementOverTheLimit() {
+    let three = JSONParser.Limits(maxTopLevelElements: 3)
+    #expect(kind("[1,2,3]", three) == nil)
+    #expect(kind("[1,2,3,4]", three) == .tooManyElements)
+    // Counted before the rest is read: what follows the fourth element,
+    // even broken JSON, is never looked at.
+    #expect(kind("[1,2,3,4,", three) == .tooManyElements)
+    // Only the top level is a batch.
+    #expect(kind("[[1,2,3,4,5]]", three) == nil)
+    #expect(kind(#"{"a":[1,2,3,4,5]}"#, three) == nil)
+  }
+
+  @Test func aTreeOverItsMemoryLimitIsRefusedAndStringsCostTheirLength() {
+    let limits = JSONParser.Limits.message(byteCount: 4 << 20, maxBatchLength: 10)
+    let zeros = "[" + Array(repeating: "0", count: 2 << 20).joined(separator: ",") + "]"
+    #expect(kind(#"{"a":"# + zeros + "}", limits) == .tooLarge)
+    let nested = "[" + Array(repeating: "[0]", count: 1 << 20).joined(separator: ",") + "]"
+    #expect(kind(#"{"a":"# + nested + "}", limits) == .tooLarge)
+    let string = #"{"a":""# + String(repeating: "x", count: 4 << 20) + #""}"#
+    #expect(kind(string, limits) == nil)
+    // The ordinary message is nowhere near its limit.
+    let small = #"{"jsonrpc":"2.0","id":1,"method":"listFiles","params":{"path":"src"}}"#
+    #expect(kind(small, .message(byteCount: small.utf8.count, maxBatchLength: 1)) == nil)
+  }
+}
+
 @Suite struct JSONWriterTests {
   @Test func slashesAreNotEscapedAndUTF8StaysRaw() {
     #expect(JSONWriter.string("a/b/ü/中/😀") == "\"a/b/ü/中/😀\"")
