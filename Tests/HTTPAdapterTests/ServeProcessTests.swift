@@ -145,6 +145,15 @@ final class ServeProcess: Sendable {
 
   func signal(_ signal: Int32) { Glibc.kill(process.processIdentifier, signal) }
 
+  /// The process's peak resident memory so far (VmHWM), in KiB.
+  func peakKiB() throws -> Int {
+    let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+      return Int(line.dropFirst("VmHWM:".count).split(separator: " ")[0]) ?? 0
+    }
+    throw TestFailure("no VmHWM in /proc/\(process.processIdentifier)/status")
+  }
+
   func waitForExit(timeout: Duration) async throws -> Int32 {
     let deadline = ContinuousClock.now + timeout
     while process.isRunning {

@@ -1,0 +1,89 @@
+import JSONRPC
+import TestSupport
+import Testing
+
+/// CONTRACT section 8, promise 3, over stdio: a message's elements are
+/// counted against `--max-batch` while it is parsed, and peak memory stays
+/// under 4 times the largest accepted message plus 64 MiB, whatever the
+/// message's shape. Each test runs its own process, since the peak (VmHWM)
+/// is the whole process's.
+@Suite struct BoundedMemoryTests {
+  static let mib = 1 << 20
+  static let size = 60 << 20
+
+  /// The contract's budget for a largest message of `bytes`, in KiB.
+  static func budgetKiB(_ bytes: Int) -> Int { (4 * bytes + 64 * mib) / 1024 }
+
+  /// A JSON line of about `size` bytes (under the 64 MiB limit): `head`,
+  /// `unit` repeated, `tail`, newline. Built by doubling, so a 60 MiB line
+  /// costs a few copies, not millions of appends.
+  static func line(_ head: String, _ unit: String, _ tail: String, size: Int = size) -> [UInt8] {
+    let unit = Array(unit.utf8)
+    let count = (size - head.utf8.count - tail.utf8.count - 1) / unit.count
+    var repeated = unit
+    repeated.reserveCapacity(count * unit.count)
+    while repeated.count * 2 <= count * unit.count { repeated.append(contentsOf: repeated) }
+    repeated.append(contentsOf: repeated[0..<(count * unit.count - repeated.count)])
+    return Array(head.utf8) + repeated + Array(tail.utf8) + [0x0A]
+  }
+
+  static let health = #"{"jsonrpc":"2.0","id":2,"method":"health"}"# + "\n"
+
+  /// Sends `line`, expects one reply, checks the session goes on and the
+  /// peak stayed within the budget for `line`.
+  static func send(_ line: [UInt8]) async throws -> JSONValue {
+    let bridge = try BridgeProcess(timeout: .seconds(60))
+    bridge.client.sendRaw(line)
+    let reply = try await bridge.client.expectMessage()
+    bridge.client.sendRaw(health)
+    #expect(try await bridge.client.expectMessage()["result"] == "OK")
+    let peakKiB = try #require(bridge.procStatusKiB("VmHWM"))
+    #expect(
+      peakKiB < budgetKiB(line.count),
+      "peak RSS \(peakKiB / 1024) MiB for a \(line.count / mib) MiB message; the budget is \(budgetKiB(line.count) / 1024) MiB")
+    bridge.client.closeInput()
+    #expect(try bridge.waitForExit() == 0)
+    return reply
+  }
+
+  /// `[0,0,0,...]`: 31 million batch elements once, 5.6 GB; now refused
+  /// at element 1025, before the others exist.
+  @Test func aSixtyMiBBatchOfZerosIsRefusedAsOneErrorWithinTheBudget() async throws {
+    let reply = try await Self.send(Self.line("[", "0,", "0]"))
+    #expect(reply.arrayValue == nil)
+    #expect(reply["id"] == .null)
+    #expect(reply["error"]?["code"] == -32600)
+    let message = reply["error"]?["message"]?.stringValue ?? ""
+    #expect(message.contains("more than 1024 messages") && message.contains("--max-batch"), "\(message)")
+  }
+
+  /// One request whose params hold millions of tiny values: as a tree it
+  /// would take 5 to 40 times its size, so it is refused as it is parsed.
+  @Test(arguments: ["0,", "[0],", #"{"a":0},"#, #""abcdefghijklmnopq","#])
+  func aSixtyMiBRequestOfTinyValuesIsRefusedWithinTheBudget(unit: String) async throws {
+    let head = #"{"jsonrpc":"2.0","id":1,"method":"health","params":{"a":["#
+    let reply = try await Self.send(Self.line(head, unit, "0]}}"))
+    #expect(reply["id"] == .null)
+    #expect(reply["error"]?["code"] == -32600)
+    let message = reply["error"]?["message"]?.stringValue ?? ""
+    #expect(message.contains("of memory once parsed"), "\(message)")
+  }
+
+  /// What real messages carry in bulk, strings, is accepted at any size
+  /// under the limit, within the budget.
+  @Test func aSixtyMiBStringRequestIsAnsweredWithinTheBudget() async throws {
+    let head = #"{"jsonrpc":"2.0","id":1,"method":"health","params":{"a":""#
+    let reply = try await Self.send(Self.line(head, "x", #""}}"#))
+    #expect(reply["id"] == 1)
+    #expect(reply["result"] == "OK")
+  }
+
+  /// A batch at the limit of requests each carrying a string is served.
+  @Test func aBatchAtTheLimitOfBulkyRequestsIsServedWithinTheBudget() async throws {
+    let element = #"{"jsonrpc":"2.0","id":1,"method":"health","params":{"a":""# + String(repeating: "x", count: 50_000)
+      + #""}}"#
+    let line = Array(("[" + Array(repeating: element, count: 1024).joined(separator: ",") + "]\n").utf8)
+    let reply = try await Self.send(line)
+    #expect(reply.arrayValue?.count == 1024)
+  }
+}

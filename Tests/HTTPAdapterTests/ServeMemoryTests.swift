@@ -1,0 +1,62 @@
+import Foundation
+import JSONRPC
+import Testing
+
+/// CONTRACT section 8, promise 3, over HTTP: `agent-bridge serve` as a real
+/// process, its peak resident memory (VmHWM) against the contract's budget,
+/// 4 times the largest accepted message plus 64 MiB.
+@Suite struct ServeMemoryTests {
+  static let mib = 1 << 20
+
+  static func budgetKiB(_ bytes: Int) -> Int { (4 * bytes + 64 * mib) / 1024 }
+
+  /// `head`, `unit` repeated, `tail`: about `size` bytes, built by doubling.
+  static func body(_ head: String, _ unit: String, _ tail: String, size: Int = 60 << 20) -> [UInt8] {
+    let unit = Array(unit.utf8)
+    let count = (size - head.utf8.count - tail.utf8.count) / unit.count
+    var repeated = unit
+    repeated.reserveCapacity(count * unit.count)
+    while repeated.count * 2 <= count * unit.count { repeated.append(contentsOf: repeated) }
+    repeated.append(contentsOf: repeated[0..<(count * unit.count - repeated.count)])
+    return Array(head.utf8) + repeated + Array(tail.utf8)
+  }
+
+  /// A fresh `serve` on `workspace`, one POST of `body` to `/api/jsonrpc`,
+  /// the reply, and the check that the peak stayed within the budget for
+  /// the largest of `body` and `largest`.
+  static func post(_ body: [UInt8], workspace: String? = nil, largest: Int = 0) async throws -> JSONValue? {
+    let binary = try #require(ServeProcessTests.binary, "agent-bridge is not built")
+    let workspace = try workspace ?? TemporaryDirectory.make("serve-memory")
+    let serve = try ServeProcess(binary: binary, arguments: ["serve", "--workspace", workspace, "--port", "0"])
+    defer { serve.kill() }
+    let port = try await serve.port()
+    let reply = try await RawHTTP.request(
+      port: port, method: "POST", target: "/api/jsonrpc", headers: [("Content-Type", "application/json")],
+      host: "127.0.0.1", body: body)
+    #expect(reply.status == 200)
+    let peak = try serve.peakKiB()
+    let budget = budgetKiB(max(body.count, largest))
+    #expect(peak < budget, "peak RSS \(peak / 1024) MiB; the budget is \(budget / 1024) MiB")
+    return reply.json
+  }
+
+  /// A 60 MiB batch of zeros: 0.9 GB once, as every element became a value
+  /// before the batch was counted.
+  @Test func aHugeBatchIsRefusedWithinTheBudget() async throws {
+    let reply = try await Self.post(Self.body("[", "0,", "0]"))
+    #expect(reply?["error"]?["code"] == -32600)
+    #expect(reply?["error"]?["message"]?.stringValue?.contains("--max-batch") == true)
+  }
+
+  @Test func aRequestOfManyTinyValuesIsRefusedWithinTheBudget() async throws {
+    let reply = try await Self.post(
+      Self.body(#"{"jsonrpc":"2.0","id":1,"method":"health","params":{"a":["#, "0,", "0]}}"))
+    #expect(reply?["error"]?["code"] == -32600)
+  }
+
+  @Test func aLargeBodyIsAnsweredWithinTheBudget() async throws {
+    let reply = try await Self.post(
+      Self.body(#"{"jsonrpc":"2.0","id":1,"method":"health","params":{"a":""#, "x", #""}}"#))
+    #expect(reply?["result"] == "OK")
+  }
+}
