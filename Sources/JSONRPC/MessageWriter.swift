@@ -13,7 +13,12 @@ import Synchronization
 /// calls as it can, so that a burst of replies costs one syscall, not one
 /// each. Header and body always leave in the same write.
 public final class MessageWriter: Sendable {
-  private struct State {
+  fileprivate struct State {
+    /// Buffers to write before `pending`, in order: large bodies are
+    /// queued as they are instead of being copied into `pending`, so a
+    /// 40 MiB reply is held once, not twice.
+    var queued: [[UInt8]] = []
+    var queuedBytes = 0
     var pending: [UInt8] = []
     var drainScheduled = false
     var closed = false
@@ -22,6 +27,9 @@ public final class MessageWriter: Sendable {
     /// Bytes taken by the drain and not yet all written.
     var writing = 0
   }
+
+  /// Bodies at least this large are queued as they are, not copied.
+  static let queueWholeBytes = 64 * 1024
 
   private let fd: Int32
   private let queue = DispatchQueue(label: "agent-bridge.writer")
@@ -46,14 +54,14 @@ public final class MessageWriter: Sendable {
   public func send(body: [UInt8], framing: Framing) {
     let schedule = state.withLock { state -> Bool in
       if state.closed { return false }
-      switch framing {
-      case .lsp:
-        state.pending.append(contentsOf: "Content-Length: \(body.count)\r\n\r\n".utf8)
+      if framing == .lsp { state.pending.append(contentsOf: "Content-Length: \(body.count)\r\n\r\n".utf8) }
+      if body.count >= Self.queueWholeBytes {
+        state.queuePending()
+        state.queue(body)
+      } else {
         state.pending.append(contentsOf: body)
-      case .ndjson:
-        state.pending.append(contentsOf: body)
-        state.pending.append(0x0A)
       }
+      if framing == .ndjson { state.pending.append(0x0A) }
       if state.drainScheduled || state.corked { return false }
       state.drainScheduled = true
       return true
@@ -71,7 +79,7 @@ public final class MessageWriter: Sendable {
   public func uncork() {
     let schedule = state.withLock { state -> Bool in
       state.corked = false
-      if state.drainScheduled || state.pending.isEmpty || state.closed { return false }
+      if state.drainScheduled || state.isEmpty || state.closed { return false }
       state.drainScheduled = true
       return true
     }
@@ -80,7 +88,7 @@ public final class MessageWriter: Sendable {
 
   /// Bytes queued or being written: replies the client has not read yet.
   public var backlogBytes: Int {
-    state.withLock { $0.closed ? 0 : $0.pending.count + $0.writing }
+    state.withLock { $0.closed ? 0 : $0.queuedBytes + $0.pending.count + $0.writing }
   }
 
   /// Blocks the caller while more than `limit` bytes wait for the client to
@@ -102,22 +110,35 @@ public final class MessageWriter: Sendable {
 
   private func drain() {
     while true {
-      let bytes = state.withLock { state -> [UInt8] in
+      let buffers = state.withLock { state -> [[UInt8]] in
         state.writing = 0
-        if state.pending.isEmpty {
+        if state.isEmpty {
           state.drainScheduled = false
           return []
         }
-        var taken: [UInt8] = []
-        swap(&taken, &state.pending)
-        state.writing = taken.count
+        state.queuePending()
+        var taken: [[UInt8]] = []
+        swap(&taken, &state.queued)
+        state.writing = state.queuedBytes
+        state.queuedBytes = 0
         return taken
       }
-      if bytes.isEmpty { return }
-      if let error = writeAll(bytes) {
-        state.withLock { $0.closed = true; $0.pending = []; $0.writing = 0; $0.drainScheduled = false }
-        onError(error)
-        return
+      if buffers.isEmpty { return }
+      // In order, each whole before the next; a burst of small replies
+      // is still one buffer and one write.
+      for bytes in buffers {
+        if let error = writeAll(bytes) {
+          state.withLock {
+            $0.closed = true
+            $0.pending = []
+            $0.queued = []
+            $0.queuedBytes = 0
+            $0.writing = 0
+            $0.drainScheduled = false
+          }
+          onError(error)
+          return
+        }
       }
     }
   }
@@ -153,4 +174,21 @@ public final class MessageWriter: Sendable {
 func waitUntilReady(_ fd: Int32, for events: Int32) {
   var poller = pollfd(fd: fd, events: Int16(events), revents: 0)
   _ = poll(&poller, 1, -1)
+}
+
+extension MessageWriter.State {
+  var isEmpty: Bool { queued.isEmpty && pending.isEmpty }
+
+  /// Moves `pending` (when not empty) to the end of the queue.
+  mutating func queuePending() {
+    guard !pending.isEmpty else { return }
+    var taken: [UInt8] = []
+    swap(&taken, &pending)
+    queue(taken)
+  }
+
+  mutating func queue(_ bytes: [UInt8]) {
+    queuedBytes += bytes.count
+    queued.append(bytes)
+  }
 }
