@@ -27,6 +27,8 @@ public final class Dispatcher: RequestHandler, Sendable {
   public let feedback: FeedbackStore
   /// Forwards stored feedback to `--feedback-url`, when one is set.
   public let feedbackForwarder: FeedbackForwarder?
+  /// Inline archives are built one at a time, whatever the door.
+  let inlineArchives = TurnGate()
   let handlers: [String: Handler]
   private let lifecycle = Mutex(Lifecycle())
   private let onExit: @Sendable (Int32) -> Void

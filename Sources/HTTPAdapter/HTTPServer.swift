@@ -233,7 +233,7 @@ public struct HTTPServer: Sendable {
     let dispatcher = self.dispatcher
     let reply = await Exchange.answer(
       json,
-      call: { request in
+      call: { request, share in
         guard Self.jsonRPCMethods.contains(request.method) else {
           if Registry.request(named: request.method) != nil {
             return .failure(
@@ -253,7 +253,7 @@ public struct HTTPServer: Sendable {
               input: request.params?[refused] ?? .null, location: "body"))
         }
         return await dispatcher.call(
-          method: request.method, params: request.params, context: RequestContext(request: request))
+          method: request.method, params: request.params, context: RequestContext(request: request, replyShare: share))
       },
       notify: { _, _ in
         // Notifications change nothing over HTTP: `exit` and `$/cancelRequest`

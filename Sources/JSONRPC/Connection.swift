@@ -171,10 +171,12 @@ public final class Connection: NotificationSink, Sendable {
     let batch = BatchCollector(expected: expected) { replies in
       self.writer.send(.array(replies), framing: framing)
     }
+    let share = ReplyShare()
     for message in messages {
       switch message {
       case .request(let id, let method, let params):
-        start(IncomingRequest(id: id, method: method, params: params), handler: handler, reply: batch.add)
+        start(
+          IncomingRequest(id: id, method: method, params: params), handler: handler, share: share, reply: batch.add)
       case .notification(let method, let params):
         receiveNotification(method: method, params: params, handler: handler)
       case .response:
@@ -208,6 +210,7 @@ public final class Connection: NotificationSink, Sendable {
   private func start(
     _ request: IncomingRequest,
     handler: any RequestHandler,
+    share: ReplyShare = ReplyShare(),
     reply: @escaping @Sendable (JSONValue) -> Void
   ) {
     let duplicate = inFlight.withLock { !$0.isEmpty && $0[request.id] != nil }
@@ -228,7 +231,7 @@ public final class Connection: NotificationSink, Sendable {
       reply(Reply.error(error, id: request.id))
       return
     }
-    let context = RequestContext(request: request, notifications: self)
+    let context = RequestContext(request: request, notifications: self, replyShare: share)
     running.enter()
     inFlight.withLock { table in
       // Created under the lock so that the task cannot finish (and remove

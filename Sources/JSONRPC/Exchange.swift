@@ -89,11 +89,12 @@ public enum Exchange {
   /// is to be sent back (notifications only).
   ///
   /// - Parameters:
-  ///   - call: runs one request to its outcome.
+  ///   - call: runs one request to its outcome; the requests of a batch
+  ///     get the same `ReplyShare`.
   ///   - notify: receives each notification, in order, before any request runs.
   public static func answer(
     _ json: JSONValue,
-    call: @escaping @Sendable (IncomingRequest) async -> Result<JSONValue, ResponseError>,
+    call: @escaping @Sendable (IncomingRequest, ReplyShare) async -> Result<JSONValue, ResponseError>,
     notify: (String, JSONValue?) -> Void
   ) async -> JSONValue? {
     switch classify(json) {
@@ -102,7 +103,7 @@ public enum Exchange {
     case .single(let message):
       switch message {
       case .request(let id, let method, let params):
-        return response(await call(IncomingRequest(id: id, method: method, params: params)), id: id)
+        return response(await call(IncomingRequest(id: id, method: method, params: params), ReplyShare()), id: id)
       case .notification(let method, let params):
         notify(method, params)
         return nil
@@ -134,6 +135,7 @@ public enum Exchange {
         }
       }
       if planned.isEmpty { return nil }
+      let share = ReplyShare()
       let replies = await withTaskGroup(of: (Int, JSONValue).self) { group in
         var replies = [JSONValue](repeating: .null, count: planned.count)
         for (index, entry) in planned.enumerated() {
@@ -141,7 +143,7 @@ public enum Exchange {
           case .reply(let reply):
             replies[index] = reply
           case .run(let request):
-            group.addTask { (index, response(await call(request), id: request.id)) }
+            group.addTask { (index, response(await call(request, share), id: request.id)) }
           }
         }
         for await (index, reply) in group { replies[index] = reply }

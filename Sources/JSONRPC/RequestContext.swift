@@ -40,14 +40,17 @@ public struct RequestContext: Sendable {
   /// writes them here and returns only a summary. Nil over stdio, where
   /// results are JSON.
   public var output: (any ByteStreamOutput)?
+  /// Shared by the requests whose results go into the same reply (a batch).
+  public var replyShare: ReplyShare
 
   public init(
     request: IncomingRequest, notifications: any NotificationSink = DiscardingNotificationSink(),
-    output: (any ByteStreamOutput)? = nil
+    output: (any ByteStreamOutput)? = nil, replyShare: ReplyShare = ReplyShare()
   ) {
     self.request = request
     self.notifications = notifications
     self.output = output
+    self.replyShare = replyShare
   }
 
   public var id: RequestID { request.id }

@@ -18,6 +18,45 @@ public struct MemoryZipSink: ZipSink {
   }
 }
 
+/// Collects the archive as base64 text, encoding each chunk as it comes,
+/// refusing to grow past `limit` bytes of archive: what zipDirectory
+/// without a destination answers. The archive itself is never held whole,
+/// and the text is reserved once (pages are only resident once written),
+/// so an inline archive costs its base64 once, not archive plus base64
+/// plus the copies of a growing buffer.
+public struct Base64ZipSink: ZipSink {
+  public let limit: Int
+  /// Archive bytes written so far.
+  public private(set) var byteCount = 0
+  private var text = ""
+  /// The 0 to 2 bytes after the last whole group of three.
+  private var carry: [UInt8] = []
+
+  public init(limit: Int) {
+    self.limit = limit
+    text.reserveCapacity((limit + 2) / 3 * 4)
+  }
+
+  public mutating func write(_ chunk: [UInt8]) async throws {
+    guard byteCount + chunk.count <= limit else { throw ZipError.tooLarge(limit: limit) }
+    byteCount += chunk.count
+    var input = carry.isEmpty ? chunk : carry + chunk
+    let whole = input.count - input.count % 3
+    carry = Array(input[whole...])
+    input.removeLast(input.count - whole)
+    text.append(Base64.encode(input))
+  }
+
+  /// The whole archive in base64.
+  public mutating func finish() -> String {
+    if !carry.isEmpty {
+      text.append(Base64.encode(carry))
+      carry = []
+    }
+    return text
+  }
+}
+
 /// Writes to a file descriptor and (unless told not to) hashes what it writes.
 public struct FileZipSink: ZipSink {
   public let descriptor: FileDescriptor

@@ -63,17 +63,40 @@ enum FileHandlers {
             "entries": .int(Int64(summary.entries)), "skipped": .int(Int64(summary.skipped)),
           ]
         }
-        var sink = MemoryZipSink(limit: scope.options.maxInlineBytes)
-        let summary = try await ZipArchiver.write(
-          root: root, path: params.path, options: options, to: &sink, progress: report)
-        return [
-          "filename": "workspace.zip", "bytes": .int(Int64(summary.bytes)), "entries": .int(Int64(summary.entries)),
-          "skipped": .int(Int64(summary.skipped)), "data": .string(Base64.encode(sink.bytes)),
-        ]
+        // One at a time, and a batch's archives together within one
+        // archive's limit: the batch reply holds them all until the last.
+        return try await scope.dispatcher.inlineArchives.withTurn { () async throws -> JSONValue in
+          let share = scope.context.replyShare
+          let limit = scope.options.maxInlineBytes
+          let taken = share.bytes
+          guard taken < limit else { throw batchShareSpent(limit) }
+          var sink = Base64ZipSink(limit: limit - taken)
+          let summary: ZipSummary
+          do {
+            summary = try await ZipArchiver.write(
+              root: root, path: params.path, options: options, to: &sink, progress: report)
+          } catch ZipError.tooLarge where taken > 0 {
+            throw batchShareSpent(limit)
+          }
+          share.take(sink.byteCount)
+          return [
+            "filename": "workspace.zip", "bytes": .int(Int64(summary.bytes)),
+            "entries": .int(Int64(summary.entries)), "skipped": .int(Int64(summary.skipped)),
+            "data": .string(sink.finish()),
+          ]
+        }
       } catch let error as ZipError {
         throw responseError(error, path: params.path ?? "", destination: params.destination)
       }
     }
+  }
+
+  /// The error for an inline archive that does not fit beside the others
+  /// of its batch.
+  static func batchShareSpent(_ limit: Int) -> ResponseError {
+    BridgeError.tooLarge(
+      "Archive too large to return inline: with the other archives of this batch it is over \(limit) bytes;"
+        + " pass a destination, or ask for it in a request of its own")
   }
 
   /// The contract's error for a read failure, naming the path as the client gave it.
