@@ -1,3 +1,4 @@
+import Foundation
 import JSONRPC
 import TestSupport
 import Testing
@@ -85,5 +86,55 @@ import Testing
     let line = Array(("[" + Array(repeating: element, count: 1024).joined(separator: ",") + "]\n").utf8)
     let reply = try await Self.send(line)
     #expect(reply.arrayValue?.count == 1024)
+  }
+
+  /// A workspace of `files` files of 1 MiB of random bytes (so that the
+  /// archive is as large as the files).
+  static func randomWorkspace(files: Int) throws -> String {
+    let directory = BridgeProcess.makeTemporaryDirectory()
+    let random = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
+    defer { try? random.close() }
+    for index in 0..<files {
+      let bytes = try #require(try random.read(upToCount: 1 << 20))
+      try bytes.write(to: URL(fileURLWithPath: "\(directory)/file\(index).bin"))
+    }
+    return directory
+  }
+
+  /// A batch's results are all held until the batch is answered: a batch of
+  /// inline archives gets one archive's `--max-inline-bytes` together (the
+  /// first one built takes it, the others are -32015 and say why), and they
+  /// are built one at a time. Once, every archive of the batch was built at
+  /// once and the reply held them all.
+  @Test func aBatchOfInlineArchivesSharesOneArchivesAllowance() async throws {
+    let workspace = try Self.randomWorkspace(files: 3)
+    defer { try? FileManager.default.removeItem(atPath: workspace) }
+    let bridge = try BridgeProcess(["--max-inline-bytes", "\(4 << 20)"], directory: workspace, timeout: .seconds(120))
+    let elements = (1...8).map {
+      #"{"jsonrpc":"2.0","id":\#($0),"method":"zipDirectory","params":{"compression":"store"}}"#
+    }
+    let line = "[" + elements.joined(separator: ",") + "]\n"
+    bridge.client.sendRaw(line)
+    let reply = try await bridge.client.expectMessage()
+    let results = try #require(reply.arrayValue)
+    #expect(results.count == 8)
+    let built = results.filter { $0["result"]?["data"]?.stringValue != nil }
+    #expect(built.count == 1)
+    #expect(built.first?["result"]?["entries"] == 3)
+    let refused = results.filter { $0["error"] != nil }
+    #expect(refused.count == 7)
+    for error in refused {
+      #expect(error["error"]?["code"] == -32015)
+      let message = error["error"]?["message"]?.stringValue ?? ""
+      #expect(message.contains("other archives of this batch"), "\(message)")
+    }
+    // The request is small: the budget is the reply's (4 MiB of base64).
+    let replyBytes = JSONWriter.encode(reply).count
+    let peakKiB = try #require(bridge.procStatusKiB("VmHWM"))
+    #expect(
+      peakKiB < Self.budgetKiB(replyBytes),
+      "peak RSS \(peakKiB / 1024) MiB for a \(replyBytes / Self.mib) MiB reply; the budget is \(Self.budgetKiB(replyBytes) / 1024) MiB")
+    bridge.client.closeInput()
+    #expect(try bridge.waitForExit() == 0)
   }
 }

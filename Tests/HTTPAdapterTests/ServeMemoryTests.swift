@@ -59,4 +59,38 @@ import Testing
       Self.body(#"{"jsonrpc":"2.0","id":1,"method":"health","params":{"a":""#, "x", #""}}"#))
     #expect(reply?["result"] == "OK")
   }
+
+  /// Twenty clients asking at once for an inline archive of a 2 MiB
+  /// workspace: the archives are built one at a time, so memory is that of
+  /// one or two, not twenty (once 200 MiB and more).
+  @Test func concurrentInlineArchivesAreBuiltOneAtATime() async throws {
+    let binary = try #require(ServeProcessTests.binary, "agent-bridge is not built")
+    let workspace = try TemporaryDirectory.make("serve-memory-zips")
+    let random = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
+    for index in 0..<2 {
+      try #require(try random.read(upToCount: 1 << 20)).write(to: URL(fileURLWithPath: "\(workspace)/f\(index).bin"))
+    }
+    try random.close()
+    let serve = try ServeProcess(binary: binary, arguments: ["serve", "--workspace", workspace, "--port", "0"])
+    defer { serve.kill() }
+    let port = try await serve.port()
+    let body = Array(#"{"jsonrpc":"2.0","id":1,"method":"zipDirectory","params":{"compression":"store"}}"#.utf8)
+    let sizes = try await withThrowingTaskGroup(of: Int.self) { group in
+      for _ in 0..<20 {
+        group.addTask {
+          let reply = try await RawHTTP.request(
+            port: port, method: "POST", target: "/api/jsonrpc", headers: [("Content-Type", "application/json")],
+            host: "127.0.0.1", body: body)
+          #expect(reply.json?["result"]?["entries"] == 2)
+          return reply.body.count
+        }
+      }
+      return try await group.reduce(into: []) { $0.append($1) }
+    }
+    #expect(sizes.count == 20)
+    let largest = sizes.max() ?? 0
+    let peak = try serve.peakKiB()
+    let budget = Self.budgetKiB(largest)
+    #expect(peak < budget, "peak RSS \(peak / 1024) MiB for replies of \(largest / Self.mib) MiB; the budget is \(budget / 1024) MiB")
+  }
 }
