@@ -27,10 +27,13 @@ public struct HTTPServer: Sendable {
   }
 
   /// Serves until SIGTERM or SIGINT, then stops accepting connections,
-  /// lets the requests in flight finish, and returns.
+  /// lets the requests in flight finish, and returns; requests still
+  /// running after `ShutdownDeadline.grace` end with the process.
   ///
   /// - Parameter onListening: called with the bound port once listening.
   public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    let deadline = ShutdownDeadline.arm(logger: logger)
+    defer { for source in deadline { source.cancel() } }
     try await application(onListening: onListening).runService(gracefulShutdownSignals: [.sigterm, .sigint])
   }
 

@@ -22,7 +22,9 @@ struct ServeCommand: AsyncParsableCommand {
       (DNS rebinding). A request from another web page (an Origin other than the \
       server's own or --allow-origin, or Sec-Fetch-Site cross-site or same-site) is \
       answered 403, a POST whose Content-Type is not application/json 415, and a \
-      connection that has not sent a whole request within --request-timeout is closed. SIGTERM or SIGINT finishes the requests in flight, then exits 0.
+      connection that has not sent a whole request within --request-timeout is closed. \
+      SIGTERM or SIGINT finishes the requests in flight, then exits 0; requests still \
+      running 4 s later are cut off.
 
       Examples:
         agent-bridge serve --workspace ~/project        # then open http://127.0.0.1:3000/docs

@@ -95,6 +95,36 @@ import Testing
     #expect(status == 0)
     #expect(throws: (any Error).self) { try RawHTTP.connect(port: port) }
   }
+  /// SIGTERM while a download is held open by a client that stopped
+  /// reading (a request that never ends by itself): the process still
+  /// exits 0 within 5 s.
+  @Test func signalEndsARequestThatNeverFinishesWithinFiveSeconds() async throws {
+    let binary = try #require(Self.binary, "agent-bridge is not built")
+    let workspace = try TemporaryDirectory.make("serve-stuck")
+    _ = FileManager.default.createFile(atPath: workspace + "/big.bin", contents: nil)
+    try FileHandle(forWritingTo: URL(fileURLWithPath: workspace + "/big.bin")).truncate(atOffset: 8 << 30)
+    let serve = try ServeProcess(
+      binary: binary, arguments: ["serve", "--workspace", workspace, "--port", "0", "--conversation-id", "c1"])
+    defer { serve.kill() }
+    let port = try await serve.port()
+    let fd = try await RawHTTP.onThread { () throws -> Int32 in
+      let fd = try RawHTTP.connect(port: port)
+      let head = Array(
+        "GET /api/conversations/c1/zip-directory?compression=store HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+      _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+      var buffer = [UInt8](repeating: 0, count: 65536)
+      _ = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+      return fd
+    }
+    defer { close(fd) }
+    try await Task.sleep(for: .milliseconds(300))
+    let start = ContinuousClock.now
+    serve.signal(SIGTERM)
+    let status = try await serve.waitForExit(timeout: .seconds(8))
+    let took = ContinuousClock.now - start
+    #expect(took < .seconds(5), "exit took \(took)")
+    #expect(status == 0)
+  }
 }
 
 /// A running `agent-bridge serve`, its stderr collected to learn the port.
