@@ -164,9 +164,12 @@ struct ZipWalker {
     stack.append(Frame(directory: directory, listing: listing, prefix: prefix, relative: relative))
   }
 
-  /// The next file to archive, or nil at the end.
-  mutating func next() -> ZipFile? {
+  /// The next file to archive, or nil at the end. Entries that are not
+  /// archived (excluded, skipped, directories) can run to millions before
+  /// the next file, so cancellation is checked between them too.
+  mutating func next() throws -> ZipFile? {
     while let frame = stack.last {
+      try Task.checkCancellation()
       guard frame.index < frame.listing.entries.count else {
         stack.removeLast()
         continue
@@ -319,7 +322,7 @@ struct ZipStreamWriter<Sink: ZipSink> {
       // Fill the window.
       while !exhausted && queue.count < window && inFlightBytes < windowBytes {
         if pending == nil {
-          guard let file = walker.next() else {
+          guard let file = try walker.next() else {
             exhausted = true
             break
           }
