@@ -210,7 +210,7 @@ public final class Connection: NotificationSink, Sendable {
   private func start(
     _ request: IncomingRequest,
     handler: any RequestHandler,
-    share: ReplyShare = ReplyShare(),
+    share: ReplyShare? = nil,
     reply: @escaping @Sendable (JSONValue) -> Void
   ) {
     let duplicate = inFlight.withLock { !$0.isEmpty && $0[request.id] != nil }

@@ -94,7 +94,7 @@ public enum Exchange {
   ///   - notify: receives each notification, in order, before any request runs.
   public static func answer(
     _ json: JSONValue,
-    call: @escaping @Sendable (IncomingRequest, ReplyShare) async -> Result<JSONValue, ResponseError>,
+    call: @escaping @Sendable (IncomingRequest, ReplyShare?) async -> Result<JSONValue, ResponseError>,
     notify: (String, JSONValue?) -> Void
   ) async -> JSONValue? {
     switch classify(json) {
@@ -103,7 +103,7 @@ public enum Exchange {
     case .single(let message):
       switch message {
       case .request(let id, let method, let params):
-        return response(await call(IncomingRequest(id: id, method: method, params: params), ReplyShare()), id: id)
+        return response(await call(IncomingRequest(id: id, method: method, params: params), nil), id: id)
       case .notification(let method, let params):
         notify(method, params)
         return nil

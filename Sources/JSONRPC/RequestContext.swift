@@ -40,12 +40,14 @@ public struct RequestContext: Sendable {
   /// writes them here and returns only a summary. Nil over stdio, where
   /// results are JSON.
   public var output: (any ByteStreamOutput)?
-  /// Shared by the requests whose results go into the same reply (a batch).
-  public var replyShare: ReplyShare
+  /// Shared by the requests whose results go into the same reply (a
+  /// batch); nil for a request answered alone, so that the common case
+  /// allocates nothing.
+  public var replyShare: ReplyShare?
 
   public init(
     request: IncomingRequest, notifications: any NotificationSink = DiscardingNotificationSink(),
-    output: (any ByteStreamOutput)? = nil, replyShare: ReplyShare = ReplyShare()
+    output: (any ByteStreamOutput)? = nil, replyShare: ReplyShare? = nil
   ) {
     self.request = request
     self.notifications = notifications

@@ -68,7 +68,7 @@ enum FileHandlers {
         return try await scope.dispatcher.inlineArchives.withTurn { () async throws -> JSONValue in
           let share = scope.context.replyShare
           let limit = scope.options.maxInlineBytes
-          let taken = share.bytes
+          let taken = share?.bytes ?? 0
           guard taken < limit else { throw batchShareSpent(limit) }
           var sink = Base64ZipSink(limit: limit - taken)
           let summary: ZipSummary
@@ -78,7 +78,7 @@ enum FileHandlers {
           } catch ZipError.tooLarge where taken > 0 {
             throw batchShareSpent(limit)
           }
-          share.take(sink.byteCount)
+          share?.take(sink.byteCount)
           return [
             "filename": "workspace.zip", "bytes": .int(Int64(summary.bytes)),
             "entries": .int(Int64(summary.entries)), "skipped": .int(Int64(summary.skipped)),
