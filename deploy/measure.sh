@@ -15,7 +15,6 @@
 # Run as deploy/test.sh does on a machine that needs it (CONTAINERS_CONF
 # with runc and bounded ulimits); prints a Markdown table on stdout.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
 image="${1:-localhost/agent-bridge:latest}"
 IDLE_SECONDS=${IDLE_SECONDS:-60}
 FILES=${FILES:-20000}

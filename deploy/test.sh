@@ -118,8 +118,7 @@ chmod -R a+rX "$ws"
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_health() {
-  local i
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/health" 2>/dev/null) == 200 ]] && return 0
     sleep 0.1
   done
