@@ -176,6 +176,8 @@ struct RecursiveListing {
       }
       first = false
     }
+    // The last word is the total, whatever share of the walk slot 0 did.
+    progress(shared.found.load(ordering: .relaxed))
   }
 
   /// The queue of directories still to read, and what the threads share.
