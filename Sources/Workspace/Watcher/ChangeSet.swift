@@ -1,0 +1,27 @@
+/// The changes of one delivery, each path once: what a client needs is the
+/// net effect of the window, not every step of it.
+struct ChangeSet {
+  private var kinds: [String: WatchChange.Kind] = [:]
+
+  var isEmpty: Bool { kinds.isEmpty }
+
+  mutating func add(_ path: String, _ kind: WatchChange.Kind) {
+    guard let earlier = kinds[path] else {
+      kinds[path] = kind
+      return
+    }
+    switch (earlier, kind) {
+    // Gone and back (a file replaced, a directory swapped): it differs.
+    case (.deleted, .created): kinds[path] = .changed
+    // Still new to the client, whatever happened to it since.
+    case (.created, .changed): break
+    default: kinds[path] = kind
+    }
+  }
+
+  /// In code-point path order (UTF-8 byte order).
+  func sorted() -> [WatchChange] {
+    kinds.map { WatchChange(path: $0.key, kind: $0.value) }
+      .sorted { [UInt8].bytewiseLess(Array($0.path.utf8), Array($1.path.utf8)) }
+  }
+}

@@ -1,0 +1,26 @@
+/// What a watcher saw between two deliveries (one debounce window).
+public struct WatchBatch: Sendable, Equatable {
+  /// Each path at most once, in code-point path order.
+  public var changes: [WatchChange]
+  /// A repository's `HEAD`, `index` or refs changed (or a `.git` came or
+  /// went): git status may differ although no working-tree file did.
+  public var gitMetadataChanged: Bool
+  /// The changes come from a full rescan (after an overflow, or a periodic
+  /// one), not from individual events.
+  public var rescanned: Bool
+  /// The workspace itself is gone; `changes` is the one `{"path": "",
+  /// "type": "deleted"}` and the watcher has stopped.
+  public var workspaceDeleted: Bool
+
+  public init(
+    changes: [WatchChange] = [], gitMetadataChanged: Bool = false, rescanned: Bool = false,
+    workspaceDeleted: Bool = false
+  ) {
+    self.changes = changes
+    self.gitMetadataChanged = gitMetadataChanged
+    self.rescanned = rescanned
+    self.workspaceDeleted = workspaceDeleted
+  }
+
+  public var isEmpty: Bool { changes.isEmpty && !gitMetadataChanged && !workspaceDeleted }
+}

@@ -1,0 +1,241 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The watcher's thread: owns the tree and the kernel watches.
+final class WatchLoop {
+  private let options: WatcherOptions
+  private let shared: WatcherShared
+  private let log: @Sendable (String) -> Void
+  private let deliver: @Sendable (WatchBatch) -> Void
+  private let tree: WorkspaceTree
+  #if os(Linux)
+  private let inotify: Inotify?
+  #endif
+  private var mode: WatchState.Mode
+  private var hints = ChangeHints()
+  private var noted: Set<String> = []
+  private var overflows = 0
+
+  init(
+    root: WorkspaceRoot, options: WatcherOptions, shared: WatcherShared, log: @escaping @Sendable (String) -> Void,
+    deliver: @escaping @Sendable (WatchBatch) -> Void
+  ) {
+    self.options = options
+    self.shared = shared
+    self.log = log
+    self.deliver = deliver
+    #if os(Linux)
+    let inotify = options.backend == .automatic ? Inotify(maxWatches: options.maxWatches) : nil
+    self.inotify = inotify
+    tree = WorkspaceTree(root: root, registrar: inotify)
+    mode = inotify == nil ? .polling : .events
+    #else
+    tree = WorkspaceTree(root: root, registrar: nil)
+    mode = .polling
+    #endif
+  }
+
+  /// The first full read, on the caller's thread.
+  func start() -> Bool {
+    #if os(Linux)
+    if options.backend == .automatic && inotify == nil {
+      note("inotify", "inotify is unavailable (\(String(cString: strerror(errno)))): polling every \(options.rescanInterval)")
+    }
+    #endif
+    guard tree.scanAll() else { return false }
+    checkWatchLimit()
+    publish()
+    return true
+  }
+
+  func run() {
+    let clock = ContinuousClock()
+    var firstHint: ContinuousClock.Instant?
+    var lastHint: ContinuousClock.Instant?
+    var nextRescan: ContinuousClock.Instant? = mode == .events ? nil : clock.now + options.rescanInterval
+    while !shared.isStopped {
+      var deadline: ContinuousClock.Instant?
+      if let firstHint, let lastHint {
+        deadline = min(lastHint + options.debounce, firstHint + options.debounce * 5)
+      }
+      if let nextRescan { deadline = deadline.map { min($0, nextRescan) } ?? nextRescan }
+      var descriptors = [pollfd(fd: shared.wakeRead.raw, events: Int16(POLLIN), revents: 0)]
+      #if os(Linux)
+      if let inotify { descriptors.append(pollfd(fd: inotify.descriptor.raw, events: Int16(POLLIN), revents: 0)) }
+      #endif
+      let timeout = deadline.map { Self.milliseconds(until: $0, clock: clock) } ?? -1
+      let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
+      if shared.isStopped { break }
+      if ready < 0 && errno != EINTR { break }
+      #if os(Linux)
+      if descriptors.count > 1 && descriptors[1].revents != 0 {
+        let before = hints.isEmpty
+        readEvents()
+        if !hints.isEmpty {
+          let now = clock.now
+          if before || firstHint == nil { firstHint = now }
+          lastHint = now
+        }
+      }
+      #endif
+      let now = clock.now
+      if let first = firstHint, let last = lastHint,
+        now >= min(last + options.debounce, first + options.debounce * 5)
+      {
+        flush()
+        hints = ChangeHints()
+        firstHint = nil
+        lastHint = nil
+      }
+      if mode != .events && !shared.isStopped {
+        if let due = nextRescan {
+          if now >= due {
+            rescanAll()
+            nextRescan = clock.now + options.rescanInterval
+          }
+        } else {
+          nextRescan = clock.now + options.rescanInterval
+        }
+      }
+    }
+    shared.stop()
+  }
+
+  #if os(Linux)
+  /// Turns queued events into hints.
+  private func readEvents() {
+    guard let inotify else { return }
+    inotify.drain { event in
+      hints.count()
+      if event.mask & Inotify.queueOverflow != 0 {
+        hints.markOverflow()
+        return
+      }
+      if let limit = options.maxQueuedEvents, hints.events > limit {
+        hints.markOverflow()
+        return
+      }
+      guard let target = inotify.targets[event.watch] else { return }
+      if event.mask & Inotify.ignored != 0 {
+        inotify.forget(event.watch)
+        if target == .directory("") { hints.workspaceDeleted = true }
+        return
+      }
+      switch target {
+      case .directory(let directory):
+        if event.name.isEmpty {
+          if directory.isEmpty && event.mask & (Inotify.deleteSelf | Inotify.moveSelf | Inotify.unmount) != 0 {
+            hints.workspaceDeleted = true
+          }
+        } else {
+          hints.mark(directory, event.name)
+        }
+      case .gitDirectory(let repository):
+        switch String(decoding: event.name, as: UTF8.self) {
+        case "HEAD", "index", "packed-refs": hints.git = true
+        case "refs":
+          hints.git = true
+          hints.gitRewatch.insert(repository)
+        default: break
+        }
+      case .gitRefs(let repository):
+        if event.name.isEmpty || event.name.suffix(5).elementsEqual(".lock".utf8) { return }
+        hints.git = true
+        if event.mask & Inotify.isDirectory != 0 && event.mask & (Inotify.create | Inotify.movedTo) != 0 {
+          hints.gitRewatch.insert(repository)
+        }
+      }
+    }
+  }
+  #endif
+
+  /// Settles the hints of one window and delivers what changed.
+  private func flush() {
+    var changes = ChangeSet()
+    var git = hints.git
+    var present = !hints.workspaceDeleted
+    let rescanned = hints.overflow
+    if present && hints.overflow {
+      overflows += 1
+      note(
+        "overflow",
+        "The kernel's event queue overflowed (fs.inotify.max_queued_events): rescanning the whole workspace"
+          + " after each overflow")
+      present = tree.rescanAll(&changes, &git)
+    } else if present {
+      for (directory, names) in hints.ordered() {
+        present = tree.rescan(directory, names: names, &changes, &git)
+        if !present { break }
+      }
+      for repository in hints.gitRewatch { tree.rewatchGit(repository) }
+    }
+    guard present else { return workspaceDeleted() }
+    checkWatchLimit()
+    publish()
+    let batch = WatchBatch(changes: changes.sorted(), gitMetadataChanged: git, rescanned: rescanned)
+    if !batch.isEmpty && !shared.isStopped { deliver(batch) }
+  }
+
+  private func rescanAll() {
+    var changes = ChangeSet()
+    var git = false
+    guard tree.rescanAll(&changes, &git) else { return workspaceDeleted() }
+    checkWatchLimit()
+    publish()
+    let batch = WatchBatch(changes: changes.sorted(), gitMetadataChanged: git, rescanned: true)
+    if !batch.isEmpty && !shared.isStopped { deliver(batch) }
+  }
+
+  private func workspaceDeleted() {
+    shared.state.withLock { $0.workspaceDeleted = true }
+    if !shared.isStopped {
+      deliver(WatchBatch(changes: [WatchChange(path: "", kind: .deleted)], workspaceDeleted: true))
+    }
+    shared.stop()
+  }
+
+  /// Past the watch limit, a periodic rescan covers what has no watch.
+  private func checkWatchLimit() {
+    #if os(Linux)
+    guard let inotify, inotify.limitReached, mode == .events else { return }
+    mode = .eventsWithPeriodicRescan
+    note(
+      "watch-limit",
+      "Out of inotify watches (fs.inotify.max_user_watches) after \(inotify.count): also rescanning the"
+        + " workspace every \(options.rescanInterval)")
+    #endif
+  }
+
+  private func note(_ key: String, _ message: String) {
+    guard noted.insert(key).inserted else { return }
+    log(message)
+    shared.state.withLock { $0.notes.append(message) }
+  }
+
+  private func publish() {
+    #if os(Linux)
+    let watches = inotify?.count ?? 0
+    #else
+    let watches = 0
+    #endif
+    let mode = self.mode
+    let overflows = self.overflows
+    shared.state.withLock { state in
+      if state.mode != .stopped { state.mode = mode }
+      state.watches = watches
+      state.overflows = overflows
+    }
+  }
+
+  private static func milliseconds(until deadline: ContinuousClock.Instant, clock: ContinuousClock) -> Int32 {
+    let left = clock.now.duration(to: deadline)
+    if left <= .zero { return 0 }
+    let (seconds, attoseconds) = left.components
+    // Rounded up: waking a little late is harmless, early spins.
+    let total = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+    return Int32(clamping: total)
+  }
+}

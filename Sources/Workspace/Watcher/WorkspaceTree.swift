@@ -1,0 +1,314 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What the watcher knows of the workspace: every directory it descended and
+/// the status of each entry in it. Changes are found by comparing a fresh
+/// read of a directory with this record, so kernel events are only hints of
+/// where to look: a lost event costs a rescan, never a wrong answer.
+///
+/// Every directory is read through a descriptor: the root through
+/// `WorkspaceRoot.lookup`, the rest opened from their parent's descriptor
+/// without following symlinks. No path string is ever opened. Memory is one
+/// record per entry, whatever the number of events.
+final class WorkspaceTree {
+  /// An entry's status, as far as a change shows in it.
+  struct Entry: Equatable {
+    var kind: DirectoryEntry.Kind
+    var inode: UInt64
+    var size: Int64
+    var mode: UInt32
+    /// Nanoseconds since the epoch.
+    var modified: Int64
+    var statusChanged: Int64
+
+    init(_ info: stat) {
+      switch FileKind(mode: info.st_mode) {
+      case .regular: kind = .file
+      case .directory: kind = .directory
+      case .symlink: kind = .symlink
+      default: kind = .other
+      }
+      inode = UInt64(info.st_ino)
+      size = Int64(info.st_size)
+      mode = UInt32(info.st_mode)
+      #if canImport(Glibc)
+      modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+      statusChanged = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+      #else
+      modified = Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
+      statusChanged = Int64(info.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(info.st_ctimespec.tv_nsec)
+      #endif
+    }
+  }
+
+  struct Directory {
+    var inode: UInt64
+    var watch: Int32?
+    /// Dropped names (`.git`, the top-level ones) are not here.
+    var entries: [[UInt8]: Entry] = [:]
+    /// Watches on the `.git` of a repository held here (the root and its
+    /// children only: the repositories gitChanges reports).
+    var gitWatches: Set<Int32> = []
+    var hasGitDirectory = false
+  }
+
+  let root: WorkspaceRoot
+  private let registrar: (any WatchRegistrar)?
+  private(set) var directories: [String: Directory] = [:]
+
+  init(root: WorkspaceRoot, registrar: (any WatchRegistrar)?) {
+    self.root = root
+    self.registrar = registrar
+  }
+
+  /// Reads the whole workspace, placing watches, reporting nothing: the
+  /// state later changes are told against. False when the root cannot be read.
+  func scanAll() -> Bool {
+    guard let (handle, inode) = openDirectory("") else { return false }
+    directories = [:]
+    var ignored = ChangeSet()
+    var git = false
+    scanNew("", handle: handle, inode: inode, report: false, &ignored, &git)
+    return true
+  }
+
+  /// Reads the directories hinted at again and records what differs.
+  /// `names` nil: the whole directory, else only those names in it.
+  /// False when the workspace root is gone.
+  func rescan(_ directory: String, names: Set<[UInt8]>?, _ changes: inout ChangeSet, _ git: inout Bool) -> Bool {
+    guard let known = directories[directory] else { return true }
+    guard let (handle, inode) = openDirectory(directory), inode == known.inode else {
+      // Gone or replaced: its parent's own events (or rescan) settle it;
+      // the root has no parent.
+      return !directory.isEmpty
+    }
+    if known.watch == nil, let watch = registrar?.watch(handle, as: .directory(directory)) {
+      directories[directory]?.watch = watch
+    }
+    let isRepositoryLevel = Self.holdsReportedRepository(directory)
+    var current: [[UInt8]: Entry?] = [:]
+    var gitSeen: Bool?
+    if let names {
+      for name in names {
+        if name == Self.gitName {
+          gitSeen = Self.status(in: handle, name).map { Entry($0).kind == .directory } ?? false
+        } else if !Self.isDropped(name, in: directory, kind: nil) {
+          current[name] = .some(Self.status(in: handle, name).map(Entry.init))
+        }
+      }
+    } else {
+      guard let listing = DirectoryReader.entries(of: handle) else { return true }
+      gitSeen = false
+      for entry in listing {
+        if entry.name == Self.gitName {
+          gitSeen = entry.kind == .directory
+          continue
+        }
+        if Self.isDropped(entry.name, in: directory, kind: entry.kind) { continue }
+        current[entry.name] = .some(Self.status(in: handle, entry.name).map(Entry.init))
+      }
+      for name in known.entries.keys where current[name] == nil { current[name] = .some(nil) }
+    }
+    if let gitSeen, isRepositoryLevel {
+      if gitSeen != known.hasGitDirectory { git = true }
+      directories[directory]?.hasGitDirectory = gitSeen
+      if gitSeen { watchGit(directory, in: handle) }
+    }
+    for (name, now) in current {
+      let before = directories[directory]?.entries[name]
+      switch (before, now) {
+      case (nil, nil):
+        break
+      case (nil, let now?):
+        created(name, now, in: directory, handle: handle, &changes, &git)
+      case (let before?, nil):
+        deleted(name, before, in: directory, &changes)
+      case (let before?, let now?):
+        if before.kind != now.kind || (before.kind == .directory && before.inode != now.inode) {
+          deleted(name, before, in: directory, &changes)
+          created(name, now, in: directory, handle: handle, &changes, &git)
+        } else if before != now {
+          directories[directory]?.entries[name] = now
+          // A directory's own times move with its content: not a change of it.
+          if now.kind != .directory { changes.add(Self.path(directory, name, isDirectory: false), .changed) }
+        }
+      }
+    }
+    return true
+  }
+
+  /// Reads every known directory again, parents first. False when the root is gone.
+  func rescanAll(_ changes: inout ChangeSet, _ git: inout Bool) -> Bool {
+    let known = Set(directories.keys)
+    var queue = [""]
+    while let directory = queue.popLast() {
+      guard rescan(directory, names: nil, &changes, &git) else { return false }
+      // Subdirectories found just now were read whole already.
+      for (name, entry) in directories[directory]?.entries ?? [:] where entry.kind == .directory {
+        let child = Self.join(directory, name)
+        if known.contains(child) { queue.append(child) }
+      }
+    }
+    return true
+  }
+
+  /// Watches again what a repository's `.git/refs` holds now.
+  func rewatchGit(_ repository: String) {
+    guard directories[repository] != nil, let (handle, _) = openDirectory(repository) else { return }
+    watchGit(repository, in: handle)
+  }
+
+  // MARK: Changes
+
+  private func created(
+    _ name: [UInt8], _ entry: Entry, in directory: String, handle: FileDescriptor, _ changes: inout ChangeSet,
+    _ git: inout Bool
+  ) {
+    directories[directory]?.entries[name] = entry
+    changes.add(Self.path(directory, name, isDirectory: entry.kind == .directory), .created)
+    guard entry.kind == .directory, let childPath = Self.descendable(directory, name),
+      let child = DirectoryReader.openChild(of: handle, name), let info = child.status(),
+      UInt64(info.st_ino) == entry.inode
+    else { return }
+    // Watched before it is read: what lands in it meanwhile is either read
+    // now or reported by the watch.
+    scanNew(childPath, handle: child, inode: entry.inode, report: true, &changes, &git)
+  }
+
+  private func deleted(_ name: [UInt8], _ entry: Entry, in directory: String, _ changes: inout ChangeSet) {
+    directories[directory]?.entries[name] = nil
+    changes.add(Self.path(directory, name, isDirectory: entry.kind == .directory), .deleted)
+    if entry.kind == .directory { removeSubtree(Self.join(directory, name), &changes) }
+  }
+
+  /// Reads a directory new to the tree and everything below it.
+  private func scanNew(
+    _ top: String, handle: FileDescriptor, inode: UInt64, report: Bool, _ changes: inout ChangeSet, _ git: inout Bool
+  ) {
+    // Subdirectories are opened when their turn comes, from the parent's
+    // descriptor, so a wide tree does not hold a descriptor per directory.
+    var pending: [(path: String, parent: FileDescriptor?, name: [UInt8], handle: FileDescriptor?, inode: UInt64)] = [
+      (top, nil, [], handle, inode)
+    ]
+    while let next = pending.popLast() {
+      guard let handle = next.handle ?? next.parent.flatMap({ DirectoryReader.openChild(of: $0, next.name) }),
+        let info = handle.status(), UInt64(info.st_ino) == next.inode
+      else { continue }
+      var directory = Directory(inode: next.inode)
+      directory.watch = registrar?.watch(handle, as: .directory(next.path))
+      let listing = DirectoryReader.entries(of: handle) ?? []
+      for item in listing {
+        if item.name == Self.gitName {
+          if item.kind == .directory && Self.holdsReportedRepository(next.path) {
+            directory.hasGitDirectory = true
+            if report { git = true }
+          }
+          continue
+        }
+        if Self.isDropped(item.name, in: next.path, kind: item.kind) { continue }
+        guard let status = Self.status(in: handle, item.name) else { continue }
+        let entry = Entry(status)
+        directory.entries[item.name] = entry
+        if report {
+          changes.add(Self.path(next.path, item.name, isDirectory: entry.kind == .directory), .created)
+        }
+        if entry.kind == .directory, let childPath = Self.descendable(next.path, item.name) {
+          pending.append((childPath, handle, item.name, nil, entry.inode))
+        }
+      }
+      directories[next.path] = directory
+      if directory.hasGitDirectory { watchGit(next.path, in: handle) }
+    }
+  }
+
+  /// Forgets a directory and everything below it, reporting each as deleted.
+  private func removeSubtree(_ top: String, _ changes: inout ChangeSet) {
+    var pending = [top]
+    while let path = pending.popLast() {
+      guard let directory = directories.removeValue(forKey: path) else { continue }
+      if let watch = directory.watch { registrar?.unwatch(watch, for: .directory(path)) }
+      for watch in directory.gitWatches {
+        registrar?.unwatch(watch, for: .gitDirectory(repository: path))
+        registrar?.unwatch(watch, for: .gitRefs(repository: path))
+      }
+      for (name, entry) in directory.entries {
+        changes.add(Self.path(path, name, isDirectory: entry.kind == .directory), .deleted)
+        if entry.kind == .directory { pending.append(Self.join(path, name)) }
+      }
+    }
+  }
+
+  /// Watches `.git` itself (for HEAD, index, packed-refs) and every
+  /// directory under `.git/refs`. A `.git` file (a worktree's or a
+  /// submodule's `gitdir:`) is not followed: it may point anywhere.
+  private func watchGit(_ repository: String, in handle: FileDescriptor) {
+    guard let registrar, let gitDirectory = DirectoryReader.openChild(of: handle, Self.gitName) else { return }
+    var watches: Set<Int32> = []
+    if let watch = registrar.watch(gitDirectory, as: .gitDirectory(repository: repository)) { watches.insert(watch) }
+    var pending: [FileDescriptor] = []
+    if let refs = DirectoryReader.openChild(of: gitDirectory, Array("refs".utf8)) { pending.append(refs) }
+    while let next = pending.popLast() {
+      if let watch = registrar.watch(next, as: .gitRefs(repository: repository)) { watches.insert(watch) }
+      for item in DirectoryReader.entries(of: next) ?? [] where item.kind == .directory {
+        if let child = DirectoryReader.openChild(of: next, item.name) { pending.append(child) }
+      }
+    }
+    directories[repository]?.gitWatches = watches
+  }
+
+  // MARK: Names
+
+  static let gitName: [UInt8] = Array(".git".utf8)
+
+  /// The names listing drops: `.git` everywhere, FileListing's top-level
+  /// names at the root. `kind` nil: not known yet (the status decides).
+  static func isDropped(_ name: [UInt8], in directory: String, kind: DirectoryEntry.Kind?) -> Bool {
+    if name == gitName { return true }
+    guard directory.isEmpty else { return false }
+    let text = String(decoding: name, as: UTF8.self)
+    if kind == nil {
+      return FileListing.topLevelIgnored.contains(text) || FileListing.topLevelIgnored.contains(text + "/")
+    }
+    return FileListing.topLevelIgnored.contains(kind == .directory ? text + "/" : text)
+  }
+
+  /// gitChanges reports the workspace's repository and those of its direct children.
+  static func holdsReportedRepository(_ directory: String) -> Bool {
+    directory.isEmpty || !directory.utf8.contains(0x2F)
+  }
+
+  static func join(_ directory: String, _ name: [UInt8]) -> String {
+    let text = String(decoding: name, as: UTF8.self)
+    return directory.isEmpty ? text : directory + "/" + text
+  }
+
+  static func path(_ directory: String, _ name: [UInt8], isDirectory: Bool) -> String {
+    join(directory, name) + (isDirectory ? "/" : "")
+  }
+
+  /// The relative path of a subdirectory to descend, or nil when its name
+  /// is not UTF-8 (a relative path string could not name it again).
+  static func descendable(_ directory: String, _ name: [UInt8]) -> String? {
+    let text = String(decoding: name, as: UTF8.self)
+    guard Array(text.utf8) == name else { return nil }
+    return directory.isEmpty ? text : directory + "/" + text
+  }
+
+  /// The status of a name in an open directory, the name itself (no link followed).
+  static func status(in directory: FileDescriptor, _ name: [UInt8]) -> stat? {
+    var info = stat()
+    let result = DirectoryReader.withCString(name) { fstatat(directory.raw, $0, &info, AT_SYMLINK_NOFOLLOW) }
+    return result == 0 ? info : nil
+  }
+
+  /// A known directory, opened through the workspace's descriptor walk.
+  private func openDirectory(_ relative: String) -> (FileDescriptor, UInt64)? {
+    guard case .found(let item)? = try? root.lookup(relative: relative, followFinalSymlink: false),
+      item.kind == .directory, case .success(let handle) = item.openDirectory()
+    else { return nil }
+    return (handle, UInt64(item.info.st_ino))
+  }
+}

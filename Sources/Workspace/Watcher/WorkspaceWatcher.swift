@@ -1,0 +1,46 @@
+import Git
+
+/// Watches one workspace and delivers what changed in it, in batches.
+///
+/// On Linux the kernel tells it where to look (inotify, no polling); each
+/// hint is settled by reading the directory again through the workspace's
+/// descriptor walk and comparing with what it knew (`WorkspaceTree`). When
+/// the kernel loses events (queue overflow) it reads everything again; when
+/// it runs out of watches it adds a periodic full rescan; elsewhere, or with
+/// `backend: .polling`, it only rescans periodically. Each fallback is said
+/// once through `log` and kept in `state`.
+///
+/// Its own thread sleeps in `poll` until an event or a deadline: idle, it
+/// costs nothing. `stop()` ends it promptly; so does the workspace being
+/// deleted, which is delivered once as `{"path": "", "type": "deleted"}`.
+public final class WorkspaceWatcher: Sendable {
+  private let shared: WatcherShared
+
+  /// Reads the whole workspace and places its watches before returning,
+  /// so that every change made after `init` returns is delivered. Nil when
+  /// the workspace cannot be read.
+  ///
+  /// - Parameters:
+  ///   - log: a fallback, said once each (for stderr).
+  ///   - deliver: each non-empty batch, on the watcher's thread, in order;
+  ///     the next batch is gathered while it runs.
+  public init?(
+    root: WorkspaceRoot, options: WatcherOptions = WatcherOptions(),
+    log: @escaping @Sendable (String) -> Void = { _ in },
+    deliver: @escaping @Sendable (WatchBatch) -> Void
+  ) {
+    guard let shared = WatcherShared() else { return nil }
+    self.shared = shared
+    let loop = WatchLoop(root: root, options: options, shared: shared, log: log, deliver: deliver)
+    guard loop.start() else { return nil }
+    let handed = UncheckedBox(loop)
+    Parallel.detach { handed.value.run() }
+  }
+
+  deinit { stop() }
+
+  public var state: WatchState { shared.state.withLock { $0 } }
+
+  /// Stops watching; no batch is delivered after the one running, if any.
+  public func stop() { shared.stop() }
+}
