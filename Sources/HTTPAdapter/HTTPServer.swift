@@ -47,7 +47,9 @@ public struct HTTPServer: Sendable {
       router: router(),
       server: .http1(
         configuration: HTTP1Channel.Configuration(
-          additionalChannelHandlers: [RequestTimeoutHandler(timeout: .init(options.requestTimeout))])),
+          additionalChannelHandlers: [
+            RequestTimeoutHandler(timeout: .init(options.requestTimeout)), ClientDepartureHandler(),
+          ])),
       configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port)),
       onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
       logger: logger
@@ -56,8 +58,8 @@ public struct HTTPServer: Sendable {
 
   // MARK: Routes
 
-  func router() -> Router<BasicRequestContext> {
-    let router = Router()
+  func router() -> Router<ConnectionRequestContext> {
+    let router = Router(context: ConnectionRequestContext.self)
     router.add(
       middleware: GuardMiddleware(
         hosts: HostPolicy(options: options), origins: OriginPolicy(allowOrigin: options.allowOrigin),
@@ -81,7 +83,7 @@ public struct HTTPServer: Sendable {
     }
     router.get("/alive") { _, _ in JSONResponse.make(200, ["status": "ok"]) }
     router.get("/server_info") { _, _ in self.serverInfo() }
-    router.post("/api/jsonrpc") { request, _ in await self.jsonRPC(request) }
+    router.post("/api/jsonrpc") { request, context in await self.jsonRPC(request, context: context) }
     router.get("/openapi.json") { _, _ in
       Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: self.openAPI))
     }
@@ -98,7 +100,7 @@ public struct HTTPServer: Sendable {
   /// A known path asked with another method answers FastAPI's 405, with
   /// `Allow`, rather than the router's 404: the client got the path right.
   static func refuseOtherMethods(
-    on router: Router<BasicRequestContext>, served: [(path: String, method: HTTPRequest.Method)]
+    on router: Router<ConnectionRequestContext>, served: [(path: String, method: HTTPRequest.Method)]
   ) {
     var allowed: [String: [HTTPRequest.Method]] = [:]
     var order: [String] = []
@@ -121,7 +123,7 @@ public struct HTTPServer: Sendable {
 
   /// One REST call: URL, query and body to params, the dispatcher, and the
   /// outcome to a status and body.
-  func serve(_ endpoint: RESTMapping.Endpoint, request: Request, context: BasicRequestContext) async -> Response {
+  func serve(_ endpoint: RESTMapping.Endpoint, request: Request, context: ConnectionRequestContext) async -> Response {
     var body: JSONValue?
     if endpoint.route.verb == .post, let refusal = JSONContentType.refusal(request) { return refusal }
     if endpoint.route.bodyIsParams {
@@ -139,7 +141,8 @@ public struct HTTPServer: Sendable {
       for: endpoint.route, query: RESTMapping.parseQuery(request.uri.query.map { $0[...] }), body: body,
       conversationId: conversationId)
     if endpoint.route.streams { return await stream(endpoint, params: params) }
-    return Self.outcome(await dispatcher.call(method: endpoint.method, params: params))
+    let dispatcher = self.dispatcher
+    return Self.outcome(await context.run { await dispatcher.call(method: endpoint.method, params: params) })
   }
 
   static func outcome(_ result: Result<JSONValue, ResponseError>) -> Response {
@@ -225,7 +228,7 @@ public struct HTTPServer: Sendable {
     ListConversationsRequest.method, "rpc.discover",
   ])
 
-  func jsonRPC(_ request: Request) async -> Response {
+  func jsonRPC(_ request: Request, context: ConnectionRequestContext) async -> Response {
     if let refusal = JSONContentType.refusal(request) { return refusal }
     let json: JSONValue
     switch await readJSONBody(request, maxBatchLength: options.maxBatchLength) {
@@ -234,7 +237,17 @@ public struct HTTPServer: Sendable {
     case .failure(let error): return JSONResponse.make(200, Reply.error(error, id: nil))
     }
     let dispatcher = self.dispatcher
-    let reply = await Exchange.answer(
+    let reply = await context.run {
+      await Self.answer(json, dispatcher: dispatcher)
+    }
+    guard let reply else { return Response(status: .noContent) }
+    return JSONResponse.make(200, reply)
+  }
+
+  /// A JSON-RPC message (or batch) through the dispatcher, methods limited
+  /// to those the HTTP door serves.
+  static func answer(_ json: JSONValue, dispatcher: Dispatcher) async -> JSONValue? {
+    await Exchange.answer(
       json,
       call: { request, share in
         guard Self.jsonRPCMethods.contains(request.method) else {
@@ -262,8 +275,6 @@ public struct HTTPServer: Sendable {
         // Notifications change nothing over HTTP: `exit` and `$/cancelRequest`
         // belong to a stdio session. They are accepted and get no reply.
       })
-    guard let reply else { return Response(status: .noContent) }
-    return JSONResponse.make(200, reply)
   }
 
   // MARK: Server info

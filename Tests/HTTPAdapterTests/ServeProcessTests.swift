@@ -184,6 +184,15 @@ final class ServeProcess: Sendable {
     throw TestFailure("no VmHWM in /proc/\(process.processIdentifier)/status")
   }
 
+  /// CPU time the process has used so far (user + system), in seconds.
+  func cpuSeconds() throws -> Double {
+    let stat = try String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)
+    // Fields after the command name, which ends with the last ')'.
+    let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+    let ticks = Double(fields[11])! + Double(fields[12])!
+    return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+  }
+
   func waitForExit(timeout: Duration) async throws -> Int32 {
     let deadline = ContinuousClock.now + timeout
     while process.isRunning {
