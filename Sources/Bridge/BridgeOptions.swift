@@ -18,6 +18,13 @@ public struct BridgeOptions: Sendable {
   public var feedbackURL: String?
   /// How forwarding retries a failing `--feedback-url`.
   public var feedbackBackoff = FeedbackForwarder.Backoff()
+  /// `--debounce-ms`: a subscribed workspace's changes are gathered this
+  /// long (while they keep coming, up to five times as long) into one
+  /// notification.
+  public var debounce: Duration = .milliseconds(50)
+  /// A subscription whose client has more than this unread is dropped,
+  /// rather than holding its notifications in memory.
+  public var maxSubscriberBacklogBytes = 8 << 20
   /// More conversations to open at start (from the config file), each with
   /// its own workspace and runtime facts.
   public var conversations: [ConversationConfig] = []

@@ -27,6 +27,8 @@ public final class Dispatcher: RequestHandler, Sendable {
   public let feedback: FeedbackStore
   /// Forwards stored feedback to `--feedback-url`, when one is set.
   public let feedbackForwarder: FeedbackForwarder?
+  /// Clients subscribed to workspace changes, and their watchers.
+  public let subscriptions: Subscriptions
   /// Inline archives are built one at a time, whatever the door.
   let inlineArchives = TurnGate()
   let handlers: [String: Handler]
@@ -70,6 +72,8 @@ public final class Dispatcher: RequestHandler, Sendable {
       self.feedbackForwarder = nil
     }
     self.onExit = onExit
+    self.subscriptions = Subscriptions(
+      debounce: options.debounce, maxBacklogBytes: options.maxSubscriberBacklogBytes, logger: logger)
     self.discoverDocument = OpenRPC.document(serverVersion: BridgeVersion.version)
     var table = HandlerTable()
     LifecycleHandlers.register(into: &table)
@@ -78,6 +82,7 @@ public final class Dispatcher: RequestHandler, Sendable {
     FeedbackHandlers.register(into: &table)
     FileHandlers.register(into: &table)
     GitHandlers.register(into: &table)
+    SubscriptionHandlers.register(into: &table)
     self.handlers = table.entries
     // Resume forwarding what earlier runs stored but did not deliver.
     feedbackForwarder?.start()

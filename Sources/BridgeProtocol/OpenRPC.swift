@@ -53,6 +53,10 @@ public enum OpenRPC {
       ],
       "x-notifications": .array(
         Registry.notifications.map { ["name": .string($0.method), "summary": .string($0.summary)] }),
+      "x-server-notifications": .array(
+        ServerNotifications.all.map {
+          ["name": .string($0.method), "summary": .string($0.summary), "params": $0.params]
+        }),
       "x-framing": ["lsp", "ndjson"],
     ]
   }

@@ -20,6 +20,8 @@ public enum Registry {
     ZipDirectoryRequest.self,
     GitChangesRequest.self,
     GitDiffRequest.self,
+    SubscribeRequest.self,
+    UnsubscribeRequest.self,
   ]
 
   /// Notifications the bridge accepts (no reply).

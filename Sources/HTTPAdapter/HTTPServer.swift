@@ -251,6 +251,13 @@ public struct HTTPServer: Sendable {
       json,
       call: { request, share in
         guard Self.jsonRPCMethods.contains(request.method) else {
+          if request.method == SubscribeRequest.method || request.method == UnsubscribeRequest.method {
+            // A POST carries one reply and nothing after it.
+            return .failure(
+              .invalidRequest(
+                "\(request.method) is not available over HTTP POST: it has no channel to push notifications on"
+                  + " (use stdio)"))
+          }
           if Registry.request(named: request.method) != nil {
             return .failure(
               ResponseError(

@@ -77,6 +77,8 @@ public final class Connection: NotificationSink, Sendable {
     writer.send(Reply.notification(method, params: params), framing: currentFraming)
   }
 
+  public var backlogBytes: Int { writer.backlogBytes }
+
   /// Reads until end of input, then waits for the requests in flight and
   /// flushes their replies. Blocks the calling thread.
   public func run(handler: any RequestHandler) {
@@ -176,7 +178,8 @@ public final class Connection: NotificationSink, Sendable {
       switch message {
       case .request(let id, let method, let params):
         start(
-          IncomingRequest(id: id, method: method, params: params), handler: handler, share: share, reply: batch.add)
+          IncomingRequest(id: id, method: method, params: params), handler: handler, share: share,
+          reply: batch.add, afterBatch: batch)
       case .notification(let method, let params):
         receiveNotification(method: method, params: params, handler: handler)
       case .response:
@@ -211,7 +214,8 @@ public final class Connection: NotificationSink, Sendable {
     _ request: IncomingRequest,
     handler: any RequestHandler,
     share: ReplyShare? = nil,
-    reply: @escaping @Sendable (JSONValue) -> Void
+    reply: @escaping @Sendable (JSONValue) -> Void,
+    afterBatch batch: BatchCollector? = nil
   ) {
     let duplicate = inFlight.withLock { !$0.isEmpty && $0[request.id] != nil }
     if duplicate {
@@ -231,7 +235,8 @@ public final class Connection: NotificationSink, Sendable {
       reply(Reply.error(error, id: request.id))
       return
     }
-    let context = RequestContext(request: request, notifications: self, replyShare: share)
+    let afterReply = AfterReply()
+    let context = RequestContext(request: request, notifications: self, replyShare: share, afterReply: afterReply)
     running.enter()
     inFlight.withLock { table in
       // Created under the lock so that the task cannot finish (and remove
@@ -243,7 +248,10 @@ public final class Connection: NotificationSink, Sendable {
           // end regardless: the client has stopped waiting for the result.
           if Task.isCancelled, case .success = result { result = .failure(.cancelled) }
           self.inFlight.withLock { _ = $0.removeValue(forKey: request.id) }
+          // In a batch the reply leaves with the last of its requests.
+          batch?.runAfterSending(afterReply)
           reply(Exchange.response(result, id: request.id))
+          if batch == nil { afterReply.run() }
           self.running.leave()
         })
     }
@@ -254,20 +262,26 @@ public final class Connection: NotificationSink, Sendable {
 /// Gathers the replies of one batch and sends them as one array when the
 /// last arrives. A batch of notifications only sends nothing.
 final class BatchCollector: Sendable {
-  private let state: Mutex<(replies: [JSONValue], remaining: Int)>
+  private let state: Mutex<(replies: [JSONValue], remaining: Int, after: [AfterReply])>
   private let send: @Sendable ([JSONValue]) -> Void
 
   init(expected: Int, send: @escaping @Sendable ([JSONValue]) -> Void) {
-    state = Mutex((replies: [], remaining: expected))
+    state = Mutex((replies: [], remaining: expected, after: []))
     self.send = send
   }
 
+  /// Runs `work` once the batch's reply has been sent.
+  func runAfterSending(_ work: AfterReply) { state.withLock { $0.after.append(work) } }
+
   @Sendable func add(_ reply: JSONValue) {
-    let done = state.withLock { state -> [JSONValue]? in
+    let done = state.withLock { state -> (replies: [JSONValue], after: [AfterReply])? in
       state.replies.append(reply)
       state.remaining -= 1
-      return state.remaining == 0 ? state.replies : nil
+      return state.remaining == 0 ? (state.replies, state.after) : nil
     }
-    if let done { send(done) }
+    if let done {
+      send(done.replies)
+      for work in done.after { work.run() }
+    }
   }
 }

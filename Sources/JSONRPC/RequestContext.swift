@@ -16,11 +16,45 @@ public struct IncomingRequest: Sendable {
 /// stdio that is the connection; over HTTP, nowhere.
 public protocol NotificationSink: Sendable {
   func notify(_ method: String, params: JSONValue)
+  /// Whether notifications reach a client at all: false where there is no
+  /// channel to push on (an HTTP request, a one-shot `call`), so that a
+  /// method whose whole point is notifications can refuse.
+  var deliversNotifications: Bool { get }
+  /// Bytes sent but not yet read by the client, so that a subscription
+  /// whose client stopped reading can be dropped instead of growing memory.
+  var backlogBytes: Int { get }
+}
+
+extension NotificationSink {
+  public var deliversNotifications: Bool { true }
+  public var backlogBytes: Int { 0 }
 }
 
 public struct DiscardingNotificationSink: NotificationSink {
   public init() {}
   public func notify(_ method: String, params: JSONValue) {}
+  public var deliversNotifications: Bool { false }
+}
+
+/// Work to run once a request's reply has been handed to the writer, so
+/// that what it sends (a subscription's first notification) follows the
+/// reply that names it. Connections create one per request that runs as
+/// work; answers made inline have none.
+public final class AfterReply: Sendable {
+  private let work = Mutex<[@Sendable () -> Void]>([])
+
+  public init() {}
+
+  public func add(_ body: @escaping @Sendable () -> Void) { work.withLock { $0.append(body) } }
+
+  /// Runs (and forgets) what was added.
+  public func run() {
+    let taken = work.withLock { work -> [@Sendable () -> Void] in
+      defer { work = [] }
+      return work
+    }
+    for body in taken { body() }
+  }
 }
 
 /// Where a method that makes a byte stream (zipDirectory's archive) writes
@@ -44,15 +78,19 @@ public struct RequestContext: Sendable {
   /// batch); nil for a request answered alone, so that the common case
   /// allocates nothing.
   public var replyShare: ReplyShare?
+  /// Runs after the reply is queued; nil where the door has no such moment
+  /// (HTTP, `call`: they carry no notifications either).
+  public var afterReply: AfterReply?
 
   public init(
     request: IncomingRequest, notifications: any NotificationSink = DiscardingNotificationSink(),
-    output: (any ByteStreamOutput)? = nil, replyShare: ReplyShare? = nil
+    output: (any ByteStreamOutput)? = nil, replyShare: ReplyShare? = nil, afterReply: AfterReply? = nil
   ) {
     self.request = request
     self.notifications = notifications
     self.output = output
     self.replyShare = replyShare
+    self.afterReply = afterReply
   }
 
   public var id: RequestID { request.id }

@@ -80,7 +80,17 @@ struct CommonOptions: ParsableArguments {
       valueName: "url"))
   var feedbackURL: String?
 
+  @Option(
+    name: .customLong("debounce-ms"),
+    help: ArgumentHelp(
+      "Subscriptions gather a workspace's changes this long into one notification (default: 50).",
+      valueName: "ms"))
+  var debounceMilliseconds: Int?
+
   func validate() throws {
+    if let debounceMilliseconds, !(0...60_000).contains(debounceMilliseconds) {
+      throw ValidationError("--debounce-ms must be between 0 and 60000")
+    }
     if let maxFileBytes, maxFileBytes <= 0 { throw ValidationError("--max-file-bytes must be positive") }
     if let maxInlineBytes, maxInlineBytes <= 0 { throw ValidationError("--max-inline-bytes must be positive") }
     _ = try parsedWebHosts()
@@ -118,6 +128,7 @@ struct CommonOptions: ParsableArguments {
     options.stateDirectory = stateDirectory.map(absolutePath) ?? config.stateDirectory
     options.feedbackURL = feedbackURL ?? config.feedbackURL
     options.conversations = config.conversations
+    if let debounceMilliseconds { options.debounce = .milliseconds(debounceMilliseconds) }
     return options
   }
 

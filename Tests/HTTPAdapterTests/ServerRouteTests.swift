@@ -91,6 +91,18 @@ import Testing
     #expect(reply.text == #"{"jsonrpc":"2.0","id":"a","result":"OK"}"#)
   }
 
+  /// A POST has no channel to push notifications on: subscribe is refused
+  /// (-32600) and starts no watcher.
+  @Test func jsonRPCSubscribeIsRefused() async throws {
+    let server = try await TestServer.start()
+    defer { Task { await server.stop() } }
+    let reply = try await server.post(
+      "/api/jsonrpc", json: #"{"jsonrpc":"2.0","id":1,"method":"subscribe","params":{"events":["files","git"]}}"#)
+    #expect(reply.json?["error"]?["code"] == -32600)
+    #expect(server.dispatcher.subscriptions.count == 0)
+    #expect(server.dispatcher.subscriptions.watchState(conversationId: server.conversationId) == nil)
+  }
+
   /// `--max-batch` bounds an HTTP batch as it bounds a stdio one: one
   /// -32600 for the whole batch, none of which runs.
   @Test func jsonRPCBatchOverTheLimitIsRefusedWhole() async throws {

@@ -35,6 +35,7 @@ enum ConversationHandlers {
       guard store.close(params.conversationId) else {
         throw BridgeError.conversationNotFound(params.conversationId)
       }
+      scope.dispatcher.subscriptions.close(conversationId: params.conversationId)
       return .null
     }
     table.inline(ListConversationsRequest.self) { _, scope in

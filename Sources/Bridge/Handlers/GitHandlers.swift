@@ -31,7 +31,7 @@ enum GitHandlers {
       }
       switch result {
       case .success(let changes):
-        return .array(changes.map { ["status": .string($0.status.rawValue), "path": .string($0.path)] })
+        return json(changes)
       case .failure(.unknownRef(let ref)): throw unknownRef(ref)
       case .failure(.cancelled): throw CancellationError()
       case .failure(.git(let error)): throw BridgeError.internalError("Git error: \(error.message)")
@@ -59,6 +59,11 @@ enum GitHandlers {
         throw diffError(error, path: params.path)
       }
     }
+  }
+
+  /// gitChanges' answer, as it goes on the wire (also pushed by subscriptions).
+  static func json(_ changes: [GitChange]) -> JSONValue {
+    .array(changes.map { ["status": .string($0.status.rawValue), "path": .string($0.path)] })
   }
 
   static func unknownRef(_ ref: String) -> ResponseError {

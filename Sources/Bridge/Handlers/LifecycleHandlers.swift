@@ -41,6 +41,7 @@ enum LifecycleHandlers {
         "framing": ["lsp", "ndjson"],
         "progress": true,
         "cancellation": true,
+        "notifications": .array(ServerNotifications.all.map { .string($0.method) }),
       ],
       "conversationId": .string(dispatcher.conversations.defaultConversation.id),
     ]

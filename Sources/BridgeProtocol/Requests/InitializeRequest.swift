@@ -41,7 +41,8 @@ public enum InitializeRequest: BridgeRequest {
           "framing": Schema.array(Schema.enumeration(["lsp", "ndjson"])),
           "progress": Schema.boolean,
           "cancellation": Schema.boolean,
-        ], required: ["methods", "framing", "progress", "cancellation"]),
+          "notifications": Schema.array(Schema.string("A notification the server may send.")),
+        ], required: ["methods", "framing", "progress", "cancellation", "notifications"]),
       "conversationId": Schema.string("The default conversation's id."),
     ], required: ["serverInfo", "protocolVersion", "capabilities", "conversationId"])
 

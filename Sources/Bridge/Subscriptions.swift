@@ -1,0 +1,220 @@
+import BridgeProtocol
+import Git
+import JSONRPC
+import Logging
+import Synchronization
+import Workspace
+
+/// Clients subscribed to workspace changes, and the one watcher each
+/// watched conversation has (started by its first subscriber, stopped with
+/// its last, or when the conversation closes).
+///
+/// Each batch from a watcher becomes at most one `workspace/filesChanged`
+/// per subscriber that asked for files, and, for those that asked for git,
+/// one `workspace/gitChanged` carrying exactly what `gitChanges` answers
+/// now, computed once per batch and sent only when it differs from the
+/// last one that subscriber got. Notifications are sent under the lock, so
+/// none follows an `unsubscribe` reply and each subscriber sees them in order.
+public final class Subscriptions: Sendable {
+  struct Subscriber {
+    let id: String
+    let conversationId: String
+    let events: Set<SubscribeRequest.Event>
+    let sink: any NotificationSink
+    /// Until the subscribe reply is out, what it is sent waits here, so
+    /// that no notification precedes the reply that names it.
+    var held: [(method: String, params: JSONValue)]? = []
+    var lastGit: JSONValue?
+  }
+
+  struct Watched {
+    let watcher: WorkspaceWatcher
+    var subscribers: Set<String>
+  }
+
+  struct State {
+    var subscribers: [String: Subscriber] = [:]
+    var watched: [String: Watched] = [:]
+    var next = 1
+  }
+
+  private let state = Mutex(State())
+  private let debounce: Duration
+  private let maxBacklogBytes: Int
+  private let logger: Logger
+
+  init(debounce: Duration, maxBacklogBytes: Int, logger: Logger) {
+    self.debounce = debounce
+    self.maxBacklogBytes = maxBacklogBytes
+    self.logger = logger
+  }
+
+  /// Subscribers now, for tests and logs.
+  public var count: Int { state.withLock { $0.subscribers.count } }
+
+  /// Registers a subscriber (held until `activate`), starting the
+  /// conversation's watcher if it has none. Blocks for the watcher's first
+  /// read of the workspace.
+  func subscribe(
+    _ conversation: Conversation, events: Set<SubscribeRequest.Event>, sink: any NotificationSink
+  ) throws(ResponseError) -> String {
+    let running = state.withLock { $0.watched[conversation.id] != nil }
+    // Started outside the lock: the first read takes as long as the tree is big.
+    var started: WorkspaceWatcher?
+    if !running {
+      let id = conversation.id
+      let workspace = conversation.workspace
+      let logger = self.logger
+      started = WorkspaceWatcher(
+        root: WorkspaceRoot(realPath: workspace), options: WatcherOptions(debounce: debounce),
+        log: { logger.warning("watching \(workspace): \($0)") },
+        deliver: { [weak self] batch in self?.deliver(batch, conversationId: id, workspace: workspace) })
+      guard started != nil else {
+        throw BridgeError.internalError("Cannot watch the workspace: \(workspace) cannot be read")
+      }
+    }
+    let (id, extra) = state.withLock { state -> (String, WorkspaceWatcher?) in
+      let id = "s\(state.next)"
+      state.next += 1
+      state.subscribers[id] = Subscriber(id: id, conversationId: conversation.id, events: events, sink: sink)
+      var extra: WorkspaceWatcher?
+      if var watched = state.watched[conversation.id] {
+        // Another subscribe started one meanwhile: keep that one.
+        extra = started
+        watched.subscribers.insert(id)
+        state.watched[conversation.id] = watched
+      } else if let started {
+        state.watched[conversation.id] = Watched(watcher: started, subscribers: [id])
+      }
+      return (id, extra)
+    }
+    extra?.stop()
+    return id
+  }
+
+  /// The first gitChanged of a subscriber, unless a batch got one to it first.
+  func setInitialGit(_ id: String, _ changes: JSONValue) {
+    state.withLock { state in
+      guard var subscriber = state.subscribers[id], subscriber.lastGit == nil else { return }
+      subscriber.lastGit = changes
+      let first = (method: ServerNotifications.gitChanged, params: Self.params(subscriber, changes))
+      subscriber.held?.insert(first, at: 0)
+      state.subscribers[id] = subscriber
+    }
+  }
+
+  /// Sends what was held for a subscriber; from now on it is sent at once.
+  func activate(_ id: String) {
+    state.withLock { state in
+      guard var subscriber = state.subscribers[id], let held = subscriber.held else { return }
+      subscriber.held = nil
+      for notification in held { subscriber.sink.notify(notification.method, params: notification.params) }
+      state.subscribers[id] = subscriber
+    }
+  }
+
+  /// False when there is no such subscription.
+  func unsubscribe(_ id: String) -> Bool {
+    let (found, idle) = state.withLock { state -> (Bool, WorkspaceWatcher?) in
+      guard let subscriber = state.subscribers.removeValue(forKey: id) else { return (false, nil) }
+      return (true, Self.leave(&state, subscriber))
+    }
+    idle?.stop()
+    return found
+  }
+
+  /// Drops every subscription of a conversation and stops its watcher.
+  func close(conversationId: String) {
+    let watcher = state.withLock { state -> WorkspaceWatcher? in
+      guard let watched = state.watched.removeValue(forKey: conversationId) else { return nil }
+      for id in watched.subscribers { state.subscribers[id] = nil }
+      return watched.watcher
+    }
+    watcher?.stop()
+  }
+
+  /// The watcher of a conversation's state, when it is watched.
+  public func watchState(conversationId: String) -> WatchState? {
+    state.withLock { $0.watched[conversationId]?.watcher.state }
+  }
+
+  // MARK: Delivering
+
+  private func deliver(_ batch: WatchBatch, conversationId: String, workspace: String) {
+    let wantsGit = state.withLock { state in
+      state.watched[conversationId]?.subscribers.contains { state.subscribers[$0]?.events.contains(.git) == true }
+        ?? false
+    }
+    // Computed outside the lock, on the watcher's thread: while it runs the
+    // next batch gathers, which is the coalescing a slow status needs.
+    let git = wantsGit ? Self.gitChanges(workspace) : nil
+    let files: JSONValue = .array(
+      batch.changes.map { ["path": .string($0.path), "type": .string($0.kind.rawValue)] })
+    var dropped: [(String, Int)] = []
+    let idle = state.withLock { state -> [WorkspaceWatcher] in
+      guard let watched = state.watched[conversationId] else { return [] }
+      var idle: [WorkspaceWatcher] = []
+      for id in watched.subscribers.sorted() {
+        guard var subscriber = state.subscribers[id] else { continue }
+        var notifications: [(String, JSONValue)] = []
+        if subscriber.events.contains(.files) && !batch.changes.isEmpty {
+          notifications.append((ServerNotifications.filesChanged, Self.params(subscriber, files)))
+        }
+        if let git, subscriber.events.contains(.git), git != subscriber.lastGit {
+          subscriber.lastGit = git
+          notifications.append((ServerNotifications.gitChanged, Self.params(subscriber, git)))
+        }
+        if notifications.isEmpty { continue }
+        if subscriber.held != nil {
+          subscriber.held?.append(contentsOf: notifications.map { (method: $0.0, params: $0.1) })
+          state.subscribers[id] = subscriber
+          continue
+        }
+        let backlog = subscriber.sink.backlogBytes
+        if backlog > maxBacklogBytes {
+          // A client that stopped reading: its notifications would only
+          // pile up in memory.
+          state.subscribers[id] = nil
+          dropped.append((id, backlog))
+          if let watcher = Self.leave(&state, subscriber) { idle.append(watcher) }
+          continue
+        }
+        for (method, params) in notifications { subscriber.sink.notify(method, params: params) }
+        state.subscribers[id] = subscriber
+      }
+      return idle
+    }
+    for (id, backlog) in dropped {
+      logger.warning(
+        "dropped subscription \(id): its client has \(backlog) bytes unread, over the \(maxBacklogBytes)-byte limit")
+    }
+    for watcher in idle { watcher.stop() }
+  }
+
+  /// Removes a subscriber from its conversation's watcher; the watcher when
+  /// it has no subscriber left (to stop, outside the lock).
+  private static func leave(_ state: inout State, _ subscriber: Subscriber) -> WorkspaceWatcher? {
+    guard var watched = state.watched[subscriber.conversationId] else { return nil }
+    watched.subscribers.remove(subscriber.id)
+    if watched.subscribers.isEmpty {
+      state.watched[subscriber.conversationId] = nil
+      return watched.watcher
+    }
+    state.watched[subscriber.conversationId] = watched
+    return nil
+  }
+
+  private static func params(_ subscriber: Subscriber, _ changes: JSONValue) -> JSONValue {
+    [
+      "subscriptionId": .string(subscriber.id), "conversationId": .string(subscriber.conversationId),
+      "changes": changes,
+    ]
+  }
+
+  /// What gitChanges (no ref) answers now; nil when it fails (the workspace
+  /// deleted, say), so that nothing wrong is pushed.
+  static func gitChanges(_ workspace: String) -> JSONValue? {
+    guard let changes = try? GitChanges.collect(workspace: workspace, ref: nil) else { return nil }
+    return GitHandlers.json(changes)
+  }
+}

@@ -1,0 +1,59 @@
+public import JSONRPC
+
+/// `subscribe` {events: ["files", "git"], conversationId?} -> {subscriptionId}:
+/// the workspace is watched from now on, and its changes are pushed as
+/// `workspace/filesChanged` and `workspace/gitChanged` notifications (see
+/// `WorkspaceNotifications`). Needs a connection that carries notifications
+/// (stdio): over `POST /api/jsonrpc` or `agent-bridge call` it is -32600.
+public enum SubscribeRequest: BridgeRequest {
+  public enum Event: String, Sendable, CaseIterable {
+    case files, git
+  }
+
+  public struct Params: Sendable, Equatable {
+    public var events: Set<Event>
+    public init(events: Set<Event>) { self.events = events }
+  }
+  public typealias Result = JSONValue
+
+  public static let method = "subscribe"
+  public static let summary =
+    "Watch the workspace and push its changes: workspace/filesChanged and workspace/gitChanged notifications "
+    + "(stdio only)."
+  public static let errors: [BridgeErrorCode] = [.invalidRequest, .invalidParams, .conversationNotFound]
+
+  public static let paramsSchema: JSONValue = Schema.params(
+    [
+      "events": [
+        "type": "array", "items": Schema.enumeration(Event.allCases.map(\.rawValue)), "minItems": 1,
+        "uniqueItems": true,
+        "description": .string(
+          "files: workspace/filesChanged; git: workspace/gitChanged (one at once, then one whenever gitChanges"
+            + " would answer differently)."),
+      ]
+    ], required: ["events"])
+
+  public static let resultSchema: JSONValue = Schema.object(
+    ["subscriptionId": Schema.string("Names the subscription in its notifications and in unsubscribe.")],
+    required: ["subscriptionId"], additional: false)
+
+  public static func decode(_ params: JSONValue?) throws(ResponseError) -> Params {
+    let reader = try ParamsReader(params)
+    guard let value = reader["events"], !value.isNull else { throw reader.missing("events") }
+    guard case .array(let elements) = value, !elements.isEmpty else {
+      throw BridgeError.invalidParams(
+        field: "events", type: "value_error", message: "events must be a non-empty list of 'files' and 'git'",
+        input: value, location: reader.location)
+    }
+    var events: Set<Event> = []
+    for element in elements {
+      guard case .string(let name) = element, let event = Event(rawValue: name) else {
+        throw BridgeError.invalidParams(
+          field: "events", type: "enum", message: "Input should be 'files' or 'git'", input: element,
+          location: reader.location)
+      }
+      events.insert(event)
+    }
+    return Params(events: events)
+  }
+}
