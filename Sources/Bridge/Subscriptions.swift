@@ -141,32 +141,47 @@ public final class Subscriptions: Sendable {
   // MARK: Delivering
 
   private func deliver(_ batch: WatchBatch, conversationId: String, workspace: String) {
+    // Files first: they need no git status, which can take a while.
+    if !batch.changes.isEmpty {
+      let files: JSONValue = .array(
+        batch.changes.map { ["path": .string($0.path), "type": .string($0.kind.rawValue)] })
+      send(to: conversationId) { subscriber in
+        subscriber.events.contains(.files) ? [(ServerNotifications.filesChanged, Self.params(subscriber, files))] : []
+      }
+    }
     let wantsGit = state.withLock { state in
       state.watched[conversationId]?.subscribers.contains { state.subscribers[$0]?.events.contains(.git) == true }
         ?? false
     }
     // Computed outside the lock, on the watcher's thread: while it runs the
     // next batch gathers, which is the coalescing a slow status needs.
-    let git = wantsGit ? Self.gitChanges(workspace) : nil
-    let files: JSONValue = .array(
-      batch.changes.map { ["path": .string($0.path), "type": .string($0.kind.rawValue)] })
+    guard wantsGit, let git = Self.gitChanges(workspace) else { return }
+    send(to: conversationId) { subscriber in
+      guard subscriber.events.contains(.git), git != subscriber.lastGit else { return [] }
+      subscriber.lastGit = git
+      return [(ServerNotifications.gitChanged, Self.params(subscriber, git))]
+    }
+  }
+
+  /// Sends each subscriber of a conversation what `make` gives it (held
+  /// while its subscribe reply is not out), dropping those whose client has
+  /// stopped reading.
+  private func send(
+    to conversationId: String, _ make: (inout Subscriber) -> [(method: String, params: JSONValue)]
+  ) {
     var dropped: [(String, Int)] = []
     let idle = state.withLock { state -> [WorkspaceWatcher] in
       guard let watched = state.watched[conversationId] else { return [] }
       var idle: [WorkspaceWatcher] = []
       for id in watched.subscribers.sorted() {
         guard var subscriber = state.subscribers[id] else { continue }
-        var notifications: [(String, JSONValue)] = []
-        if subscriber.events.contains(.files) && !batch.changes.isEmpty {
-          notifications.append((ServerNotifications.filesChanged, Self.params(subscriber, files)))
+        let notifications = make(&subscriber)
+        if notifications.isEmpty {
+          state.subscribers[id] = subscriber
+          continue
         }
-        if let git, subscriber.events.contains(.git), git != subscriber.lastGit {
-          subscriber.lastGit = git
-          notifications.append((ServerNotifications.gitChanged, Self.params(subscriber, git)))
-        }
-        if notifications.isEmpty { continue }
         if subscriber.held != nil {
-          subscriber.held?.append(contentsOf: notifications.map { (method: $0.0, params: $0.1) })
+          subscriber.held?.append(contentsOf: notifications)
           state.subscribers[id] = subscriber
           continue
         }
@@ -179,7 +194,7 @@ public final class Subscriptions: Sendable {
           if let watcher = Self.leave(&state, subscriber) { idle.append(watcher) }
           continue
         }
-        for (method, params) in notifications { subscriber.sink.notify(method, params: params) }
+        for notification in notifications { subscriber.sink.notify(notification.method, params: notification.params) }
         state.subscribers[id] = subscriber
       }
       return idle
