@@ -179,7 +179,10 @@ final class ServeProcess: Sendable {
   func peakKiB() throws -> Int {
     let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
     for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-      return Int(line.dropFirst("VmHWM:".count).split(separator: " ")[0]) ?? 0
+      // "VmHWM:\t  1234 kB": a tab, then spaces.
+      if let kib = line.dropFirst("VmHWM:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap({ Int($0) }) {
+        return kib
+      }
     }
     throw TestFailure("no VmHWM in /proc/\(process.processIdentifier)/status")
   }
