@@ -25,6 +25,22 @@ public final class TurnGate: Sendable {
     return try await body()
   }
 
+  /// Waits for a turn that lasts as long as the returned `Turn` lives: for
+  /// work whose end is not a scope, such as a response written after its
+  /// handler returned.
+  public func take() async -> Turn {
+    await enter()
+    return Turn { self.leave() }
+  }
+
+  /// A turn of a gate, given back when the last reference to it goes, so
+  /// that it is given back however the work holding it ends.
+  public final class Turn: Sendable {
+    private let giveBack: @Sendable () -> Void
+    init(_ giveBack: @escaping @Sendable () -> Void) { self.giveBack = giveBack }
+    deinit { giveBack() }
+  }
+
   private func enter() async {
     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
       let now = state.withLock { state -> Bool in

@@ -15,6 +15,7 @@ public struct HTTPServer: Sendable {
   public let options: HTTPServerOptions
   public let logger: Logger
   let activity = Activity()
+  let heavy = HeavyRequests()
   let openAPI: ByteBuffer
   let docs = ByteBuffer(string: DocsPage.html)
 
@@ -126,6 +127,7 @@ public struct HTTPServer: Sendable {
   func serve(_ endpoint: RESTMapping.Endpoint, request: Request, context: ConnectionRequestContext) async -> Response {
     var body: JSONValue?
     if endpoint.route.verb == .post, let refusal = JSONContentType.refusal(request) { return refusal }
+    let turn = endpoint.route.bodyIsParams ? await heavy.turnForBody(of: request) : nil
     if endpoint.route.bodyIsParams {
       switch await readJSONBody(request) {
       case .success(let json): body = json
@@ -143,6 +145,7 @@ public struct HTTPServer: Sendable {
     if endpoint.route.streams { return await stream(endpoint, params: params) }
     let dispatcher = self.dispatcher
     return Self.outcome(await context.run { await dispatcher.call(method: endpoint.method, params: params) })
+      .holding(turn)
   }
 
   static func outcome(_ result: Result<JSONValue, ResponseError>) -> Response {
@@ -230,18 +233,20 @@ public struct HTTPServer: Sendable {
 
   func jsonRPC(_ request: Request, context: ConnectionRequestContext) async -> Response {
     if let refusal = JSONContentType.refusal(request) { return refusal }
+    var turn = await heavy.turnForBody(of: request)
     let json: JSONValue
     switch await readJSONBody(request, maxBatchLength: options.maxBatchLength) {
     case .success(let value?): json = value
     case .success(nil): return JSONResponse.make(200, Reply.error(.invalidRequest("Invalid request: empty body"), id: nil))
     case .failure(let error): return JSONResponse.make(200, Reply.error(error, id: nil))
     }
+    turn = await heavy.turnForReply(to: json, holding: turn)
     let dispatcher = self.dispatcher
     let reply = await context.run {
       await Self.answer(json, dispatcher: dispatcher)
     }
     guard let reply else { return Response(status: .noContent) }
-    return JSONResponse.make(200, reply)
+    return JSONResponse.make(200, reply).holding(turn)
   }
 
   /// A JSON-RPC message (or batch) through the dispatcher, methods limited

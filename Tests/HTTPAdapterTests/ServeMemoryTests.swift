@@ -60,6 +60,46 @@ import Testing
     #expect(reply?["result"] == "OK")
   }
 
+  /// Ten clients posting 30 MiB each at once: the bodies are taken one at a
+  /// time, so memory is that of the largest (once 346 MiB for a 184 MiB
+  /// budget).
+  @Test func concurrentLargeBodiesStayWithinTheBudget() async throws {
+    let binary = try #require(ServeProcessTests.binary, "agent-bridge is not built")
+    let workspace = try TemporaryDirectory.make("serve-memory-bodies")
+    let serve = try ServeProcess(binary: binary, arguments: ["serve", "--workspace", workspace, "--port", "0"])
+    defer { serve.kill() }
+    let port = try await serve.port()
+    let body = Self.body(#"{"jsonrpc":"2.0","id":1,"method":"health","params":{"a":""#, "x", #""}}"#, size: 30 << 20)
+    // Ten curl processes, started together: clients on their own threads in
+    // this process trickled in one after another and never overlapped.
+    let curl = try #require(which("curl"), "curl is needed (scripts/setup --test installs it)")
+    let file = workspace + "/../body-\(getpid()).json"
+    try Data(body).write(to: URL(fileURLWithPath: file))
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    let clients = try (0..<10).map { _ in
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: curl)
+      process.arguments = [
+        "-s", "-H", "Content-Type: application/json", "--data-binary", "@" + file,
+        "http://127.0.0.1:\(port)/api/jsonrpc",
+      ]
+      let output = Pipe()
+      process.standardOutput = output
+      try process.run()
+      return (process, output)
+    }
+    var answered = 0
+    for (process, output) in clients {
+      let reply = output.fileHandleForReading.readDataToEndOfFile()
+      process.waitUntilExit()
+      if (try? JSONParser.parse([UInt8](reply)))?["result"] == "OK" { answered += 1 }
+    }
+    #expect(answered == 10)
+    let peak = try serve.peakKiB()
+    let budget = Self.budgetKiB(body.count)
+    #expect(peak < budget, "peak RSS \(peak / 1024) MiB; the budget is \(budget / 1024) MiB")
+  }
+
   /// Twenty clients asking at once for an inline archive of a 2 MiB
   /// workspace: the archives are built one at a time, so memory is that of
   /// one or two, not twenty (once 200 MiB and more).
