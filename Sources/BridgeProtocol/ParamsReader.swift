@@ -11,7 +11,9 @@ public struct ParamsReader: Sendable {
   public init(_ params: JSONValue?, location: String = "query") throws(ResponseError) {
     self.location = location
     switch params {
-    case nil, .null?: object = JSONObject()
+    // No params, null and [] (by-position with no arguments, which is how
+    // Neovim's built-in client encodes an empty Lua table) all mean none.
+    case nil, .null?, .array([])?: object = JSONObject()
     case .object(let object)?: self.object = object
     case .some(let other):
       throw BridgeError.invalidParams(
