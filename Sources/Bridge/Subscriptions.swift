@@ -149,6 +149,8 @@ public final class Subscriptions: Sendable {
         subscriber.events.contains(.files) ? [(ServerNotifications.filesChanged, Self.params(subscriber, files))] : []
       }
     }
+    // A deleted workspace has no status to tell; its one filesChanged says it all.
+    if batch.workspaceDeleted { return }
     let wantsGit = state.withLock { state in
       state.watched[conversationId]?.subscribers.contains { state.subscribers[$0]?.events.contains(.git) == true }
         ?? false

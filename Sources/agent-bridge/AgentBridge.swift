@@ -16,7 +16,9 @@ struct AgentBridge: AsyncParsableCommand {
         printf '{"jsonrpc":"2.0","id":1,"method":"health"}\\n' | agent-bridge
       """,
     version: BridgeVersion.long,
-    subcommands: [StdioCommand.self, ServeCommand.self, CallCommand.self, OpenRPCCommand.self, FeedbackCommand.self],
+    subcommands: [
+      StdioCommand.self, ServeCommand.self, CallCommand.self, WatchCommand.self, OpenRPCCommand.self, FeedbackCommand.self,
+    ],
     defaultSubcommand: StdioCommand.self
   )
 
