@@ -50,7 +50,8 @@ let package = Package(
     // MARK: Git: libgit2 repositories, changes, diffs, ignore rules.
 
     .target(name: "Git", dependencies: ["CLibGit2"], swiftSettings: strict),
-    .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"], swiftSettings: strict),
+    // Workspace too: gitDiff's working-tree side is read through its walk.
+    .testTarget(name: "GitTests", dependencies: ["Git", "Workspace", "TestSupport"], swiftSettings: strict),
 
     // MARK: Workspace: sandboxed paths, listing, reading, zip writing.
 

@@ -51,16 +51,19 @@ public enum GitDiff {
   public static let maxBytes = 1 << 20
 
   /// - Parameters:
-  ///   - workspace: the workspace's real path.
-  ///   - path: the file, relative to the workspace, already resolved inside
-  ///     it (no `.` or `..`, `/`-separated).
+  ///   - workspace: the workspace's real path (its repositories are opened
+  ///     from it; no working-tree file is).
+  ///   - path: the name to look up at the base, relative to the workspace
+  ///     (no `.` or `..`, `/`-separated). A name only: never opened.
+  ///   - workingTree: what the working tree holds there, read by the caller.
   ///   - ref: the base for the workspace repository; a nested repository
   ///     keeps its own, as in gitChanges.
   public static func diff(
-    workspace: String, path: String, ref: String?, maxBytes: Int = maxBytes
+    workspace: String, path: String, workingTree: WorkingTreeSide, ref: String?, maxBytes: Int = maxBytes
   ) throws(GitDiffError) -> GitFileDiff {
     let located = try locate(path, in: workspace, ref: ref)
-    let absolute = workspace + "/" + path
+    // The workspace root is a directory, whatever its repository holds.
+    if !path.split(separator: "/").contains(where: { $0 != "." }) { throw .isDirectory }
 
     var original: [UInt8]?
     if let base = located.base, let entry = base.entry(at: located.pathInRepository) {
@@ -80,31 +83,23 @@ public enum GitDiff {
 
     var modified: [UInt8]?
     var directoryThere = false
-    switch FileSystem.kind(absolute) {
-    case nil:
+    switch workingTree {
+    case .absent:
       break
-    case .regular(let size, _)?:
-      if size > maxBytes { throw .tooLarge(size) }
-      do {
-        modified = try FileSystem.readFile(absolute, limit: maxBytes)
-      } catch {
-        switch error {
-        case .tooLarge(let size): throw .tooLarge(size)
-        case .notRegular: throw .notRegularFile
-        case .unreadable(let code):
-          throw .git(GitError(code: -1, message: "Cannot read the file: \(String(cString: strerror(code)))"))
-        }
-      }
-    case .symlink?:
-      // git stores a symlink as its target text; never follow it.
-      modified = FileSystem.linkTarget(absolute)
-    case .directory?:
-      if FileSystem.holdsGitDir(absolute), let head = nestedHead(absolute) {
+    case .bytes(let bytes):
+      if bytes.count > maxBytes { throw .tooLarge(bytes.count) }
+      modified = bytes
+    case .tooLarge(let size):
+      throw .tooLarge(size)
+    case .unreadable(let reason):
+      throw .git(GitError(code: -1, message: "Cannot read the file: \(reason)"))
+    case .directory(let holdsGitEntry):
+      if holdsGitEntry, let head = nestedHead(workspace + "/" + path) {
         modified = Array("Subproject commit \(head)".utf8)
       } else {
         directoryThere = true
       }
-    case .other?:
+    case .special:
       throw .notRegularFile
     }
 

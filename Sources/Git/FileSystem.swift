@@ -57,31 +57,6 @@ enum FileSystem {
     return names
   }
 
-  /// A whole file's bytes, refusing (nil) anything bigger than `limit`.
-  static func readFile(_ path: String, limit: Int) throws(FileReadError) -> [UInt8] {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-    guard descriptor >= 0 else { throw .unreadable(errno) }
-    defer { close(descriptor) }
-    var info = stat()
-    guard fstat(descriptor, &info) == 0 else { throw .unreadable(errno) }
-    guard info.st_mode & S_IFMT == S_IFREG else { throw .notRegular }
-    if Int(info.st_size) > limit { throw .tooLarge(Int(info.st_size)) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-    while true {
-      let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-      if count < 0 {
-        if errno == EINTR { continue }
-        throw .unreadable(errno)
-      }
-      if count == 0 { break }
-      bytes.append(contentsOf: chunk[0..<count])
-      // The file may grow after fstat: keep the limit honest.
-      if bytes.count > limit { throw .tooLarge(bytes.count) }
-    }
-    return bytes
-  }
-
   /// A symlink's target text, as git stores it in a blob.
   static func linkTarget(_ path: String) -> [UInt8]? {
     var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
@@ -91,10 +66,4 @@ enum FileSystem {
     guard count >= 0 else { return nil }
     return Array(buffer[0..<count])
   }
-}
-
-enum FileReadError: Error {
-  case unreadable(Int32)
-  case notRegular
-  case tooLarge(Int)
 }

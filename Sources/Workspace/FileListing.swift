@@ -23,8 +23,9 @@ public enum FileListing {
       let entries = DirectoryReader.entries(of: directory)
     else { return [] }
 
-    let here = item.resolved
-    let rules = IgnoreRules(holding: here.absolute)
+    let here = item.relative.text
+    let absolute = root.pathForIgnoreRules(item)
+    let rules = IgnoreRules(holding: absolute)
     var directories: [String] = []
     var files: [String] = []
     for entry in entries {
@@ -37,13 +38,13 @@ public enum FileListing {
       case .symlink:
         // Followed inside the workspace only: a broken link, a loop, or one
         // that leads out is left out (nothing outside may show).
-        guard let target = try? root.lookup(relative: join(here.relative, name)), case .found(let found) = target
+        guard let target = try? root.lookup(relative: join(here, name)), case .found(let found) = target
         else { continue }
         isDirectory = found.kind == .directory
       }
       let display = isDirectory ? name + "/" : name
-      if here.relative.isEmpty && topLevelIgnored.contains(display) { continue }
-      if let rules, let inRepository = rules.relative(join(here.absolute, name)),
+      if here.isEmpty && topLevelIgnored.contains(display) { continue }
+      if let rules, let inRepository = rules.relative(join(absolute, name)),
         rules.isIgnored(inRepository, isDirectory: isDirectory)
       {
         // Tracked files stay listed, as in `git status`.
@@ -80,9 +81,10 @@ public enum FileListing {
     else { return [] }
     let prefix = clientPath.isEmpty ? "" : (clientPath.hasSuffix("/") ? clientPath : clientPath + "/")
     let threads = max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 4))
+    let absolute = root.pathForIgnoreRules(item)
     let top = RecursiveListing.Directory(
-      listed: [], relative: item.resolved.relative, absolute: item.resolved.absolute, handle: directory,
-      rules: IgnoreRules(holding: item.resolved.absolute, handles: threads))
+      listed: [], relative: item.relative.text, absolute: absolute, handle: directory,
+      rules: IgnoreRules(holding: absolute, handles: threads))
     return try RecursiveListing(root: root, prefix: Array(prefix.utf8), threads: threads)
       .run(directory: top, progress: progress, isCancelled: isCancelled)
   }

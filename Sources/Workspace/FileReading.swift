@@ -37,7 +37,7 @@ public enum FileReading {
     switch lookup {
     case .found(let found): item = found
     case .missing: return .failure(.notFound)
-    case .failed(_, let failure): return .failure(.unreadable(failure.message))
+    case .failed(let failure): return .failure(.unreadable(failure.message))
     }
     switch item.kind {
     case .regular: break
@@ -56,7 +56,7 @@ public enum FileReading {
     case .failure(let error): return .failure(error)
     }
     // The name the client asked for decides; a link's target name is the fallback.
-    if let mime = mediaType(forName: clientPath) ?? mediaType(forName: item.resolved.relative) {
+    if let mime = mediaType(forName: clientPath) ?? mediaType(forName: item.relative.text) {
       return .success("data:\(mime);base64," + Base64.encode(bytes))
     }
     return text(from: bytes)

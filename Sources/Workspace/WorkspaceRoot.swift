@@ -12,20 +12,6 @@ public enum PathError: Error, Sendable, Equatable {
   case invalid(String)
 }
 
-/// A client path resolved inside a workspace.
-public struct ResolvedPath: Sendable, Equatable {
-  /// Relative to the workspace root, `/`-separated, no `.` or `..`; "" for the root.
-  /// Symlinks on the way are resolved: this names the object itself.
-  public var relative: String
-  /// The absolute path on disk (root + relative).
-  public var absolute: String
-
-  public init(relative: String, absolute: String) {
-    self.relative = relative
-    self.absolute = absolute
-  }
-}
-
 /// What an opened object is.
 public enum FileKind: Sendable, Equatable {
   case regular, directory, symlink, fifo, socket, characterDevice, blockDevice, unknown
@@ -57,70 +43,6 @@ public final class FileDescriptor: Sendable {
   }
 }
 
-/// An object inside the workspace, held by a descriptor that was reached by
-/// walking from the root one component at a time with `O_NOFOLLOW`. Whatever
-/// happens to the names afterwards, reading goes through this descriptor (or
-/// one verified to be the same inode), so there is no gap between the check
-/// and the use.
-public struct WorkspaceItem: Sendable {
-  public let resolved: ResolvedPath
-  public let kind: FileKind
-  /// `fstat` of the object at the time it was reached.
-  public let info: stat
-  /// `O_PATH` on Linux: enough to stat and to name, never to read.
-  let handle: FileDescriptor
-  /// The directory that holds it, nil for the workspace root itself.
-  let parent: FileDescriptor?
-  let name: String
-
-  public var size: Int { Int(info.st_size) }
-
-  /// Opens the object for reading: `O_NONBLOCK` so that a FIFO swapped in
-  /// can never hang the caller, and the inode checked against the one the
-  /// walk reached, so that a rename in between is noticed rather than read.
-  public func openForReading() -> Result<FileDescriptor, OpenFailure> {
-    reopen(flags: O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)
-  }
-
-  /// Opens a directory for listing (fdopendir / getdents).
-  public func openDirectory() -> Result<FileDescriptor, OpenFailure> {
-    reopen(flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
-  }
-
-  private func reopen(flags: Int32) -> Result<FileDescriptor, OpenFailure> {
-    let fd: Int32
-    if let parent {
-      fd = openat(parent.raw, name, flags)
-    } else {
-      // The root: walk-independent, but it is the root by definition.
-      fd = openat(handle.raw, ".", flags & ~O_NOFOLLOW)
-    }
-    guard fd >= 0 else { return .failure(OpenFailure(errno: errno)) }
-    let opened = FileDescriptor(fd)
-    guard let now = opened.status(), now.st_dev == info.st_dev, now.st_ino == info.st_ino else {
-      return .failure(OpenFailure(errno: ESTALE))
-    }
-    return .success(opened)
-  }
-}
-
-/// An `open` that failed after the walk succeeded (permissions, a race).
-public struct OpenFailure: Error, Sendable, Equatable {
-  public var errno: Int32
-  public var message: String { String(cString: strerror(errno)) }
-}
-
-/// What a lookup found.
-public enum Lookup: Sendable {
-  /// The object exists; it is held open.
-  case found(WorkspaceItem)
-  /// Nothing there (or a broken or looping symlink, or a path through a
-  /// file); `ResolvedPath` is where it would be.
-  case missing(ResolvedPath)
-  /// Something on the way could not be opened (permissions).
-  case failed(ResolvedPath, OpenFailure)
-}
-
 /// The one place client paths become file system objects. Every method that
 /// takes a path resolves it here.
 ///
@@ -141,136 +63,146 @@ public struct WorkspaceRoot: Sendable {
     self.path = trimmed
   }
 
-  /// Where a client path leads, without holding anything open. Missing
-  /// paths resolve too (a deleted file still has a place).
-  public func resolve(_ clientPath: String) throws(PathError) -> ResolvedPath {
-    switch try lookup(clientPath) {
-    case .found(let item): return item.resolved
-    case .missing(let resolved), .failed(let resolved, _): return resolved
-    }
-  }
-
   /// Walks to a client path and holds what it finds open.
   /// - Parameter followFinalSymlink: when false and the last component is a
   ///   symlink, the link itself is returned (kind `.symlink`).
   public func lookup(_ clientPath: String, followFinalSymlink: Bool = true) throws(PathError) -> Lookup {
     if clientPath.utf8.contains(0) { throw .invalid("NUL byte in path") }
     var text = Substring(clientPath)
-    if text.hasPrefix("/") {
+    if text.utf8.first == Self.slash {
       // Absolute paths are accepted only inside the workspace.
       guard let rest = relativeToRoot(text) else { throw .outsideWorkspace }
       text = rest
     }
-    return try walk(components: text.split(separator: "/").map(String.init), followFinalSymlink: followFinalSymlink)
+    return try walk(components: Self.components(text), followFinalSymlink: followFinalSymlink)
   }
 
   /// Walks a path that is already relative to the root (one the bridge made
   /// itself, e.g. while listing).
   public func lookup(relative: String, followFinalSymlink: Bool = true) throws(PathError) -> Lookup {
-    try walk(components: relative.split(separator: "/").map(String.init), followFinalSymlink: followFinalSymlink)
+    try walk(components: Self.components(Substring(relative)), followFinalSymlink: followFinalSymlink)
   }
 
-  /// The part of an absolute path below the root, or nil when it is not below it.
+  /// The directory's path on disk, for libgit2's ignore rules, which take
+  /// nothing but paths. Directories only; no file is ever read by it here.
+  func pathForIgnoreRules(_ directory: WorkspaceItem) -> String {
+    directory.relative.isRoot ? path : (path == "/" ? "/" : path + "/") + directory.relative.text
+  }
+
+  private static let slash = UInt8(ascii: "/")
+
+  /// The components that mean something, last one first: split on the `/`
+  /// *byte* (a `Character` split would keep `x\u{600}/y` whole, a grapheme
+  /// cluster the kernel still splits, following the link `x\u{600}`), with
+  /// empty and `.` components dropped.
+  private static func components(_ text: Substring) -> [String] {
+    var result: [String] = []
+    for part in text.utf8.split(separator: slash, omittingEmptySubsequences: true).reversed() {
+      if part.count == 1 && part.first == UInt8(ascii: ".") { continue }
+      result.append(String(Substring(part)))
+    }
+    return result
+  }
+
+  private static func isDotDot(_ component: String) -> Bool {
+    component.utf8.elementsEqual("..".utf8)
+  }
+
+  /// The part of an absolute path below the root, or nil when it is not
+  /// below it. Compared byte for byte: canonically equivalent text is
+  /// another name.
   private func relativeToRoot(_ absolute: Substring) -> Substring? {
-    if path == "/" { return absolute.dropFirst() }
-    guard absolute.hasPrefix(path) else { return nil }
-    let rest = absolute.dropFirst(path.count)
-    if rest.isEmpty { return rest }
-    return rest.hasPrefix("/") ? rest.dropFirst() : nil
+    if path == "/" { return Substring(absolute.utf8.dropFirst()) }
+    guard absolute.utf8.starts(with: path.utf8) else { return nil }
+    let rest = absolute.utf8.dropFirst(path.utf8.count)
+    if rest.isEmpty { return Substring(rest) }
+    return rest.first == Self.slash ? Substring(rest.dropFirst()) : nil
   }
 
   private static let maxSymlinkHops = 40
 
   private func walk(components: [String], followFinalSymlink: Bool) throws(PathError) -> Lookup {
     let rootFD = open(path, openPathFlags | O_DIRECTORY)
-    guard rootFD >= 0 else {
-      return .failed(ResolvedPath(relative: "", absolute: path), OpenFailure(errno: errno))
-    }
+    guard rootFD >= 0 else { return .failed(OpenFailure(errno: errno)) }
     let root = FileDescriptor(rootFD)
     // Directories below the root that we hold, with their names.
     var stack: [(fd: FileDescriptor, name: String)] = []
     // Components still to walk, last one first.
-    var pending = Array(components.reversed())
+    var pending = components
     var hops = 0
-    // Once something is missing the rest is lexical: it names a place only.
-    var missingTail: [String]?
 
-    func resolvedPath(_ extra: [String]) -> ResolvedPath {
-      let relative = (stack.map(\.name) + extra).joined(separator: "/")
-      return ResolvedPath(relative: relative, absolute: relative.isEmpty ? path : (path == "/" ? "/" : path + "/") + relative)
+    // Nothing is at `component`: what is left is a name, never walked nor
+    // opened. `..` below a missing component names no place at all; it is
+    // only counted, so that climbing above the root is still refused.
+    func missing(_ component: String) throws(PathError) -> Lookup {
+      var names: [String]? = stack.map(\.name) + [component]
+      var depth = stack.count + 1
+      while let next = pending.popLast() {
+        if Self.isDotDot(next) {
+          depth -= 1
+          if depth < 0 { throw .outsideWorkspace }
+          names = nil
+        } else {
+          depth += 1
+          names?.append(next)
+        }
+      }
+      return .missing(names.map(RelativeName.init))
     }
 
     while let component = pending.popLast() {
-      if component.isEmpty || component == "." { continue }
-      if component == ".." {
-        if var tail = missingTail, !tail.isEmpty {
-          tail.removeLast()
-          missingTail = tail
-        } else if stack.isEmpty {
-          throw .outsideWorkspace
-        } else {
-          stack.removeLast()
-        }
+      if Self.isDotDot(component) {
+        if stack.isEmpty { throw .outsideWorkspace }
+        stack.removeLast()
         continue
       }
-      if missingTail != nil {
-        missingTail!.append(component)
-        continue
-      }
-      let isLast = !pending.contains { !$0.isEmpty && $0 != "." }
+      let isLast = pending.isEmpty
       let directory = stack.last?.fd ?? root
       let fd = openat(directory.raw, component, openPathFlags | O_NOFOLLOW)
       if fd < 0 {
         let code = errno
-        if code == ENOENT || code == ENOTDIR || code == ENAMETOOLONG {
-          missingTail = [component]
-          continue
-        }
-        return .failed(resolvedPath([component]), OpenFailure(errno: code))
+        if code == ENOENT || code == ENOTDIR || code == ENAMETOOLONG { return try missing(component) }
+        return .failed(OpenFailure(errno: code))
       }
       let handle = FileDescriptor(fd)
-      guard let info = handle.status() else {
-        return .failed(resolvedPath([component]), OpenFailure(errno: errno))
-      }
+      guard let info = handle.status() else { return .failed(OpenFailure(errno: errno)) }
       let kind = FileKind(mode: info.st_mode)
       if kind == .symlink && (!isLast || followFinalSymlink) {
         hops += 1
+        // A loop, or a link we cannot read: as good as broken, and nowhere.
         guard hops <= Self.maxSymlinkHops, let target = readLink(handle, in: directory, name: component) else {
-          // A loop, or a link we cannot read: as good as broken.
-          missingTail = [component]
-          continue
+          return .missing(nil)
         }
         var targetText = Substring(target)
-        if targetText.hasPrefix("/") {
+        if targetText.utf8.first == Self.slash {
           guard let rest = relativeToRoot(targetText) else { throw .outsideWorkspace }
           stack.removeAll()
           targetText = rest
         }
-        pending.append(contentsOf: targetText.split(separator: "/").map(String.init).reversed())
+        pending.append(contentsOf: Self.components(targetText))
         continue
       }
       if isLast {
+        var names = stack.map(\.name)
+        names.append(component)
         return .found(
           WorkspaceItem(
-            resolved: resolvedPath([component]), kind: kind, info: info, handle: handle, parent: directory,
-            name: component))
+            relative: RelativeName(names), kind: kind, info: info, handle: handle, parent: directory,
+            entryName: component))
       }
-      if kind != .directory {
-        // A path through a file: nothing can be there.
-        missingTail = [component]
-        continue
-      }
+      // A path through a file: nothing can be there.
+      if kind != .directory { return try missing(component) }
       stack.append((handle, component))
     }
-    if let tail = missingTail { return .missing(resolvedPath(tail)) }
     // The walk ended on a directory we hold (or the root).
     let holder = stack.last?.fd ?? root
-    guard let info = holder.status() else { return .failed(resolvedPath([]), OpenFailure(errno: errno)) }
+    guard let info = holder.status() else { return .failed(OpenFailure(errno: errno)) }
     let name = stack.last?.name ?? ""
     let parent: FileDescriptor? = stack.count >= 2 ? stack[stack.count - 2].fd : (stack.isEmpty ? nil : root)
-    let resolved = resolvedPath([])
     return .found(
-      WorkspaceItem(resolved: resolved, kind: .directory, info: info, handle: holder, parent: parent, name: name))
+      WorkspaceItem(
+        relative: RelativeName(stack.map(\.name)), kind: .directory, info: info, handle: holder, parent: parent,
+        entryName: name))
   }
 
   private func readLink(_ link: FileDescriptor, in directory: FileDescriptor, name: String) -> String? {
@@ -278,8 +210,7 @@ public struct WorkspaceRoot: Sendable {
     #if os(Linux)
     // An O_PATH descriptor of the link itself: read exactly the link we
     // stat'ed, not whatever carries its name now.
-    var count = readlinkat(link.raw, "", &buffer, buffer.count - 1)
-    if count < 0 { count = readlinkat(directory.raw, name, &buffer, buffer.count - 1) }
+    let count = readlinkat(link.raw, "", &buffer, buffer.count - 1)
     #else
     let count = readlinkat(directory.raw, name, &buffer, buffer.count - 1)
     #endif

@@ -104,11 +104,11 @@ public enum ZipArchiver {
     switch lookup {
     case .found(let found): item = found
     case .missing: throw ZipError.notFound
-    case .failed(_, let failure): throw ZipError.io(failure.message)
+    case .failed(let failure): throw ZipError.io(failure.message)
     }
     guard item.kind == .directory else { throw ZipError.notDirectory }
     guard case .success(let directory) = item.openDirectory() else { throw ZipError.io("cannot read directory") }
-    var walker = ZipWalker(root: root, top: directory, relative: item.resolved.relative, options: options)
+    var walker = ZipWalker(root: root, top: directory, relative: item.relative.text, options: options)
     var writer = ZipStreamWriter(sink: sink, options: options, progress: progress)
     do {
       try await writer.run(&walker)

@@ -80,4 +80,23 @@ import Testing
     #expect(failed.stdout.isEmpty)
     #expect(try JSONParser.parse(Array(failed.stderr.prefix { $0 != UInt8(ascii: "\n") }))["code"] == -32016)
   }
+
+  /// The leak of issue 12 through the real binary: on a git workspace with
+  /// `etc_link -> /etc`, `nonexistent/../etc_link/shadow` once printed
+  /// /etc/shadow (the missing component was cancelled as text and the rest
+  /// re-opened by path). Now a missing component is the end: not found.
+  @Test func aMissingComponentNeverLeadsThroughALinkOut() throws {
+    let root = try Self.makeWorkspace()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    try FileManager.default.createSymbolicLink(atPath: root + "/etc_link", withDestinationPath: "/etc")
+    let shadow = FileManager.default.contents(atPath: "/etc/shadow") ?? FileManager.default.contents(atPath: "/etc/passwd")
+    let secret = String(decoding: shadow ?? Data(), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "root:"
+    for path in ["nonexistent/../etc_link/shadow", "nonexistent/../etc_link/passwd", "x/y/../../etc_link/hostname"] {
+      let run = try Self.run(["call", "--workspace", root, "gitDiff", #"{"path":"\#(path)"}"#])
+      let output = String(decoding: run.stdout + run.stderr, as: UTF8.self)
+      #expect(run.status == 1, "\(path): \(output)")
+      #expect(!output.contains(secret), "\(path) leaked /etc")
+      #expect(try JSONParser.parse(Array(run.stderr.prefix { $0 != UInt8(ascii: "\n") }))["code"] == -32010, "\(output)")
+    }
+  }
 }

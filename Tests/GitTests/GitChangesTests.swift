@@ -296,7 +296,7 @@ import Testing
     try fixture.write("sub/sibling.txt", "s\n")
     let found = try fixture.changes(in: "sub/dir")
     #expect(found == [.M("in.txt"), .A("new.txt")])
-    let diff = try GitDiff.diff(workspace: fixture.path("sub/dir"), path: "in.txt", ref: nil)
+    let diff = try GitFixture.diff(workspace: fixture.path("sub/dir"), path: "in.txt")
     #expect(diff == GitFileDiff(original: "i", modified: "i2"))
   }
 
@@ -310,7 +310,7 @@ import Testing
     #expect(chownTree(fixture.path("repo"), uid: 65534, gid: 65534))
     #expect(try fixture.changes(in: "repo") == [.M("a.txt")])
     #expect(
-      try GitDiff.diff(workspace: fixture.path("repo"), path: "a.txt", ref: nil)
+      try GitFixture.diff(workspace: fixture.path("repo"), path: "a.txt")
         == GitFileDiff(original: "a", modified: "b"))
   }
 

@@ -1,6 +1,8 @@
 import Foundation
 import TestSupport
 import Testing
+import Workspace
+
 @testable import Git
 
 /// A scratch directory with real repositories made by the git CLI, which is
@@ -164,8 +166,14 @@ final class GitFixture {
 
   static let forcedParallel = RepositoryScan.Tuning(parallelThreshold: 1, entriesPerWorker: 1, maxWorkers: 4)
 
+  /// gitDiff as the bridge asks it: the working tree read through the
+  /// workspace's walk, then the diff.
   func diff(_ path: String, ref: String? = nil) throws -> GitFileDiff {
-    try GitDiff.diff(workspace: root, path: path, ref: ref)
+    try Self.diff(workspace: root, path: path, ref: ref)
+  }
+
+  static func diff(workspace: String, path: String, ref: String? = nil) throws -> GitFileDiff {
+    try GitDiffSubject(root: WorkspaceRoot(realPath: workspace), path: path).diff(ref: ref)
   }
 }
 

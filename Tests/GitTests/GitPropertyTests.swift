@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Workspace
 
 @testable import Git
 
@@ -138,6 +139,13 @@ struct Scenario {
       let full = fixture.path(work.isEmpty ? change.path : work + "/" + change.path)
       let modified: String
       if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: full) {
+        if Self.leavesWorkspace(link: change.path, target: target) {
+          // A link that leads out is refused, as every method refuses it.
+          #expect(throws: PathError.outsideWorkspace, "\(change) \(story)") {
+            try GitFixture.diff(workspace: workspace, path: change.path)
+          }
+          continue
+        }
         modified = target
       } else if let data = FileManager.default.contents(atPath: full) {
         modified = try GitDiff.text(Array(data))
@@ -145,10 +153,23 @@ struct Scenario {
         modified = ""
       }
       let original = try fixture.oracleOriginal(change.path, base: base, in: work)
-      let diff = try GitDiff.diff(workspace: workspace, path: change.path, ref: nil)
+      let diff = try GitFixture.diff(workspace: workspace, path: change.path)
       #expect(diff == GitFileDiff(original: original, modified: modified), "\(change) \(story)")
     }
     return expected
+  }
+
+  /// Whether a link at `link` (relative to the workspace) pointing to
+  /// `target` leads above the workspace, lexically (the targets used here
+  /// pass through no other link).
+  static func leavesWorkspace(link: String, target: String) -> Bool {
+    if target.hasPrefix("/") { return true }
+    var depth = link.split(separator: "/").count - 1
+    for component in target.split(separator: "/") {
+      if component == ".." { depth -= 1 } else if component != "." { depth += 1 }
+      if depth < 0 { return true }
+    }
+    return false
   }
 
   /// One random edit of the working tree or index in `directory`.

@@ -51,21 +51,21 @@ import Workspace
   @Test(arguments: escapes)
   func escapeIsRefused(_ path: String) throws {
     let tree = try Self.makeTree()
-    #expect(throws: PathError.outsideWorkspace) { try tree.root.resolve(path) }
+    #expect(throws: PathError.outsideWorkspace) { try tree.root.lookup(path) }
     let read = FileReading.read(root: tree.root, path: path, maxBytes: 1 << 20)
     #expect(read == .failure(.outsideWorkspace))
   }
 
   @Test func absolutePathsOutsideOrOnlySharingAPrefixAreRefused() throws {
     let tree = try Self.makeTree()
-    #expect(throws: PathError.outsideWorkspace) { try tree.root.resolve(tree.outside + "/secret.txt") }
-    #expect(throws: PathError.outsideWorkspace) { try tree.root.resolve(tree.path + "-evil/x") }
-    #expect(throws: PathError.outsideWorkspace) { try tree.root.resolve(tree.path + "/../outside/secret.txt") }
+    #expect(throws: PathError.outsideWorkspace) { try tree.root.lookup(tree.outside + "/secret.txt") }
+    #expect(throws: PathError.outsideWorkspace) { try tree.root.lookup(tree.path + "-evil/x") }
+    #expect(throws: PathError.outsideWorkspace) { try tree.root.lookup(tree.path + "/../outside/secret.txt") }
   }
 
   @Test func nulByteIsInvalid() throws {
     let tree = try Self.makeTree()
-    #expect(throws: PathError.invalid("NUL byte in path")) { try tree.root.resolve("src/main.c\u{0}.txt") }
+    #expect(throws: PathError.invalid("NUL byte in path")) { try tree.root.lookup("src/main.c\u{0}.txt") }
   }
 
   @Test func literalNamesThatLookEncodedAreJustNames() throws {
@@ -86,15 +86,53 @@ import Workspace
 
   @Test func insideLinksAndAbsoluteInsidePathsResolve() throws {
     let tree = try Self.makeTree()
-    #expect(try tree.root.resolve("inside-link").relative == "src/main.c")
-    #expect(try tree.root.resolve("abs-inside").relative == "src/main.c")
-    #expect(try tree.root.resolve("dirlink/main.c").relative == "src/main.c")
-    #expect(try tree.root.resolve(tree.path + "/src/main.c").relative == "src/main.c")
-    #expect(try tree.root.resolve("src/../src/./main.c").relative == "src/main.c")
-    #expect(try tree.root.resolve("").relative == "")
-    #expect(try tree.root.resolve(tree.path).absolute == tree.path)
-    #expect(try tree.root.resolve("new/file.txt").absolute == tree.path + "/new/file.txt")
+    let root = tree.root
+    #expect(try root.foundName("inside-link") == "src/main.c")
+    #expect(try root.foundName("abs-inside") == "src/main.c")
+    #expect(try root.foundName("dirlink/main.c") == "src/main.c")
+    #expect(try root.foundName(tree.path + "/src/main.c") == "src/main.c")
+    #expect(try root.foundName("src/../src/./main.c") == "src/main.c")
+    #expect(try root.foundName("") == "")
+    #expect(try root.foundName(tree.path) == "")
     #expect(try FileReading.read(root: tree.root, path: "inside-link", maxBytes: 100).get().hasPrefix("int main"))
+  }
+
+  /// A missing component is the end of the walk: what follows is a name
+  /// (for git's tree), never looked at; `..` below it names nothing, so it
+  /// cannot cancel the missing component and walk on (`missing/../link`
+  /// once went through `link` as text).
+  @Test func missingComponentsAreNamesOnly() throws {
+    let tree = try Self.makeTree()
+    let root = tree.root
+    #expect(try root.missingName("new/file.txt") == "new/file.txt")
+    #expect(try root.missingName("src/new/../") == nil)
+    #expect(try root.missingName("nonexistent/../linkdir-out/secret.txt") == nil)
+    #expect(try root.missingName("nonexistent/../linkfile-out") == nil)
+    #expect(try root.missingName("nonexistent/linkdir-out/secret.txt") == "nonexistent/linkdir-out/secret.txt")
+    #expect(try root.missingName("dirlink/new.c") == "src/new.c")
+    #expect(try root.missingName("src/main.c/x") == "src/main.c/x")
+    #expect(try root.missingName("loop1/x") == nil)
+    for path in ["nonexistent/../linkdir-out/secret.txt", "nonexistent/../linkfile-out", "loop1/../src/main.c"] {
+      #expect(FileReading.read(root: root, path: path, maxBytes: 100) == .failure(.notFound), "\(path)")
+    }
+    // Counted all the same: climbing above the root is refused.
+    for path in ["nonexistent/../../outside/secret.txt", "src/new/../../../outside"] {
+      #expect(throws: PathError.outsideWorkspace, "\(path)") { try root.lookup(path) }
+    }
+  }
+
+  /// The path is split on the `/` byte: a `Character` split keeps
+  /// `link\u{600}/secret.txt` whole (U+0600 joins the next character into
+  /// one grapheme cluster), and the kernel then follows `link\u{600}` out.
+  @Test func slashesInsideGraphemeClustersStillSeparate() throws {
+    let tree = try Self.makeTree()
+    try tree.symlink("out\u{600}", to: tree.outside)
+    try tree.symlink("in\u{600}", to: "src")
+    for path in ["out\u{600}/secret.txt", "src/../out\u{600}/secret.txt"] {
+      #expect(throws: PathError.outsideWorkspace, "\(path)") { try tree.root.lookup(path) }
+      #expect(FileReading.read(root: tree.root, path: path, maxBytes: 100) == .failure(.outsideWorkspace))
+    }
+    #expect(try tree.root.foundName("in\u{600}/main.c") == "src/main.c")
   }
 
   /// A directory swapped for a symlink to outside, over and over, while the
@@ -139,4 +177,26 @@ final class Flag: @unchecked Sendable {
   private var value = false
   var isSet: Bool { lock.withLock { value } }
   func set() { lock.withLock { value = true } }
+}
+
+extension WorkspaceRoot {
+  /// The name of what a path leads to, or nil when nothing is there.
+  func foundName(_ path: String) throws -> String? {
+    guard case .found(let item) = try lookup(path) else { return nil }
+    return item.relative.text
+  }
+
+  /// The name a missing path is given, nil when it names no place; fails
+  /// the test when something is there.
+  func missingName(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String? {
+    switch try lookup(path) {
+    case .missing(let name): return name?.text
+    case .found(let item):
+      Issue.record("\(path) was found at \(item.relative)", sourceLocation: sourceLocation)
+      return nil
+    case .failed(let failure):
+      Issue.record("\(path) failed: \(failure.message)", sourceLocation: sourceLocation)
+      return nil
+    }
+  }
 }

@@ -17,7 +17,8 @@ import Workspace
 ///   one at any depth), `.git` files included; `ref` applies only when that
 ///   is the workspace repository. A submodule diffs as git's
 ///   "Subproject commit <id>" line. Both sides are held to 1 MiB. A path in
-///   neither the base nor the working tree is -32010; a directory -32013.
+///   neither the base nor the working tree is -32010; a directory -32013, the
+///   workspace root included.
 /// - A workspace inside a larger working tree sees only its own part,
 ///   paths relative to the workspace.
 enum GitHandlers {
@@ -39,23 +40,23 @@ enum GitHandlers {
     }
 
     table.async(GitDiffRequest.self) { params, scope in
-      // The resolver keeps the path inside the workspace; Git gets only the
-      // workspace and the clean relative path.
-      let relative: String
-      do {
-        relative = try WorkspaceRoot(realPath: scope.conversation.workspace).resolve(params.path).relative
-      } catch {
-        throw BridgeError.outsideWorkspace(params.path)
-      }
-      let workspace = scope.conversation.workspace
+      // The working-tree side is read through the workspace's descriptor
+      // walk; Git gets those bytes and a name to look up at the base.
+      let root = WorkspaceRoot(realPath: scope.conversation.workspace)
       let result = await offload { _ in
-        Result { () throws(GitDiffError) in try GitDiff.diff(workspace: workspace, path: relative, ref: params.ref) }
+        Result { () throws(GitDiffFailure) in
+          let subject: GitDiffSubject
+          do throws(PathError) { subject = try GitDiffSubject(root: root, path: params.path) } catch { throw .outsideWorkspace }
+          do throws(GitDiffError) { return try subject.diff(ref: params.ref) } catch { throw .diff(error) }
+        }
       }
       switch result {
       case .success(let diff):
         // OpenHands' key order.
         return ["modified": .string(diff.modified), "original": .string(diff.original)]
-      case .failure(let error):
+      case .failure(.outsideWorkspace):
+        throw BridgeError.outsideWorkspace(params.path)
+      case .failure(.diff(let error)):
         throw diffError(error, path: params.path)
       }
     }
@@ -102,6 +103,12 @@ enum GitHandlers {
       flag.set()
     }
   }
+}
+
+/// Why gitDiff failed: the path left the workspace, or the diff itself.
+enum GitDiffFailure: Error {
+  case outsideWorkspace
+  case diff(GitDiffError)
 }
 
 /// Set once, read from any thread.
