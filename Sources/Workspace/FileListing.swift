@@ -15,7 +15,8 @@ public enum FileListing {
 
   /// One level of `path` (nil or "" for the root): directories first, then
   /// files, each by lowercased name; directories end in `/`; entries prefixed
-  /// by `path` as given. A missing or non-directory path is `[]`.
+  /// by `path` as given; broken symlinks dropped, symlinks that lead out
+  /// listed as files. A missing or non-directory path is `[]`.
   public static func list(root: WorkspaceRoot, path: String?) throws(PathError) -> [String] {
     let clientPath = path ?? ""
     guard case .found(let item) = try root.lookup(clientPath), item.kind == .directory,
@@ -36,11 +37,16 @@ public enum FileListing {
       case .directory: isDirectory = true
       case .file, .other: isDirectory = false
       case .symlink:
-        // Followed inside the workspace only: a broken link, a loop, or one
-        // that leads out is left out (nothing outside may show).
-        guard let target = try? root.lookup(relative: join(here, name)), case .found(let found) = target
-        else { continue }
-        isDirectory = found.kind == .directory
+        // Followed inside the workspace, to tell a directory from a file; a
+        // broken link or a loop is left out. A link that leads out is the
+        // workspace's own name: listed as a file, its target never looked
+        // at (not even whether it exists), and selectFile refuses it.
+        do {
+          guard case .found(let found) = try root.lookup(relative: join(here, name)) else { continue }
+          isDirectory = found.kind == .directory
+        } catch {
+          isDirectory = false
+        }
       }
       let display = isDirectory ? name + "/" : name
       if here.isEmpty && topLevelIgnored.contains(display) { continue }

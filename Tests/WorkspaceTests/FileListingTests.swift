@@ -74,8 +74,25 @@ import Workspace
     #expect(throws: PathError.outsideWorkspace) { try FileListing.list(root: tree.root, path: "..") }
     #expect(throws: PathError.outsideWorkspace) { try FileListing.list(root: tree.root, path: "out") }
     #expect(throws: PathError.outsideWorkspace) { try FileListing.listRecursive(root: tree.root, path: "/etc") }
-    // A link that leads out is not shown either: nothing outside may show.
-    #expect(try FileListing.list(root: tree.root, path: nil).isEmpty)
+    // A link that leads out is the workspace's own name (CONTRACT section 4
+    // drops only broken links): listed as a file, whatever its target is
+    // (a directory, a file, nothing at all), and never read.
+    try tree.symlink("out-file", to: tree.outside + "/secret")
+    try tree.symlink("out-missing", to: "../outside/nothing-here")
+    try tree.symlink("out-via-inside", to: "in/../../outside")
+    try tree.symlink("in", to: ".")
+    try tree.symlink("broken", to: "nothing-here")
+    try tree.symlink("loop", to: "loop")
+    try tree.write("sub/x", "")
+    try tree.symlink("sub/up-out", to: "../../outside")
+    #expect(
+      try FileListing.list(root: tree.root, path: nil) == ["in/", "sub/", "out", "out-file", "out-missing", "out-via-inside"])
+    #expect(try FileListing.list(root: tree.root, path: "sub") == ["sub/up-out", "sub/x"])
+    for name in ["out", "out-file", "out-missing", "out-via-inside", "sub/up-out"] {
+      #expect(FileReading.read(root: tree.root, path: name, maxBytes: 100) == .failure(.outsideWorkspace), "\(name)")
+    }
+    // The recursive listing keeps a link only when it leads to a file inside.
+    #expect(try FileListing.listRecursive(root: tree.root, path: nil) == ["sub/x"])
   }
 
   @Test func gitsOwnRulesNestedIgnoresInfoExcludeAndExcludesFile() throws {
