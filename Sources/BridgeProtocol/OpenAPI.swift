@@ -267,6 +267,37 @@ public enum OpenAPI {
         "security": optionalKey,
       ]),
     ServerPath(
+      verb: .get, path: "/api/conversations/{conversation_id}/events",
+      operation: [
+        "operationId": "events",
+        "summary": .string(
+          "The conversation's workspace changes as Server-Sent Events: a subscribe to files and git, for as long"
+            + " as the response lasts."),
+        "tags": ["conversation"],
+        "parameters": [
+          ["name": "conversation_id", "in": "path", "required": true, "schema": Schema.string]
+        ],
+        "responses": [
+          "200": [
+            "description": .string(
+              "text/event-stream: one event per notification, `event: filesChanged` or `event: gitChanged`, whose"
+                + " `data:` is the notification's params (workspace/filesChanged, workspace/gitChanged); the first"
+                + " gitChanged at once; a `: heartbeat` comment every 15 s; ended cleanly when the server shuts"
+                + " down."),
+            "content": ["text/event-stream": ["schema": ["type": "string"]]],
+          ],
+          "401": [
+            "description": "unauthorized (-32017)",
+            "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Detail"]]],
+          ],
+          "404": [
+            "description": "conversation not found (-32001)",
+            "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Detail"]]],
+          ],
+        ],
+        "security": optionalKey,
+      ]),
+    ServerPath(
       verb: .get, path: "/openapi.json",
       operation: [
         "operationId": "openapi", "summary": "This document.", "tags": ["server"],

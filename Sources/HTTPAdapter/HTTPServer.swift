@@ -16,6 +16,7 @@ public struct HTTPServer: Sendable {
   public let logger: Logger
   let activity = Activity()
   let heavy = HeavyRequests()
+  let eventStreams = EventStreams()
   let openAPI: ByteBuffer
   let docs = ByteBuffer(string: DocsPage.html)
 
@@ -33,7 +34,7 @@ public struct HTTPServer: Sendable {
   ///
   /// - Parameter onListening: called with the bound port once listening.
   public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-    let deadline = ShutdownDeadline.arm(logger: logger)
+    let deadline = ShutdownDeadline.arm(logger: logger) + eventStreams.finishOnSignals()
     defer { for source in deadline { source.cancel() } }
     try await application(onListening: onListening).runService(gracefulShutdownSignals: [.sigterm, .sigint])
   }
@@ -82,6 +83,9 @@ public struct HTTPServer: Sendable {
       }
       served.append((path, method))
     }
+    router.get("/api/conversations/:conversation_id/events") { request, context in
+      await self.events(request, context: context)
+    }
     router.get("/alive") { _, _ in JSONResponse.make(200, ["status": "ok"]) }
     router.get("/server_info") { _, _ in self.serverInfo() }
     router.post("/api/jsonrpc") { request, context in await self.jsonRPC(request, context: context) }
@@ -93,7 +97,7 @@ public struct HTTPServer: Sendable {
         status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
         body: ResponseBody(byteBuffer: self.docs))
     }
-    served += [("/alive", .get), ("/server_info", .get), ("/api/jsonrpc", .post), ("/openapi.json", .get), ("/docs", .get)]
+    served += [("/api/conversations/:conversation_id/events", .get), ("/alive", .get), ("/server_info", .get), ("/api/jsonrpc", .post), ("/openapi.json", .get), ("/docs", .get)]
     Self.refuseOtherMethods(on: router, served: served)
     return router
   }
@@ -201,6 +205,56 @@ public struct HTTPServer: Sendable {
           logger.error("\(endpoint.method) failed while streaming: \(error.message)")
           throw error
         }
+        try await writer.finish(nil)
+      })
+  }
+
+  /// `GET /api/conversations/{id}/events`: a subscription to files and git
+  /// as Server-Sent Events, one event per notification (the first
+  /// gitChanged at once), a heartbeat comment every `eventHeartbeat`,
+  /// finished cleanly when the server shuts down. Ends the subscription
+  /// when the client goes (found at the next write at the latest).
+  func events(_ request: Request, context: ConnectionRequestContext) async -> Response {
+    var params: JSONObject = ["events": ["files", "git"]]
+    if let id = context.parameters.get("conversation_id") {
+      params["conversationId"] = .string(RESTMapping.percentDecode(id[...]))
+    }
+    let stream = EventStream()
+    let subscribe = IncomingRequest(id: .number(0), method: SubscribeRequest.method, params: .object(params))
+    let dispatcher = self.dispatcher
+    let result = await dispatcher.call(
+      method: subscribe.method, params: subscribe.params,
+      context: RequestContext(request: subscribe, notifications: stream))
+    guard case .success(let reply) = result, let subscription = reply["subscriptionId"] else {
+      return Self.outcome(result)
+    }
+    let streams = eventStreams
+    streams.add(stream)
+    let heartbeat = options.eventHeartbeat
+    @Sendable func end() async {
+      streams.remove(stream)
+      _ = await dispatcher.call(method: UnsubscribeRequest.method, params: ["subscriptionId": subscription])
+    }
+    return Response(
+      status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
+      body: ResponseBody { writer in
+        let beats = Task {
+          while true {
+            try await Task.sleep(for: heartbeat)
+            stream.heartbeat()
+          }
+        }
+        defer { beats.cancel() }
+        do {
+          for await bytes in stream.events {
+            try await writer.write(ByteBuffer(bytes: bytes))
+            stream.written(bytes.count)
+          }
+        } catch {
+          await end()
+          throw error
+        }
+        await end()
         try await writer.finish(nil)
       })
   }

@@ -22,6 +22,8 @@ public struct HTTPServerOptions: Sendable {
   /// `--request-timeout`: a connection that has not sent a whole request
   /// within this is closed (see `RequestTimeoutHandler`).
   public var requestTimeout: Duration = .seconds(30)
+  /// Between heartbeat comments on an idle event stream (`GET .../events`).
+  public var eventHeartbeat: Duration = .seconds(15)
 
   public init() {}
 

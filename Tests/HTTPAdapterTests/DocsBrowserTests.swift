@@ -41,8 +41,9 @@ import Testing
     #expect(result["body"].flatMap { try? JSONParser.parse($0.stringValue ?? "") } == ["code": "Hello from the workspace ✓\n"])
     // The page found the default conversation on its own.
     #expect(result["conversation"] == .string(server.conversationId))
-    // Every operation of the OpenAPI document got a form.
-    #expect(result["operations"]?.intValue == Int64(RESTMapping.endpoints.count + 5))
+    // Every operation of the OpenAPI document got a form (the REST routes
+    // and the server's own six paths, events included).
+    #expect(result["operations"]?.intValue == Int64(RESTMapping.endpoints.count + 6))
     let png = try Data(contentsOf: URL(fileURLWithPath: output + "/docs-page.png"))
     #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
     #expect(png.count > 10_000)
