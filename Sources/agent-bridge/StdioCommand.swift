@@ -12,7 +12,8 @@ struct StdioCommand: ParsableCommand {
       Messages may use LSP framing (Content-Length: N, a blank line, N bytes) or be \
       one JSON value per line; each reply uses the framing of the message it answers. \
       Requests run concurrently and replies may come out of order. End of input \
-      finishes the requests in flight and exits 0.
+      finishes the requests in flight and exits 0; SIGTERM or SIGINT writes the replies \
+      already made and exits at once (128 + the signal), even as a container's PID 1.
       """
   )
 
@@ -69,6 +70,11 @@ struct StdioCommand: ParsableCommand {
       options: Connection.Options(
         maxMessageBytes: maxMessageBytes, forcedFraming: framing, maxBatchLength: maxBatchLength,
         maxInFlight: maxInFlight))
+    let signals = SignalExit.arm { number in
+      logger.info("signal \(number): exiting")
+      writer.flush()
+    }
+    defer { signals.forEach { $0.cancel() } }
     logger.info("serving \(dispatcher.conversations.defaultConversation.workspace) on stdio")
     connection.run(handler: dispatcher)
     Foundation.exit(0)
