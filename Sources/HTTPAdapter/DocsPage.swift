@@ -2,7 +2,9 @@
 /// the binary (nothing fetched from elsewhere). It reads `/openapi.json`,
 /// shows one form per operation, sends the call with `fetch` and shows the
 /// status and body. The API key, when the server has one, is typed once and
-/// kept in the tab's sessionStorage only.
+/// kept in the tab's sessionStorage only. Its Changes panel reads the
+/// conversation's `events` stream (with `fetch`, so that the key header
+/// goes too) and shows what gitChanges answers and what files changed, live.
 enum DocsPage {
   static let html = #"""
     <!doctype html>
@@ -56,6 +58,12 @@ enum DocsPage {
         <label>API key (X-Session-API-Key, if the server has one) <input type="password" id="apikey" autocomplete="off"></label>
         <button class="secondary" id="find">Find conversations</button>
       </div>
+      <section id="changes-panel">
+        <h2>Changes</h2>
+        <div class="actions"><button class="secondary" id="watch">Watch</button><span class="status" id="watch-status"></span></div>
+        <pre id="git-changes"></pre>
+        <pre id="file-changes"></pre>
+      </section>
       <div id="load-error"></div>
       <div id="operations">Loading /openapi.json…</div>
     </main>
@@ -84,7 +92,58 @@ enum DocsPage {
         if (reply.result && reply.result.length && !convInput.value) convInput.value = reply.result[0].conversationId;
       } catch (e) { /* the field stays editable */ }
     }
-    $("#find").addEventListener("click", () => { convInput.value = ""; findConversations(); });
+    $("#find").addEventListener("click", async () => { convInput.value = ""; await findConversations(); watch(); });
+
+    // The Changes panel: GET .../events, Server-Sent Events read from the
+    // body as it comes (EventSource cannot send the key header).
+    let watching = null;
+    const recent = [];
+    async function watch() {
+      if (watching) watching.abort();
+      const id = convInput.value.trim();
+      if (!id) return;
+      const controller = new AbortController();
+      watching = controller;
+      const status = $("#watch-status");
+      status.className = "status"; status.textContent = "connecting…";
+      try {
+        const r = await fetch(`/api/conversations/${encodeURIComponent(id)}/events`, { headers: headers(), signal: controller.signal });
+        if (!r.ok) { status.className = "status err"; status.textContent = `${r.status} ${r.statusText}`; return; }
+        status.className = "status ok"; status.textContent = "live";
+        const reader = r.body.getReader(), decoder = new TextDecoder();
+        let buffer = "";
+        while (true) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += decoder.decode(value, { stream: true });
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            let event = "", data = "";
+            for (const line of block.split("\n")) {
+              if (line.startsWith("event: ")) event = line.slice(7); else if (line.startsWith("data: ")) data += line.slice(6);
+            }
+            if (!event || !data) continue;  // a heartbeat
+            const params = JSON.parse(data);
+            if (event === "gitChanged") {
+              $("#git-changes").textContent = params.changes.length
+                ? params.changes.map(c => `${c.status} ${c.path}`).join("\n") : "git: no changes";
+            } else if (event === "filesChanged") {
+              const time = new Date().toLocaleTimeString();
+              for (const c of params.changes) recent.unshift(`${time} ${c.type} ${c.path || "(the workspace)"}`);
+              recent.length = Math.min(recent.length, 50);
+              $("#file-changes").textContent = recent.join("\n");
+            }
+          }
+        }
+        status.className = "status"; status.textContent = "ended";
+      } catch (error) {
+        if (controller.signal.aborted) return;
+        status.className = "status err"; status.textContent = "disconnected";
+      }
+    }
+    $("#watch").addEventListener("click", () => watch());
 
     function resolveRef(doc, schema) {
       if (schema && schema.$ref) return schema.$ref.split("/").slice(1).reduce((o, k) => o[k], doc);
@@ -185,6 +244,7 @@ enum DocsPage {
       const groups = {};
       for (const [path, item] of Object.entries(doc.paths)) {
         for (const [verb, op] of Object.entries(item)) {
+          if (op.operationId === "events") continue;  // the Changes panel reads it
           const tag = (op.tags || ["other"])[0];
           (groups[tag] = groups[tag] || []).push(renderOperation(doc, path, verb, op));
         }
@@ -196,6 +256,7 @@ enum DocsPage {
       }
       document.body.dataset.ready = "true";
       await findConversations();
+      watch();
     }
     load();
     </script>

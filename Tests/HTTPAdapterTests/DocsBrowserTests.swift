@@ -41,12 +41,43 @@ import Testing
     #expect(result["body"].flatMap { try? JSONParser.parse($0.stringValue ?? "") } == ["code": "Hello from the workspace ✓\n"])
     // The page found the default conversation on its own.
     #expect(result["conversation"] == .string(server.conversationId))
-    // Every operation of the OpenAPI document got a form (the REST routes
-    // and the server's own six paths, events included).
-    #expect(result["operations"]?.intValue == Int64(RESTMapping.endpoints.count + 6))
+    // Every operation of the OpenAPI document got a form (but the event
+    // stream, which the Changes panel reads).
+    #expect(result["operations"]?.intValue == Int64(RESTMapping.endpoints.count + 5))
     let png = try Data(contentsOf: URL(fileURLWithPath: output + "/docs-page.png"))
     #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
     #expect(png.count > 10_000)
+  }
+
+  /// The Changes panel, fed by the events stream: a file written in the
+  /// workspace shows in it within a second.
+  @Test func changesPanelShowsAWriteWithinASecond() async throws {
+    guard let chromium = which("chromium") ?? which("chromium-browser") else {
+      print("SKIPPED changesPanelShowsAWriteWithinASecond: chromium is not installed (apt-get install chromium)")
+      return
+    }
+    let python = try #require(which("python3"), "python3 drives Chromium over its DevTools pipe")
+    let workspace = try WorkspaceRouteTests.repository()
+    let server = try await TestServer.start(workspace: workspace)
+    defer { Task { await server.stop() } }
+    let output = try TestOutput.directory("HTTPAdapterTests")
+    let script = try TemporaryDirectory.make("cdp") + "/drive_docs.py"
+    try Self.driver.write(toFile: script, atomically: true, encoding: .utf8)
+    let plan: JSONValue = [
+      "url": .string("http://127.0.0.1:\(server.port)/docs"),
+      "changes": ["write": .string(workspace + "/from-the-driver.txt"), "name": "from-the-driver.txt"],
+      "screenshot": .string(output + "/docs-changes.png"),
+    ]
+    let (status, text) = try await RawHTTP.onThread {
+      try runProcess(python, [script, chromium, JSONWriter.string(plan)])
+    }
+    #expect(status == 0, "driver: \(text)")
+    let result = try #require(try? JSONParser.parse(text.split(separator: "\n").last.map(String.init) ?? ""), "\(text)")
+    #expect(result["git"]?.stringValue?.contains("A from-the-driver.txt") == true, "\(result)")
+    #expect(result["git"]?.stringValue?.contains("M a.txt") == true, "\(result)")
+    #expect(result["files"]?.stringValue?.contains("created from-the-driver.txt") == true, "\(result)")
+    let seconds = try #require(result["seconds"]?.doubleValue)
+    #expect(seconds < 1.0, "shown after \(seconds) s")
   }
 
   /// A POST from the page (it sends the server's own Origin and
@@ -178,6 +209,27 @@ import Testing
                 }});
                 return {{ post: post.type, image, origin: location.origin }};
             }})()""")
+            try: send("Browser.close")
+            except SystemExit: pass
+            print(json.dumps(outcome))
+            sys.exit(0)
+        if "changes" in plan:
+            # The Changes panel: live once the page found the conversation;
+            # a file written now must show within a second.
+            wait_for(session, "document.querySelector('#watch-status').textContent === 'live'", "the panel to go live")
+            wait_for(session, "document.querySelector('#git-changes').textContent !== ''", "the first gitChanged")
+            with open(plan["changes"]["write"], "w") as f: f.write("written by the driver\n")
+            started = time.time()
+            name = json.dumps(plan["changes"]["name"])
+            wait_for(session, f"document.querySelector('#git-changes').textContent.includes({name})"
+                     f" && document.querySelector('#file-changes').textContent.includes({name})", "the change", 5)
+            outcome = evaluate(session, """(() => ({
+                git: document.querySelector('#git-changes').textContent,
+                files: document.querySelector('#file-changes').textContent,
+            }))()""")
+            outcome["seconds"] = time.time() - started
+            shot = send("Page.captureScreenshot", {"format": "png"}, session)
+            with open(plan["screenshot"], "wb") as f: f.write(base64.b64decode(shot["data"]))
             try: send("Browser.close")
             except SystemExit: pass
             print(json.dumps(outcome))
