@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import BridgeProtocol
+import Git
 import JSONRPC
 import Synchronization
 import Workspace
@@ -14,11 +15,15 @@ public struct Conversation: Sendable, Equatable {
   /// The workspace's real path (symlinks resolved), absolute.
   public var workspace: String
   public var runtime: RuntimeFacts
+  /// The workspace's repository, pinned now: gitChanges and gitDiff use
+  /// this one whatever `.git` or `core.worktree` say later.
+  public let git: GitWorkspace
 
   public init(id: String, workspace: String, runtime: RuntimeFacts = RuntimeFacts()) {
     self.id = id
     self.workspace = workspace
     self.runtime = runtime
+    git = GitWorkspace(opening: workspace)
   }
 
   /// 32 lowercase hex digits, stable for the same real path (the first half

@@ -64,11 +64,12 @@ public final class Subscriptions: Sendable {
     if !running {
       let id = conversation.id
       let workspace = conversation.workspace
+      let repository = conversation.git
       let logger = self.logger
       started = WorkspaceWatcher(
         root: WorkspaceRoot(realPath: workspace), options: WatcherOptions(debounce: debounce),
         log: { logger.warning("watching \(workspace): \($0)") },
-        deliver: { [weak self] batch in self?.deliver(batch, conversationId: id, workspace: workspace) })
+        deliver: { [weak self] batch in self?.deliver(batch, conversationId: id, repository: repository) })
       guard started != nil else {
         throw BridgeError.internalError("Cannot watch the workspace: \(workspace) cannot be read")
       }
@@ -140,7 +141,7 @@ public final class Subscriptions: Sendable {
 
   // MARK: Delivering
 
-  private func deliver(_ batch: WatchBatch, conversationId: String, workspace: String) {
+  private func deliver(_ batch: WatchBatch, conversationId: String, repository: GitWorkspace) {
     // Files first: they need no git status, which can take a while.
     if !batch.changes.isEmpty {
       let files: JSONValue = .array(
@@ -157,7 +158,7 @@ public final class Subscriptions: Sendable {
     }
     // Computed outside the lock, on the watcher's thread: while it runs the
     // next batch gathers, which is the coalescing a slow status needs.
-    guard wantsGit, let git = Self.gitChanges(workspace) else { return }
+    guard wantsGit, let git = Self.gitChanges(repository) else { return }
     send(to: conversationId) { subscriber in
       guard subscriber.events.contains(.git), git != subscriber.lastGit else { return [] }
       subscriber.lastGit = git
@@ -230,7 +231,7 @@ public final class Subscriptions: Sendable {
 
   /// What gitChanges (no ref) answers now; nil when it fails (the workspace
   /// deleted, say), so that nothing wrong is pushed.
-  static func gitChanges(_ workspace: String) -> JSONValue? {
+  static func gitChanges(_ workspace: GitWorkspace) -> JSONValue? {
     guard let changes = try? GitChanges.collect(workspace: workspace, ref: nil) else { return nil }
     return GitHandlers.json(changes)
   }

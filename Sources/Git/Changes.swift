@@ -46,31 +46,41 @@ public enum GitChangesError: Error, Sendable {
 /// it, compared with their bases.
 public enum GitChanges {
   /// - Parameters:
-  ///   - workspace: the workspace's real path.
+  ///   - workspace: the workspace, with the repository pinned when its
+  ///     conversation opened.
   ///   - ref: the base for the workspace repository; nested ones keep their own.
   ///   - isCancelled: polled while working (from several threads); true
   ///     stops with `.cancelled`.
   public static func collect(
-    workspace: String, ref: String?, isCancelled: @escaping @Sendable () -> Bool = { false }
+    workspace: GitWorkspace, ref: String?, isCancelled: @escaping @Sendable () -> Bool = { false }
   ) throws(GitChangesError) -> [GitChange] {
     try collect(workspace: workspace, ref: ref, isCancelled: isCancelled, tuning: .standard)
   }
 
   /// `tuning` lets tests drive the multi-threaded path on small trees.
   static func collect(
-    workspace: String, ref: String?, isCancelled: @escaping @Sendable () -> Bool, tuning: RepositoryScan.Tuning
+    workspace: GitWorkspace, ref: String?, isCancelled: @escaping @Sendable () -> Bool, tuning: RepositoryScan.Tuning
   ) throws(GitChangesError) -> [GitChange] {
     let nested = nestedRepositories(in: workspace)
     var changes: [GitChange] = []
 
     do {
-      let found = try RepositoryScan(path: workspace, search: true, ref: ref, isCancelled: isCancelled, tuning: tuning).run()
+      let found: [GitChange]
+      switch workspace.root() {
+      case .repository(let repository):
+        found = try RepositoryScan(
+          repository: repository, workspace: workspace.path, ref: ref, isCancelled: isCancelled, tuning: tuning
+        ).run()
+      case .none: found = []
+      case .refused(let reason): throw GitError(code: -1, message: reason)
+      }
       // The nested repositories report their own files; the root's view of
       // them (an untracked `app/`, a gitlink `app`) would only repeat it.
       // The boundary is a real `/`: `app` must not hide `apple.txt`.
       changes = found.filter { change in
-        !nested.contains { name in
-          change.path == name
+        !nested.contains { nested in
+          let name = nested.name
+          return change.path == name
             || (change.path.utf8.starts(with: name.utf8)
               && change.path.utf8.dropFirst(name.utf8.count).first == UInt8(ascii: "/"))
         }
@@ -86,13 +96,14 @@ public enum GitChanges {
       throw .git(GitError(code: -1, message: String(describing: error)))
     }
 
-    for name in nested {
+    for nested in nested {
       if isCancelled() { throw .cancelled }
+      guard let repository = nested.repository else { continue }
       do {
         let found = try RepositoryScan(
-          path: workspace + "/" + name, search: false, ref: nil, isCancelled: isCancelled, tuning: tuning
+          repository: repository, workspace: repository.workdir, ref: nil, isCancelled: isCancelled, tuning: tuning
         ).run()
-        changes.append(contentsOf: found.map { GitChange($0.status, name + "/" + $0.path) })
+        changes.append(contentsOf: found.map { GitChange($0.status, nested.name + "/" + $0.path) })
       } catch {
         // A nested repository that cannot be read is left out rather than
         // failing the whole answer (as OpenHands' 2026 agent-server does).
@@ -103,27 +114,29 @@ public enum GitChanges {
     return changes
   }
 
-  /// Depth-1, non-hidden directories (not symlinks) holding `.git`, sorted.
-  static func nestedRepositories(in workspace: String) -> [String] {
-    FileSystem.names(in: workspace)
-      .filter { !$0.hasPrefix(".") && FileSystem.kind(workspace + "/" + $0) == .directory }
-      .filter { FileSystem.holdsGitDir(workspace + "/" + $0) }
+  /// Depth-1, non-hidden directories (not symlinks) holding `.git` (a
+  /// directory or gitfile, not a symlink), sorted, that report their own
+  /// files: those whose repository lies wholly inside the workspace
+  /// (`repository` set) and those whose `.git` names no valid repository
+  /// (nil: left out, as before). A repository reaching outside is not
+  /// listed: the workspace repository shows its directory as it would any
+  /// other.
+  static func nestedRepositories(in workspace: GitWorkspace) -> [(name: String, repository: FoundRepository?)] {
+    FileSystem.names(in: workspace.path)
+      .filter { !$0.hasPrefix(".") && FileSystem.kind(workspace.path + "/" + $0) == .directory }
       .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+      .compactMap { name in
+        switch workspace.nested(at: workspace.path + "/" + name) {
+        case .none, .refused: nil
+        case .unreadable: (name, nil)
+        case .repository(let repository): (name, repository)
+        }
+      }
   }
 }
 
-/// The repository `git` would use in the workspace, and where the workspace
-/// sits inside its working tree ("" when it is the top).
-struct WorkspaceRepository {
-  var repository: Repository
-  /// Repository-relative directory of the workspace, "" or ending in `/`.
-  var scope: String
-
-  static func open(_ workspace: String) throws(GitError) -> WorkspaceRepository? {
-    guard let repository = try Repository.open(workspace, search: true) else { return nil }
-    return scope(of: repository, workspace: workspace).map { WorkspaceRepository(repository: repository, scope: $0) }
-  }
-
+/// Where the workspace sits inside its repository's working tree.
+enum WorkspaceRepository {
   /// "" when the workspace is the working tree's top, `dir/` below it, nil
   /// when it is not inside the working tree at all (inside `.git`, say).
   static func scope(of repository: Repository, workspace: String) -> String? {
@@ -145,8 +158,11 @@ struct WorkspaceRepository {
 /// threads, each with its own repository handle, as git's preload-index
 /// splits its stat calls.
 struct RepositoryScan {
-  let path: String
-  let search: Bool
+  /// The repository, opened exactly as found.
+  let repository: FoundRepository
+  /// The directory whose changes are wanted (paths come back relative to
+  /// it): the workspace, or a nested repository's working tree.
+  let workspace: String
   let ref: String?
   let isCancelled: @Sendable () -> Bool
   let tuning: Tuning
@@ -163,13 +179,12 @@ struct RepositoryScan {
       maxWorkers: max(1, getenv("AGENT_BRIDGE_GIT_THREADS").flatMap { Int(String(cString: $0)) } ?? 4))
   }
 
-  /// Paths relative to `path`; [] when there is no repository.
+  /// Paths relative to `workspace`; [] when the repository is not there.
   func run() throws -> [GitChange] {
     let pool = RepositoryPool.shared
-    return try pool.with(path, search: search, count: 1) { mains throws -> [GitChange] in
+    return try pool.with(repository, count: 1) { mains throws -> [GitChange] in
       guard let main = mains.first else { return [] }
-      let scope = search ? WorkspaceRepository.scope(of: main.repository, workspace: path) : ""
-      guard let scope else { return [] }
+      guard let scope = WorkspaceRepository.scope(of: main.repository, workspace: workspace) else { return [] }
       let base = try Base.tree(of: main.repository, ref: ref)
       let entries = git_index_entrycount(try main.index.pointer)
       let workers =
@@ -183,8 +198,9 @@ struct RepositoryScan {
         return try comparison.blend(staged: staged, unstaged: unstaged)
       }
 
-      let buckets = WorkPlan.buckets(index: try main.index, workdir: main.repository.workdir ?? path, scope: scope, count: workers)
-      return try pool.with(path, search: search, count: buckets.count) { helpers throws -> [GitChange] in
+      let buckets = WorkPlan.buckets(
+        index: try main.index, workdir: main.repository.workdir ?? repository.workdir, scope: scope, count: workers)
+      return try pool.with(repository, count: buckets.count) { helpers throws -> [GitChange] in
         guard helpers.count == buckets.count else { throw GitError(code: -1, message: "The repository went away") }
         // Slot 0 is this thread: the base-to-index half. The others each
         // take one bucket of the working tree with their own handle.

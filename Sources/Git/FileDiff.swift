@@ -51,15 +51,16 @@ public enum GitDiff {
   public static let maxBytes = 1 << 20
 
   /// - Parameters:
-  ///   - workspace: the workspace's real path (its repositories are opened
-  ///     from it; no working-tree file is).
+  ///   - workspace: the workspace, with the repository pinned when its
+  ///     conversation opened (its repositories are opened from it; no
+  ///     working-tree file is).
   ///   - path: the name to look up at the base, relative to the workspace
   ///     (no `.` or `..`, `/`-separated). A name only: never opened.
   ///   - workingTree: what the working tree holds there, read by the caller.
   ///   - ref: the base for the workspace repository; a nested repository
   ///     keeps its own, as in gitChanges.
   public static func diff(
-    workspace: String, path: String, workingTree: WorkingTreeSide, ref: String?, maxBytes: Int = maxBytes
+    workspace: GitWorkspace, path: String, workingTree: WorkingTreeSide, ref: String?, maxBytes: Int = maxBytes
   ) throws(GitDiffError) -> GitFileDiff {
     let located = try locate(path, in: workspace, ref: ref)
     // The workspace root is a directory, whatever its repository holds.
@@ -94,7 +95,7 @@ public enum GitDiff {
     case .unreadable(let reason):
       throw .git(GitError(code: -1, message: "Cannot read the file: \(reason)"))
     case .directory(let holdsGitEntry):
-      if holdsGitEntry, let head = nestedHead(workspace + "/" + path) {
+      if holdsGitEntry, let head = nestedHead(workspace.path + "/" + path, in: workspace) {
         modified = Array("Subproject commit \(head)".utf8)
       } else {
         directoryThere = true
@@ -108,24 +109,35 @@ public enum GitDiff {
   }
 
   /// The repository that holds `path` (the nearest enclosing one below the
-  /// workspace, else the workspace's own), its base and the path inside it.
+  /// workspace that lies wholly inside it, else the workspace's own), its
+  /// base and the path inside it. A nested repository reaching outside is
+  /// skipped: its files are the enclosing repository's.
   private static func locate(
-    _ path: String, in workspace: String, ref: String?
+    _ path: String, in workspace: GitWorkspace, ref: String?
   ) throws(GitDiffError) -> (repository: Repository, base: Tree?, pathInRepository: String) {
     let components = path.split(separator: "/", omittingEmptySubsequences: true)
     var depth = components.count - 1
     while depth >= 1 {
-      let directory = workspace + "/" + components[0..<depth].joined(separator: "/")
-      if FileSystem.holdsGitDir(directory), let repository = try? Repository.open(directory, search: false) {
+      let directory = workspace.path + "/" + components[0..<depth].joined(separator: "/")
+      if case .repository(let found) = workspace.nested(at: directory),
+        let repository = try? Repository.open(found)
+      {
         let inside = components[depth...].joined(separator: "/")
         return (repository, try base(of: repository, ref: nil), inside)
       }
       depth -= 1
     }
-    let root: WorkspaceRepository?
-    do { root = try WorkspaceRepository.open(workspace) } catch { throw .git(error) }
-    guard let root else { throw .notRepository }
-    return (root.repository, try base(of: root.repository, ref: ref), root.scope + components.joined(separator: "/"))
+    let repository: Repository?
+    switch workspace.root() {
+    case .repository(let found):
+      do { repository = try Repository.open(found) } catch { throw .git(error) }
+    case .none: repository = nil
+    case .refused(let reason): throw .git(GitError(code: -1, message: reason))
+    }
+    guard let repository, let scope = WorkspaceRepository.scope(of: repository, workspace: workspace.path) else {
+      throw .notRepository
+    }
+    return (repository, try base(of: repository, ref: ref), scope + components.joined(separator: "/"))
   }
 
   private static func base(of repository: Repository, ref: String?) throws(GitDiffError) -> Tree? {
@@ -139,8 +151,12 @@ public enum GitDiff {
     }
   }
 
-  private static func nestedHead(_ directory: String) -> String? {
-    guard let repository = try? Repository.open(directory, search: false) else { return nil }
+  /// The HEAD commit of the repository at `directory`, for git's
+  /// "Subproject commit" line; nil when there is none lying wholly inside.
+  private static func nestedHead(_ directory: String, in workspace: GitWorkspace) -> String? {
+    guard case .repository(let found) = workspace.nested(at: directory),
+      let repository = try? Repository.open(found)
+    else { return nil }
     return repository.resolveIfPresent("HEAD")?.hex
   }
 

@@ -20,7 +20,6 @@ import Synchronization
 public final class IgnoreRules: @unchecked Sendable {
   /// The repository's working directory, absolute, without a trailing `/`.
   public let workdir: String
-  private let openedAt: String
   private let handles: [PooledRepository]
   /// Held by the thread reading the index; the others wait on it.
   private let indexLock = Mutex(())
@@ -36,18 +35,17 @@ public final class IgnoreRules: @unchecked Sendable {
   /// nested repositories included, with `handles` threads' worth of
   /// handles; nil when no working tree holds it.
   public init?(holding directory: String, handles count: Int = 1) {
-    guard let handles = try? RepositoryPool.shared.checkout(directory, search: true, count: max(1, count)),
+    guard let handles = try? RepositoryPool.shared.checkout(holding: directory, count: max(1, count)),
       let first = handles.first, let workdir = first.repository.workdir
     else { return nil }
     self.workdir = workdir
-    self.openedAt = directory
     self.handles = handles
     // A pooled handle may hold the index already (a warm process).
     if first.hasLoadedIndex { prepareIndex() }
   }
 
   deinit {
-    RepositoryPool.shared.checkin(openedAt, search: true, handles)
+    RepositoryPool.shared.checkin(handles)
   }
 
   /// The path of `absolute` relative to the working directory, or nil when

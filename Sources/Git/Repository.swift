@@ -11,14 +11,20 @@ final class Repository {
 
   deinit { git_repository_free(pointer) }
 
-  /// Opens the repository at `path`; with `search`, the one `git` would find
-  /// from there (walking up). Nil when there is none, or only a bare one
-  /// (which has no working tree to compare).
-  static func open(_ path: String, search: Bool) throws(GitError) -> Repository? {
+  /// Opens exactly the repository `found` names: its git directory, never
+  /// searched for and never through a gitfile, its working tree forced to
+  /// `found.workdir` so that `core.worktree` (or a worktree's `gitdir` file)
+  /// is never obeyed. Nil when it is no longer there as found (its git or
+  /// common directory now resolves elsewhere), or is bare.
+  ///
+  /// libgit2 opens by path string: what is checked here and in
+  /// `RepositoryBounds` can still be swapped before libgit2 reads (an
+  /// accepted time-of-check to time-of-use window).
+  static func open(_ found: FoundRepository) throws(GitError) -> Repository? {
     LibGit2.ensureInitialized()
     var raw: OpaquePointer?
-    let flags = search ? 0 : GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue
-    let result = git_repository_open_ext(&raw, path, flags, nil)
+    let flags = GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue | GIT_REPOSITORY_OPEN_NO_DOTGIT.rawValue
+    let result = git_repository_open_ext(&raw, found.gitdir, flags, nil)
     if result == GIT_ENOTFOUND.rawValue {
       git_error_clear()
       return nil
@@ -26,7 +32,12 @@ final class Repository {
     try check(result, "Cannot open the repository")
     guard let raw else { return nil }
     let repository = Repository(raw)
-    return repository.workdir == nil ? nil : repository
+    guard git_repository_is_bare(raw) == 0,
+      FileSystem.realPath(String(cString: git_repository_path(raw))) == found.gitdir,
+      FileSystem.realPath(String(cString: git_repository_commondir(raw))) == found.commondir
+    else { return nil }
+    try check(git_repository_set_workdir(raw, found.workdir, 0), "Cannot set the working tree")
+    return repository
   }
 
   /// The working tree's path, without a trailing slash; nil for bare ones.

@@ -18,17 +18,26 @@ import Synchronization
 final class RepositoryPool: Sendable {
   static let shared = RepositoryPool()
 
-  /// Idle handles per key (the path opened and whether it was searched from).
-  private let idle = Mutex<[String: [PooledRepository]]>([:])
+  /// Idle handles per repository: its git directory and forced working tree.
+  private let idle = Mutex<[Key: [PooledRepository]]>([:])
   /// Cached base-to-index comparisons, keyed by repository path.
   private let stagedCache = Mutex<[String: StagedCache]>([:])
   private static let maxIdlePerKey = 24
   private static let maxKeys = 16
 
-  /// Up to `count` handles on the repository at `path` (searched upwards
-  /// when `search`), or [] when there is none there.
-  func checkout(_ path: String, search: Bool, count: Int) throws(GitError) -> [PooledRepository] {
-    let key = (search ? "search:" : "exact:") + path
+  struct Key: Hashable {
+    var gitdir: String
+    var workdir: String
+    init(_ found: FoundRepository) {
+      gitdir = found.gitdir
+      workdir = found.workdir
+    }
+  }
+
+  /// Up to `count` handles on exactly the repository `found` names, or []
+  /// when it is not there as found.
+  func checkout(_ found: FoundRepository, count: Int) throws(GitError) -> [PooledRepository] {
+    let key = Key(found)
     var handles: [PooledRepository] = idle.withLock { table in
       var list = table[key] ?? []
       let taken = Array(list.suffix(count))
@@ -36,17 +45,25 @@ final class RepositoryPool: Sendable {
       table[key] = list
       return taken
     }
-    handles.removeAll { !$0.isCurrent(openedAt: path) }
+    handles.removeAll { !$0.isCurrent(found) }
     while handles.count < count {
-      guard let repository = try Repository.open(path, search: search) else { return [] }
-      handles.append(try PooledRepository(repository, openedAt: path))
+      guard let repository = try Repository.open(found) else { return [] }
+      handles.append(try PooledRepository(repository, found: found))
     }
     for handle in handles { try handle.refreshIndex() }
     return handles
   }
 
-  func checkin(_ path: String, search: Bool, _ handles: [PooledRepository]) {
-    let key = (search ? "search:" : "exact:") + path
+  /// Handles on the repository holding `directory`, searched upwards as
+  /// git does (for listings, which ask only about ignore rules).
+  func checkout(holding directory: String, count: Int) throws(GitError) -> [PooledRepository] {
+    guard let found = FoundRepository.find(from: directory, search: true) else { return [] }
+    return try checkout(found, count: count)
+  }
+
+  func checkin(_ handles: [PooledRepository]) {
+    guard let first = handles.first else { return }
+    let key = Key(first.found)
     idle.withLock { table in
       if table[key] == nil && table.count >= Self.maxKeys { table.removeAll() }
       var list = table[key] ?? []
@@ -57,11 +74,9 @@ final class RepositoryPool: Sendable {
   }
 
   /// Runs `body` with handles checked out, checking them back in after.
-  func with<T>(
-    _ path: String, search: Bool, count: Int, _ body: ([PooledRepository]) throws -> T
-  ) throws -> T {
-    let handles = try checkout(path, search: search, count: count)
-    defer { if !handles.isEmpty { checkin(path, search: search, handles) } }
+  func with<T>(_ found: FoundRepository, count: Int, _ body: ([PooledRepository]) throws -> T) throws -> T {
+    let handles = try checkout(found, count: count)
+    defer { checkin(handles) }
     return try body(handles)
   }
 
@@ -89,17 +104,20 @@ final class PooledRepository: @unchecked Sendable {
   private var loadedIndex: Index?
   /// The repository's own directory (`.git`), with a trailing slash.
   let gitdir: String
+  /// What it was opened as.
+  let found: FoundRepository
   private let identity: Identity
 
-  init(_ repository: Repository, openedAt path: String) throws(GitError) {
+  init(_ repository: Repository, found: FoundRepository) throws(GitError) {
     self.repository = repository
+    self.found = found
     self.gitdir = String(cString: git_repository_path(repository.pointer))
     let commondir = String(cString: git_repository_commondir(repository.pointer))
-    identity = Identity(gitdir: gitdir, commondir: commondir, openedAt: path)
+    identity = Identity(gitdir: gitdir, commondir: commondir)
   }
 
-  func isCurrent(openedAt path: String) -> Bool {
-    identity == Identity(gitdir: identity.gitdir, commondir: identity.commondir, openedAt: path)
+  func isCurrent(_ found: FoundRepository) -> Bool {
+    found == self.found && identity == Identity(gitdir: identity.gitdir, commondir: identity.commondir)
   }
 
   /// The index, read on first use: a listing's extra handles only ask
@@ -133,17 +151,13 @@ final class PooledRepository: @unchecked Sendable {
     var gitdirNode: [UInt64]?
     var configStamp: Stamp?
     var worktreeConfigStamp: Stamp?
-    /// `.git` at the path opened: a new `git init` there must win over a
-    /// repository found further up. Device and inode again.
-    var dotGitNode: [UInt64]?
 
-    init(gitdir: String, commondir: String, openedAt path: String) {
+    init(gitdir: String, commondir: String) {
       self.gitdir = gitdir
       self.commondir = commondir
       gitdirNode = Stamp(gitdir).map { [$0.device, $0.inode] }
       configStamp = Stamp(commondir + "config")
       worktreeConfigStamp = Stamp(gitdir + "config.worktree")
-      dotGitNode = Stamp(path + "/.git").map { [$0.device, $0.inode] }
     }
   }
 

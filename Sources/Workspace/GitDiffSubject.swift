@@ -36,15 +36,20 @@ public struct GitDiffSubject: Sendable {
     }
   }
 
-  /// gitDiff of the subject against its repository's base.
-  public func diff(ref: String?, maxBytes: Int = GitDiff.maxBytes) throws(GitDiffError) -> GitFileDiff {
+  /// gitDiff of the subject against its repository's base, `repository`
+  /// being this workspace as its conversation pinned it.
+  public func diff(
+    in repository: GitWorkspace, ref: String?, maxBytes: Int = GitDiff.maxBytes
+  ) throws(GitDiffError) -> GitFileDiff {
+    precondition(repository.path == workspace, "a subject is diffed in its own workspace")
     guard let name else {
       if case .unreadable(let reason) = workingTree {
         throw .git(GitError(code: -1, message: "Cannot read the file: \(reason)"))
       }
       throw .notFound
     }
-    return try GitDiff.diff(workspace: workspace, path: name.text, workingTree: workingTree, ref: ref, maxBytes: maxBytes)
+    return try GitDiff.diff(
+      workspace: repository, path: name.text, workingTree: workingTree, ref: ref, maxBytes: maxBytes)
   }
 
   static func read(_ item: WorkspaceItem, maxBytes: Int) -> WorkingTreeSide {

@@ -162,12 +162,24 @@ import Testing
 
   @Test func worktreeChildWithAGitFileCounts() throws {
     let fixture = try GitFixture()
-    try fixture.initRepository("main-repo")
-    try fixture.write("main-repo/f.txt", "f\n")
-    try fixture.commitAll(in: "main-repo")
-    try fixture.git("worktree", "add", "-q", "-b", "wt", "../ws/checkout", in: "main-repo")
+    try fixture.initRepository("ws/main-repo")
+    try fixture.write("ws/main-repo/f.txt", "f\n")
+    try fixture.commitAll(in: "ws/main-repo")
+    try fixture.git("worktree", "add", "-q", "-b", "wt", "../checkout", in: "ws/main-repo")
     try fixture.write("ws/checkout/f.txt", "changed\n")
     #expect(try fixture.changes(in: "ws") == [.M("checkout/f.txt")])
+  }
+
+  /// A linked worktree whose main repository is outside the workspace
+  /// reads its index and objects there: not opened.
+  @Test func worktreeChildOfAnOutsideRepositoryIsNotOpened() throws {
+    let fixture = try GitFixture()
+    try fixture.initRepository("main-repo")
+    try fixture.write("main-repo/outside-only.txt", "f\n")
+    try fixture.commitAll(in: "main-repo")
+    try fixture.git("worktree", "add", "-q", "-b", "wt", "../ws/checkout", in: "main-repo")
+    try fixture.remove("ws/checkout/outside-only.txt")
+    #expect(try fixture.changes(in: "ws") == [])
   }
 
   @Test func awkwardPathsComeBackRawAndInCodePointOrder() throws {
@@ -319,7 +331,7 @@ import Testing
     try fixture.initRepository()
     for index in 0..<600 { try fixture.write("f\(index).txt", "\(index)\n") }
     #expect {
-      try GitChanges.collect(workspace: fixture.root, ref: nil, isCancelled: { true })
+      try GitChanges.collect(workspace: fixture.workspace(), ref: nil, isCancelled: { true })
     } throws: { error in
       if case GitChangesError.cancelled = error { return true }
       return false
@@ -354,7 +366,7 @@ import Testing
     for index in 0..<2000 { try fixture.write("d\(index % 10)/f\(index).txt", "\(index)\n") }
     #expect {
       try GitChanges.collect(
-        workspace: fixture.root, ref: nil, isCancelled: { true }, tuning: GitFixture.forcedParallel)
+        workspace: fixture.workspace(), ref: nil, isCancelled: { true }, tuning: GitFixture.forcedParallel)
     } throws: { error in
       if case GitChangesError.cancelled = error { return true }
       return false

@@ -93,14 +93,28 @@ import Workspace
 
   @Test func submoduleLikeGitFileAndWorkspaceWithoutRepository() throws {
     let fixture = try GitFixture()
-    try fixture.initRepository("main-repo")
-    try fixture.write("main-repo/f.txt", "f\n")
-    try fixture.commitAll(in: "main-repo")
-    try fixture.git("worktree", "add", "-q", "-b", "wt", "../ws/checkout", in: "main-repo")
+    try fixture.initRepository("ws/main-repo")
+    try fixture.write("ws/main-repo/f.txt", "f\n")
+    try fixture.commitAll(in: "ws/main-repo")
+    try fixture.git("worktree", "add", "-q", "-b", "wt", "../checkout", in: "ws/main-repo")
     try fixture.write("ws/checkout/f.txt", "g\n")
     #expect(
       try GitFixture.diff(workspace: fixture.path("ws"), path: "checkout/f.txt")
         == GitFileDiff(original: "f", modified: "g"))
+  }
+
+  /// The same worktree made from a repository outside the workspace is not
+  /// opened: the workspace has no repository of its own, so no diff.
+  @Test func worktreeOfAnOutsideRepositoryIsNotOpened() throws {
+    let fixture = try GitFixture()
+    try fixture.initRepository("main-repo")
+    try fixture.write("main-repo/f.txt", "outside base\n")
+    try fixture.commitAll(in: "main-repo")
+    try fixture.git("worktree", "add", "-q", "-b", "wt", "../ws/checkout", in: "main-repo")
+    try fixture.write("ws/checkout/f.txt", "g\n")
+    #expect(throws: GitDiffError.notRepository) {
+      try GitFixture.diff(workspace: fixture.path("ws"), path: "checkout/f.txt")
+    }
   }
 
   @Test func symlinksAreDiffedAsTheirTargetText() throws {

@@ -155,12 +155,19 @@ final class GitFixture {
 
   /// gitChanges on the root, through both the one-thread path and the
   /// split-over-threads one (forced on however small the tree), which must agree.
+  /// A conversation opening on `directory` now (its repository pinned).
+  func workspace(_ directory: String = "") -> GitWorkspace { GitWorkspace(opening: path(directory)) }
+
   func changes(ref: String? = nil, in directory: String = "") throws -> [GitChange] {
-    let workspace = path(directory)
+    try changes(ref: ref, workspace: workspace(directory))
+  }
+
+  /// `changes` for a workspace opened earlier.
+  func changes(ref: String? = nil, workspace: GitWorkspace) throws -> [GitChange] {
     let sequential = try GitChanges.collect(workspace: workspace, ref: ref)
     let parallel = try GitChanges.collect(
       workspace: workspace, ref: ref, isCancelled: { false }, tuning: Self.forcedParallel)
-    #expect(sequential == parallel, "one thread and several disagree in \(workspace)")
+    #expect(sequential == parallel, "one thread and several disagree in \(workspace.path)")
     return sequential
   }
 
@@ -169,11 +176,17 @@ final class GitFixture {
   /// gitDiff as the bridge asks it: the working tree read through the
   /// workspace's walk, then the diff.
   func diff(_ path: String, ref: String? = nil) throws -> GitFileDiff {
-    try Self.diff(workspace: root, path: path, ref: ref)
+    try Self.diff(workspace: workspace(), path: path, ref: ref)
   }
 
+  /// `diff` in a conversation opening on `workspace` now.
   static func diff(workspace: String, path: String, ref: String? = nil) throws -> GitFileDiff {
-    try GitDiffSubject(root: WorkspaceRoot(realPath: workspace), path: path).diff(ref: ref)
+    try diff(workspace: GitWorkspace(opening: workspace), path: path, ref: ref)
+  }
+
+  /// `diff` in a workspace opened earlier.
+  static func diff(workspace: GitWorkspace, path: String, ref: String? = nil) throws -> GitFileDiff {
+    try GitDiffSubject(root: WorkspaceRoot(realPath: workspace.path), path: path).diff(in: workspace, ref: ref)
   }
 }
 

@@ -21,10 +21,14 @@ import Workspace
 ///   workspace root included.
 /// - A workspace inside a larger working tree sees only its own part,
 ///   paths relative to the workspace.
+/// - The workspace repository is the one pinned when the conversation
+///   opened (`GitWorkspace`); a nested repository whose git directory,
+///   common directory or alternates lie outside the workspace is never
+///   opened, and its directory is ordinary content of the enclosing one.
 enum GitHandlers {
   static func register(into table: inout HandlerTable) {
     table.async(GitChangesRequest.self) { params, scope in
-      let workspace = scope.conversation.workspace
+      let workspace = scope.conversation.git
       let result = await offload { isCancelled in
         Result { () throws(GitChangesError) in
           try GitChanges.collect(workspace: workspace, ref: params.ref, isCancelled: isCancelled)
@@ -43,11 +47,12 @@ enum GitHandlers {
       // The working-tree side is read through the workspace's descriptor
       // walk; Git gets those bytes and a name to look up at the base.
       let root = WorkspaceRoot(realPath: scope.conversation.workspace)
+      let repository = scope.conversation.git
       let result = await offload { _ in
         Result { () throws(GitDiffFailure) in
           let subject: GitDiffSubject
           do throws(PathError) { subject = try GitDiffSubject(root: root, path: params.path) } catch { throw .outsideWorkspace }
-          do throws(GitDiffError) { return try subject.diff(ref: params.ref) } catch { throw .diff(error) }
+          do throws(GitDiffError) { return try subject.diff(in: repository, ref: params.ref) } catch { throw .diff(error) }
         }
       }
       switch result {

@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The file system calls that locate and bound a repository before libgit2
+/// opens it. These read what the (hostile) workspace wrote: small files only,
+/// never a FIFO or device, never more than a few KiB.
+extension FileSystem {
+  /// What `stat` (following symlinks, as libgit2's search does) finds.
+  struct Followed {
+    var device: UInt64
+    var isDirectory: Bool
+    var isRegular: Bool
+  }
+
+  static func followed(_ path: String) -> Followed? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return nil }
+    let type = info.st_mode & S_IFMT
+    return Followed(device: UInt64(info.st_dev), isDirectory: type == S_IFDIR, isRegular: type == S_IFREG)
+  }
+
+  /// Whether `path` lies in `root` (both real paths), or is it.
+  static func isWithin(_ path: String, _ root: String) -> Bool {
+    if path == root || root == "/" { return true }
+    return path.utf8.count > root.utf8.count && path.utf8.starts(with: root.utf8)
+      && path.utf8.dropFirst(root.utf8.count).first == UInt8(ascii: "/")
+  }
+
+  /// A small metadata file (`.git` gitfile, `commondir`, `alternates`):
+  /// opened non-blocking so a FIFO cannot hang the request, refused unless
+  /// regular and at most `limit` bytes. `followLinks` as git does for that
+  /// file.
+  static func readMetadata(_ path: String, limit: Int = 64 * 1024, followLinks: Bool) -> Metadata {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
+    guard descriptor >= 0 else { return errno == ENOENT || errno == ENOTDIR ? .missing : .refused }
+    defer { close(descriptor) }
+    var info = stat()
+    guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) <= limit else {
+      return .refused
+    }
+    var bytes = [UInt8](repeating: 0, count: limit + 1)
+    var total = 0
+    while total <= limit {
+      let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + total, $0.count - total) }
+      if count < 0 {
+        if errno == EINTR { continue }
+        return .refused
+      }
+      if count == 0 { break }
+      total += count
+    }
+    guard total <= limit else { return .refused }
+    return .content(Array(bytes[0..<total]))
+  }
+
+  enum Metadata {
+    case missing
+    /// A symlink where none is followed, not a regular file, too big, unreadable.
+    case refused
+    case content([UInt8])
+  }
+
+  /// The entries of `directory` that are symlinks (by `d_type`, or `lstat`
+  /// where the file system does not say).
+  static func symlinks(in directory: String) -> [String] {
+    guard let stream = opendir(directory) else { return [] }
+    defer { closedir(stream) }
+    var links: [String] = []
+    while let entry = readdir(stream) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+      }
+      if name == "." || name == ".." { continue }
+      switch Int32(entry.pointee.d_type) {
+      case Int32(DT_LNK): links.append(name)
+      case Int32(DT_UNKNOWN): if kind(directory + "/" + name) == .symlink { links.append(name) }
+      default: break
+      }
+    }
+    return links
+  }
+
+  /// The parent directory of an absolute path ("/" for "/").
+  static func parent(_ path: String) -> String {
+    guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")), slash != path.utf8.startIndex else { return "/" }
+    return String(path[..<slash])
+  }
+}

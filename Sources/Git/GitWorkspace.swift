@@ -1,0 +1,89 @@
+/// A workspace as the git methods see it: its real path and its own
+/// repository, pinned when the conversation opened.
+///
+/// Every gitChanges and gitDiff opens exactly the pinned git directory with
+/// the pinned working tree, so replacing `.git`, rewriting a gitfile or
+/// setting `core.worktree` later changes nothing (CONTRACT section 8,
+/// promise 2). What that repository read outside the workspace when pinned
+/// (the `.git` of a larger working tree, a linked worktree's main
+/// repository, alternates) stays readable; nothing else outside becomes so.
+///
+/// A workspace in no repository when the conversation opened is probed
+/// again on every request, as OpenHands runs git afresh each time; but a
+/// repository found later is used only if it lies wholly inside the
+/// workspace (the agent may have made it). One that appears above the
+/// workspace needs the conversation opened again.
+public struct GitWorkspace: Sendable, Equatable {
+  /// The workspace's real path.
+  public let path: String
+  /// The repository found at opening; nil when there was none.
+  let pinned: FoundRepository?
+  let bounds: RepositoryBounds
+
+  /// Pins the repository holding `path` (a real directory) as it is now.
+  public init(opening path: String) {
+    self.path = path
+    let found = FoundRepository.find(from: path, search: true).flatMap { found in
+      FileSystem.isWithin(path, found.workdir) ? found : nil
+    }
+    pinned = found
+    if let found {
+      let objects = FileSystem.realPath(found.commondir + "/objects")
+      bounds = RepositoryBounds(
+        workspace: path,
+        trusted: [found.gitdir, found.commondir] + (objects.map { [$0] + RepositoryBounds.alternates(of: $0) } ?? []))
+    } else {
+      bounds = RepositoryBounds(workspace: path)
+    }
+  }
+
+  /// Whether a repository was found when the conversation opened.
+  public var hasPinnedRepository: Bool { pinned != nil }
+
+  enum Root {
+    case repository(FoundRepository)
+    /// No repository: none was pinned and none lies inside now, or the
+    /// pinned one is gone.
+    case none
+    /// The pinned repository now reads from outside (its `commondir`,
+    /// objects or alternates were pointed away): refused, with the reason.
+    case refused(String)
+  }
+
+  /// The workspace repository for this request.
+  func root() -> Root {
+    guard let pinned else {
+      guard let found = FoundRepository.find(from: path, search: true), bounds.admits(found),
+        FileSystem.isWithin(path, found.workdir)
+      else { return .none }
+      return .repository(found)
+    }
+    guard let current = FoundRepository.at(gitdir: pinned.gitdir, workdir: pinned.workdir) else { return .none }
+    guard bounds.admits(current) else {
+      return .refused("The workspace repository (\(pinned.gitdir)) now reads from outside the workspace")
+    }
+    return .repository(current)
+  }
+
+  /// The repository at `directory` below the workspace (its `.git` a
+  /// directory or gitfile, never a symlink), if it lies wholly inside the
+  /// workspace. A refused one's directory is ordinary content of the
+  /// enclosing repository. The pinned repository's outside directories do
+  /// not count as inside here: a nested gitfile naming a larger working
+  /// tree's `.git` would list that tree's files outside the workspace.
+  func nested(at directory: String) -> Nested {
+    guard FileSystem.holdsGitDir(directory) else { return .none }
+    guard let found = FoundRepository.find(from: directory, search: false) else { return .unreadable }
+    return RepositoryBounds(workspace: path).admitsNested(found) ? .repository(found) : .refused
+  }
+
+  enum Nested {
+    /// No `.git` there (or only a symlinked one).
+    case none
+    /// A `.git` that names no valid repository.
+    case unreadable
+    /// A repository reaching outside the workspace.
+    case refused
+    case repository(FoundRepository)
+  }
+}

@@ -1,0 +1,125 @@
+/// Where a repository may read from: the workspace, plus (for the workspace
+/// repository only) the directories outside it that it used when the
+/// conversation opened. A repository that would read objects, refs or its
+/// index anywhere else is not opened (CONTRACT section 8, promise 2).
+///
+/// What is checked, all on real paths: the git directory, the common
+/// directory, the object store and every alternate object store (libgit2
+/// follows `objects/info/alternates` five levels deep), and the symlinks
+/// inside those directories where libgit2 reads (`HEAD`, `index`, `refs`,
+/// `packed-refs`, `objects` and its fan-out and `pack` directories). Only
+/// directories inside the workspace are looked into: the agent can write
+/// there, and nowhere else.
+///
+/// These are path strings that libgit2 opens again afterwards: a directory
+/// swapped for a symlink between this check and libgit2's read is followed
+/// (a time-of-check to time-of-use window, accepted because libgit2 has no
+/// descriptor-relative API). Symlinks deeper down (`refs/heads/x`) are not
+/// looked at: through them an outside repository's commit id could show,
+/// never a file's content.
+struct RepositoryBounds: Sendable, Equatable {
+  /// The workspace's real path.
+  let workspace: String
+  /// Real paths outside the workspace that may be read, unchecked.
+  let trusted: [String]
+
+  init(workspace: String, trusted: [String] = []) {
+    self.workspace = workspace
+    self.trusted = trusted.filter { !FileSystem.isWithin($0, workspace) }
+  }
+
+  /// Whether `repository` reads only within bounds.
+  func admits(_ repository: FoundRepository) -> Bool {
+    guard isAllowed(repository.gitdir), isAllowed(repository.commondir),
+      linksStayInside(repository.gitdir), linksStayInside(repository.commondir)
+    else { return false }
+    guard let objects = FileSystem.realPath(repository.commondir + "/objects"), isAllowed(objects) else { return false }
+    return objectStoreStaysInside(objects, depth: 0)
+  }
+
+  /// `admits`, and a working tree inside the workspace too: for a
+  /// repository found below the workspace, whose directory might be
+  /// reached through a symlink.
+  func admitsNested(_ repository: FoundRepository) -> Bool {
+    guard let workdir = FileSystem.realPath(repository.workdir), FileSystem.isWithin(workdir, workspace) else {
+      return false
+    }
+    return admits(repository)
+  }
+
+  /// The alternate object stores `objects` uses (real paths, recursively,
+  /// as deep as libgit2 goes), the ones that resolve; for pinning.
+  static func alternates(of objects: String, depth: Int = 0) -> [String] {
+    guard depth <= maxAlternateDepth, case .content(let bytes) = readAlternates(objects) else { return [] }
+    return lines(bytes).compactMap { resolve($0, from: objects, depth: depth) }.flatMap {
+      [$0] + alternates(of: $0, depth: depth + 1)
+    }
+  }
+
+  // MARK: Checks
+
+  private func isAllowed(_ path: String) -> Bool {
+    FileSystem.isWithin(path, workspace) || trusted.contains { FileSystem.isWithin(path, $0) }
+  }
+
+  /// A directory outside the workspace is trusted as it is; one inside is
+  /// looked into, since the agent may have planted links there.
+  private func isInspected(_ directory: String) -> Bool { FileSystem.isWithin(directory, workspace) }
+
+  private static let readNames = ["HEAD", "index", "commondir", "refs", "packed-refs", "objects", "shallow"]
+
+  /// The entries libgit2 reads in a git or common directory that are
+  /// symlinks all resolve within bounds.
+  private func linksStayInside(_ directory: String) -> Bool {
+    guard isInspected(directory) else { return true }
+    for name in Self.readNames where FileSystem.kind(directory + "/" + name) == .symlink {
+      guard let target = FileSystem.realPath(directory + "/" + name), isAllowed(target) else { return false }
+    }
+    return true
+  }
+
+  /// An object store (a real path): its symlinked entries (fan-out
+  /// directories, `pack`, `info`) and its alternates, recursively.
+  private func objectStoreStaysInside(_ objects: String, depth: Int) -> Bool {
+    guard isInspected(objects) else { return true }
+    for name in FileSystem.symlinks(in: objects) {
+      guard let target = FileSystem.realPath(objects + "/" + name), isAllowed(target) else { return false }
+    }
+    // libgit2 does not read alternates past this depth.
+    guard depth <= Self.maxAlternateDepth else { return true }
+    switch Self.readAlternates(objects) {
+    case .missing: return true
+    case .refused: return false
+    case .content(let bytes):
+      for line in Self.lines(bytes) {
+        // One that does not resolve now might by the time libgit2 looks.
+        guard let alternate = Self.resolve(line, from: objects, depth: depth), isAllowed(alternate),
+          objectStoreStaysInside(alternate, depth: depth + 1)
+        else { return false }
+      }
+      return true
+    }
+  }
+
+  private static let maxAlternateDepth = 5
+
+  /// `info/alternates`, never through a symlink (the `info` directory's
+  /// own link, if any, was checked with the store's entries).
+  private static func readAlternates(_ objects: String) -> FileSystem.Metadata {
+    FileSystem.readMetadata(objects + "/info/alternates", followLinks: false)
+  }
+
+  /// libgit2's reading: lines split at CR or LF, empty ones and `#`
+  /// comments skipped.
+  private static func lines(_ bytes: [UInt8]) -> [String] {
+    bytes.split { $0 == 10 || $0 == 13 }.map { String(decoding: $0, as: UTF8.self) }
+      .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+  }
+
+  /// An alternate's real path. libgit2 takes a line starting with `.` in
+  /// the first store relative to that store, and any other relative line
+  /// relative to the process's current directory.
+  private static func resolve(_ line: String, from objects: String, depth: Int) -> String? {
+    FileSystem.realPath(line.hasPrefix(".") && depth == 0 ? objects + "/" + line : line)
+  }
+}
