@@ -119,4 +119,67 @@ import Testing
     #expect(error.code.rawValue == -32016)
     #expect(error.data == ["httpStatus": 404, "body": ["error": "Not a git repository"]])
   }
+
+  // MARK: CONTRACT section 8, promise 2: the repository pinned at opening
+
+  /// A committed repository beside the workspace, holding a file whose name
+  /// and content appear nowhere else.
+  static func makeOutsideRepository(beside workspace: Workspace) throws -> String {
+    let outside = (workspace.root as NSString).deletingLastPathComponent + "/other"
+    try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+    try Workspace.git(outside, "init", "-q", "-b", "main")
+    try Data("OUTSIDE-SECRET-CONTENT\n".utf8).write(to: URL(fileURLWithPath: outside + "/outside-secret-name.txt"))
+    try Workspace.git(outside, "add", "-A")
+    try Workspace.git(outside, "-c", "user.name=T", "-c", "user.email=t@e", "commit", "-qm", "outside")
+    return outside
+  }
+
+  /// The workspace's `.git` swapped for a gitfile naming the outside
+  /// repository, and a file of that name planted in the workspace.
+  static func redirect(_ root: String, to outside: String) throws {
+    let moved = (root as NSString).deletingLastPathComponent + "/moved-\(UUID().uuidString)"
+    try FileManager.default.moveItem(atPath: root + "/.git", toPath: moved)
+    try Data("gitdir: \(outside)/.git\n".utf8).write(to: URL(fileURLWithPath: root + "/.git"))
+    try Data("planted\n".utf8).write(to: URL(fileURLWithPath: root + "/outside-secret-name.txt"))
+  }
+
+  static func expectNothingOutside(_ results: Result<JSONValue, ResponseError>...) {
+    for result in results {
+      let text: String
+      switch result {
+      case .success(let value): text = JSONWriter.string(value)
+      case .failure(let error): text = "\(error.message) \(error.data.map(JSONWriter.string) ?? "")"
+      }
+      #expect(!text.contains("outside-secret-name") && !text.contains("OUTSIDE-SECRET"), "\(text)")
+    }
+  }
+
+  @Test func aGitDirectoryReplacedAfterStartIsNotFollowed() async throws {
+    let workspace = try Workspace()
+    let outside = try Self.makeOutsideRepository(beside: workspace)
+    try Self.redirect(workspace.root, to: outside)
+    Self.expectNothingOutside(
+      await workspace.call("gitChanges", [:]),
+      await workspace.call("gitDiff", ["path": "outside-secret-name.txt"]))
+  }
+
+  @Test func aCoreWorktreeRewrittenAfterOpeningIsNotObeyed() async throws {
+    let workspace = try Workspace()
+    let outside = try Self.makeOutsideRepository(beside: workspace)
+    let second = (workspace.root as NSString).deletingLastPathComponent + "/second"
+    try FileManager.default.createDirectory(atPath: second, withIntermediateDirectories: true)
+    try Workspace.git(second, "init", "-q", "-b", "main")
+    try Data("mine\n".utf8).write(to: URL(fileURLWithPath: second + "/mine.txt"))
+    let opened = try await workspace.call("openConversation", ["workspace": .string(second)]).get()
+    let id = try #require(opened["conversationId"])
+    try Workspace.git(second, "config", "core.worktree", outside)
+    let changes = await workspace.call("gitChanges", ["conversationId": id])
+    Self.expectNothingOutside(changes)
+    #expect(try changes.get() == [["status": "A", "path": "mine.txt"]])
+    // The same conversation after its .git is swapped as well.
+    try Self.redirect(second, to: outside)
+    Self.expectNothingOutside(
+      await workspace.call("gitChanges", ["conversationId": id]),
+      await workspace.call("gitDiff", ["path": "outside-secret-name.txt", "conversationId": id]))
+  }
 }
