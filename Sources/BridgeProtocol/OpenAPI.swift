@@ -309,6 +309,7 @@ public enum OpenAPI {
       verb: .get, path: "/docs",
       operation: [
         "operationId": "docs", "summary": "An interactive page to try every call.", "tags": ["server"],
+        "description": "The same page is served at `/swagger-ui/` (and `/swagger-ui`), where the OpenHands API reference links it.",
         "responses": [
           "200": ["description": "HTML.", "content": ["text/html": ["schema": ["type": "string"]]]]
         ],

@@ -6,6 +6,10 @@
 /// conversation's `events` stream (with `fetch`, so that the key header
 /// goes too) and shows what gitChanges answers and what files changed, live.
 enum DocsPage {
+  /// Where the page is served: FastAPI's `/docs`, and `/swagger-ui/` (with
+  /// or without its slash), which the seed's API reference links.
+  static let paths: Set<String> = ["/docs", "/swagger-ui", "/swagger-ui/"]
+
   static let html = #"""
     <!doctype html>
     <html lang="en">

@@ -61,6 +61,7 @@ public struct HTTPServer: Sendable {
   // MARK: Routes
 
   func router() -> Router<ConnectionRequestContext> {
+    let routes = self.routes()
     let router = Router(context: ConnectionRequestContext.self)
     router.add(
       middleware: GuardMiddleware(
@@ -73,57 +74,50 @@ public struct HTTPServer: Sendable {
           allowMethods: [.get, .post, .options], exposedHeaders: ["Content-Disposition"]))
     }
     if let key = options.apiKey { router.add(middleware: KeyMiddleware(key: APIKey(key))) }
+    // Hummingbird's router answers `/swagger-ui/` with the `/swagger-ui`
+    // route (it ignores a trailing slash); the table must know the slashed
+    // spelling is a page of its own, the one the seed links, not a redirect.
+    let table = RouteTable(routes.map { ($0.path, $0.method) } + [("/swagger-ui/", .get)])
+    router.add(middleware: KnownPathMiddleware(routes: table))
+    for route in routes {
+      let handler = route.handler
+      router.on(RouterPath(route.path), method: route.method) { request, context in await handler(request, context) }
+    }
+    return router
+  }
 
-    var served: [(path: String, method: HTTPRequest.Method)] = []
+  /// Every path served, with its method and handler: the router and the
+  /// `RouteTable` that answers 404, 405 and 307 are both built from it.
+  func routes() -> [ServedRoute] {
+    var routes: [ServedRoute] = []
     for endpoint in RESTMapping.endpoints {
       let method: HTTPRequest.Method = endpoint.route.verb == .post ? .post : .get
-      let path = RESTMapping.routerPath(endpoint.route)
-      router.on(RouterPath(path), method: method) { request, context in
-        await self.serve(endpoint, request: request, context: context)
-      }
-      served.append((path, method))
+      routes.append(
+        ServedRoute(RESTMapping.routerPath(endpoint.route), method) { request, context in
+          await self.serve(endpoint, request: request, context: context)
+        })
     }
-    router.get("/api/conversations/:conversation_id/events") { request, context in
-      await self.events(request, context: context)
-    }
-    router.get("/alive") { _, _ in JSONResponse.make(200, ["status": "ok"]) }
-    router.get("/server_info") { _, _ in self.serverInfo() }
-    router.post("/api/jsonrpc") { request, context in await self.jsonRPC(request, context: context) }
-    router.get("/openapi.json") { _, _ in
-      Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: self.openAPI))
-    }
-    router.get("/docs") { _, _ in
+    let docs: ServedRoute.Handler = { _, _ in
       Response(
         status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
         body: ResponseBody(byteBuffer: self.docs))
     }
-    served += [("/api/conversations/:conversation_id/events", .get), ("/alive", .get), ("/server_info", .get), ("/api/jsonrpc", .post), ("/openapi.json", .get), ("/docs", .get)]
-    Self.refuseOtherMethods(on: router, served: served)
-    return router
-  }
-
-  /// A known path asked with another method answers FastAPI's 405, with
-  /// `Allow`, rather than the router's 404: the client got the path right.
-  static func refuseOtherMethods(
-    on router: Router<ConnectionRequestContext>, served: [(path: String, method: HTTPRequest.Method)]
-  ) {
-    var allowed: [String: [HTTPRequest.Method]] = [:]
-    var order: [String] = []
-    for (path, method) in served {
-      if allowed[path] == nil { order.append(path) }
-      allowed[path, default: []].append(method)
-    }
-    for path in order {
-      let methods = allowed[path]!
-      let allow = methods.map(\.rawValue).joined(separator: ", ")
-      for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !methods.contains(method) {
-        router.on(RouterPath(path), method: method) { _, _ in
-          var response = JSONResponse.make(405, ["detail": "Method Not Allowed"])
-          response.headers[.allow] = allow
-          return response
-        }
-      }
-    }
+    routes += [
+      ServedRoute("/api/conversations/:conversation_id/events", .get) { request, context in
+        await self.events(request, context: context)
+      },
+      ServedRoute("/alive", .get) { _, _ in JSONResponse.make(200, ["status": "ok"]) },
+      ServedRoute("/server_info", .get) { _, _ in self.serverInfo() },
+      ServedRoute("/api/jsonrpc", .post) { request, context in await self.jsonRPC(request, context: context) },
+      ServedRoute("/openapi.json", .get) { _, _ in
+        Response(
+          status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: self.openAPI))
+      },
+      ServedRoute("/docs", .get, docs),
+      // The seed's API reference links the page as `/swagger-ui/`.
+      ServedRoute("/swagger-ui", .get, docs),
+    ]
+    return routes
   }
 
   /// One REST call: URL, query and body to params, the dispatcher, and the

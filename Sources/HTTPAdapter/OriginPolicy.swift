@@ -23,7 +23,7 @@ struct OriginPolicy: Sendable {
   /// `--allow-origin`, normalised (lowercase, no trailing slash).
   let allowed: Set<String>
 
-  static let staticDocuments: Set<String> = ["/docs", "/openapi.json"]
+  static let staticDocuments: Set<String> = DocsPage.paths.union(["/openapi.json"])
 
   init(allowOrigin: String?) {
     allowed = Set([allowOrigin].compactMap { $0.map(Self.normalise) })

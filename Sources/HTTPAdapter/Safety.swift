@@ -140,7 +140,7 @@ struct KeyMiddleware<Context: Hummingbird.RequestContext>: RouterMiddleware {
   /// `/api/` path included, needs the key. A list of what is open rather
   /// than a prefix of what is closed, so that no spelling of a path
   /// (`//api/...`, `/API/...`) slips past.
-  static var publicPaths: Set<String> { ["/health", "/alive", "/server_info", "/openapi.json", "/docs"] }
+  static var publicPaths: Set<String> { DocsPage.paths.union(["/health", "/alive", "/server_info", "/openapi.json"]) }
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
     -> Response
