@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the three editor plugin suites (VS Code, Neovim, Emacs) against the real
-# agent-bridge binary, and closes with one line "N passed, N failed" (tests
+# Runs the three editor plugin suites (VS Code, Neovim, Emacs) and the
+# editors' built-in clients suite (vim.lsp, jsonrpc.el, no plugin code) against
+# the real agent-bridge binary, and closes with one line "N passed, N failed" (tests
 # summed over the suites) for CI to read. Exits 1 if any test failed or any
 # suite could not run.
 #
@@ -73,6 +74,7 @@ else
 fi
 suite neovim bash editors/neovim/test/run.sh
 suite emacs bash editors/emacs/test/run.sh
+suite builtin-clients bash editors/builtin-clients/run.sh
 
 [ "$skipped" -gt 0 ] && echo "$skipped skipped (methods the binary does not serve)"
 echo "$passed passed, $failed failed"
