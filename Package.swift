@@ -56,7 +56,7 @@ let package = Package(
     // MARK: Workspace: sandboxed paths, listing, reading, zip writing.
 
     .target(name: "Workspace", dependencies: ["CZlib", "Git"], swiftSettings: strict),
-    .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", "TestSupport"], swiftSettings: strict),
+    .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", "Git", "TestSupport"], swiftSettings: strict),
 
     // MARK: Bridge: conversations, lifecycle, the dispatcher and its handlers.
 

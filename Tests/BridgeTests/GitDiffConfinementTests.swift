@@ -1,6 +1,7 @@
 import Bridge
 import Foundation
 import JSONRPC
+import Synchronization
 import TestSupport
 import Testing
 
@@ -123,5 +124,64 @@ import Testing
     try FileManager.default.removeItem(atPath: workspace.root + "/src/main.c")
     let deleted = try await workspace.dispatcher.call(method: "gitDiff", params: ["path": "self/src/main.c"]).get()
     #expect(deleted == ["modified": "", "original": "main"])
+  }
+
+  /// A directory swapped for a link out, over and over, while gitDiff and
+  /// selectFile read below it: the walk reads through what it checked, so
+  /// the outside bytes never come back (gitDiff once re-opened the path
+  /// and leaked them dozens of times in a few thousand requests).
+  @Test func aDirectorySwappedForALinkOutNeverLeaks() async throws {
+    let workspace = try Hostile()
+    let root = workspace.root
+    try FileManager.default.createDirectory(atPath: root + "/real", withIntermediateDirectories: true)
+    try Data("inside\n".utf8).write(to: URL(fileURLWithPath: root + "/real/f"))
+    try Data(Self.secret.utf8).write(to: URL(fileURLWithPath: workspace.outside + "/f"))
+    try FileManager.default.createSymbolicLink(atPath: root + "/link", withDestinationPath: "../outside")
+    let stop = StopFlag()
+    let swapper = Thread {
+      var toggle = false
+      while !stop.isSet {
+        // rename(2) is atomic: `race` is a directory, a link out, or nothing.
+        _ = rename(root + (toggle ? "/real" : "/link"), root + "/race")
+        _ = rename(root + "/race", root + (toggle ? "/real" : "/link"))
+        toggle.toggle()
+      }
+      stop.finished()
+    }
+    swapper.start()
+    defer { stop.setAndWait() }
+    let asks: [(String, JSONValue)] = [
+      ("gitDiff", ["path": "race/f"]), ("selectFile", ["file": "race/f"]),
+      ("gitDiff", ["path": "nonexistent/../race/f"]), ("gitDiff", ["path": "self/race/f"]),
+    ]
+    var leaks = 0
+    var inside = 0
+    for _ in 0..<1000 {
+      for (method, params) in asks {
+        let text: String
+        switch await workspace.dispatcher.call(method: method, params: params) {
+        case .success(let value): text = JSONWriter.string(value)
+        case .failure(let error): text = error.message
+        }
+        if text.contains(Self.secret) { leaks += 1 }
+        if text.contains("inside") { inside += 1 }
+      }
+    }
+    #expect(leaks == 0, "the outside file came back \(leaks) times in 4000 requests")
+    // The race was real: the inside file was read some of the time.
+    #expect(inside > 0)
+  }
+}
+
+/// Set once by the test, seen by the swapping thread, which says when it
+/// has stopped.
+final class StopFlag: Sendable {
+  private let value = Atomic<Bool>(false)
+  private let done = DispatchSemaphore(value: 0)
+  var isSet: Bool { value.load(ordering: .relaxed) }
+  func finished() { done.signal() }
+  func setAndWait() {
+    value.store(true, ordering: .relaxed)
+    done.wait()
   }
 }
