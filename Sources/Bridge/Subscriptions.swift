@@ -172,7 +172,7 @@ public final class Subscriptions: Sendable {
   private func send(
     to conversationId: String, _ make: (inout Subscriber) -> [(method: String, params: JSONValue)]
   ) {
-    var dropped: [(String, Int)] = []
+    var dropped: [(id: String, backlog: Int, sink: any NotificationSink)] = []
     let idle = state.withLock { state -> [WorkspaceWatcher] in
       guard let watched = state.watched[conversationId] else { return [] }
       var idle: [WorkspaceWatcher] = []
@@ -193,7 +193,7 @@ public final class Subscriptions: Sendable {
           // A client that stopped reading: its notifications would only
           // pile up in memory.
           state.subscribers[id] = nil
-          dropped.append((id, backlog))
+          dropped.append((id, backlog, subscriber.sink))
           if let watcher = Self.leave(&state, subscriber) { idle.append(watcher) }
           continue
         }
@@ -202,9 +202,10 @@ public final class Subscriptions: Sendable {
       }
       return idle
     }
-    for (id, backlog) in dropped {
+    for (id, backlog, sink) in dropped {
       logger.warning(
         "dropped subscription \(id): its client has \(backlog) bytes unread, over the \(maxBacklogBytes)-byte limit")
+      sink.subscriptionDropped(id)
     }
     for watcher in idle { watcher.stop() }
   }

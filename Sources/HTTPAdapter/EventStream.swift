@@ -28,6 +28,9 @@ final class EventStream: NotificationSink, Sendable {
   /// Ends the stream (server shutdown): the body finishes after what is queued.
   func finish() { continuation.finish() }
 
+  /// The client stopped reading: nothing more will come, so the response ends.
+  func subscriptionDropped(_ id: String) { finish() }
+
   /// The body wrote `count` bytes taken from `events`.
   func written(_ count: Int) { waiting.subtract(count, ordering: .relaxed) }
 

@@ -23,11 +23,15 @@ public protocol NotificationSink: Sendable {
   /// Bytes sent but not yet read by the client, so that a subscription
   /// whose client stopped reading can be dropped instead of growing memory.
   var backlogBytes: Int { get }
+  /// A subscription sending here was dropped (its client left too much
+  /// unread): a sink that exists only for it (an HTTP event stream) ends.
+  func subscriptionDropped(_ id: String)
 }
 
 extension NotificationSink {
   public var deliversNotifications: Bool { true }
   public var backlogBytes: Int { 0 }
+  public func subscriptionDropped(_ id: String) {}
 }
 
 public struct DiscardingNotificationSink: NotificationSink {

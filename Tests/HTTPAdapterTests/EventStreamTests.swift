@@ -107,6 +107,47 @@ final class EventStreamReader: Sendable {
     #expect(server.dispatcher.subscriptions.watchState(conversationId: server.conversationId) == nil)
   }
 
+  /// A page that stops reading: past the backlog limit its subscription is
+  /// dropped, and its watcher stops, instead of the server holding every
+  /// notification it does not read.
+  @Test func aStreamNobodyReadsIsDropped() async throws {
+    let root = try WorkspaceRouteTests.repository()
+    let server = try await TestServer.start(workspace: root, bridge: { $0.maxSubscriberBacklogBytes = 16 << 10 })
+    defer { Task { await server.stop() } }
+    // Connected, asked, never read.
+    let fd = try RawHTTP.connect(port: server.port)
+    defer { close(fd) }
+    let head = Array("GET \(server.conversationPath("events")) HTTP/1.1\r\nHost: 127.0.0.1:\(server.port)\r\n\r\n".utf8)
+    _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    let subscribed = Date().addingTimeInterval(5)
+    while server.dispatcher.subscriptions.count == 0 && Date() < subscribed { usleep(10_000) }
+    #expect(server.dispatcher.subscriptions.count == 1)
+    let long = String(repeating: "n", count: 150)
+    var round = 0
+    while server.dispatcher.subscriptions.count == 1 && round < 60 {
+      try FileManager.default.createDirectory(atPath: root + "/r\(round)", withIntermediateDirectories: true)
+      for file in 0..<200 { _ = FileManager.default.createFile(atPath: root + "/r\(round)/\(long)\(file)", contents: nil) }
+      round += 1
+      usleep(100_000)
+    }
+    #expect(server.dispatcher.subscriptions.count == 0, "still subscribed after \(round) rounds")
+    #expect(server.dispatcher.subscriptions.watchState(conversationId: server.conversationId) == nil)
+    // Read now: what was written comes, then the response ends with its last chunk.
+    let ending = try await RawHTTP.onThread { () -> Bool in
+      var timeout = timeval(tv_sec: 5, tv_usec: 0)
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+      var tail: [UInt8] = []
+      var buffer = [UInt8](repeating: 0, count: 1 << 16)
+      while true {
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return false }
+        tail = Array((tail + buffer[0..<n]).suffix(16))
+        if tail.suffix(5).elementsEqual("0\r\n\r\n".utf8) { return true }
+      }
+    }
+    #expect(ending, "the dropped stream did not end")
+  }
+
   @Test func unknownConversationIs404AndTheKeyIsRequired() async throws {
     let server = try await TestServer.start(configure: { $0.apiKey = "k" })
     defer { Task { await server.stop() } }
