@@ -28,6 +28,8 @@ public struct ConfigFile: Sendable {
   public var logLevel: String?
   public var maxFileBytes: Int?
   public var maxInlineBytes: Int?
+  /// Subscriptions' coalescing window (`--debounce-ms`).
+  public var debounceMilliseconds: Int?
   /// The default conversation's runtime facts (also given to conversations
   /// opened later with openConversation).
   public var runtimeId: String?
@@ -44,7 +46,7 @@ public struct ConfigFile: Sendable {
 
   static let topLevelKeys = [
     "workspace", "conversation-id", "log-level", "max-file-bytes", "max-inline-bytes", "runtime-id", "vscode-url",
-    "vscode-token", "web-hosts", "state-dir", "feedback-url", "conversations",
+    "vscode-token", "web-hosts", "state-dir", "feedback-url", "debounce-ms", "conversations",
   ]
   static let conversationKeys = [
     "conversation-id", "workspace", "runtime-id", "vscode-url", "vscode-token", "web-hosts",
@@ -198,6 +200,7 @@ public struct ConfigFile: Sendable {
       }
       config.maxFileBytes = try positive(top, "max-file-bytes")
       config.maxInlineBytes = try positive(top, "max-inline-bytes")
+      config.debounceMilliseconds = try positive(top, "debounce-ms")
       config.runtimeId = try string(top, "runtime-id", at: "runtime-id")
       config.vscodeURL = try string(top, "vscode-url", at: "vscode-url")
       config.vscodeToken = try string(top, "vscode-token", at: "vscode-token")

@@ -128,7 +128,10 @@ struct CommonOptions: ParsableArguments {
     options.stateDirectory = stateDirectory.map(absolutePath) ?? config.stateDirectory
     options.feedbackURL = feedbackURL ?? config.feedbackURL
     options.conversations = config.conversations
-    if let debounceMilliseconds { options.debounce = .milliseconds(debounceMilliseconds) }
+    if let milliseconds = debounceMilliseconds ?? config.debounceMilliseconds {
+      guard milliseconds <= 60_000 else { throw ValidationError("debounce-ms must be at most 60000") }
+      options.debounce = .milliseconds(milliseconds)
+    }
     return options
   }
 

@@ -34,6 +34,7 @@ import Testing
         "web-hosts": {"http://localhost:5173": 5173, "http://localhost:3000": 3000},
         "state-dir": "/var/lib/ab",
         "feedback-url": "http://127.0.0.1:9/feedback",
+        "debounce-ms": 120,
         "conversations": [
           {"conversation-id": "two", "workspace": "/srv/two", "runtime-id": "rt-2", "vscode-url": "http://h",
            "vscode-token": null, "web-hosts": {"http://x": 1}},
@@ -53,6 +54,7 @@ import Testing
     #expect(config.webHosts?.map(\.port) == [5173, 3000])
     #expect(config.stateDirectory == "/var/lib/ab")
     #expect(config.feedbackURL == "http://127.0.0.1:9/feedback")
+    #expect(config.debounceMilliseconds == 120)
     var two = RuntimeFacts()
     two.runtimeId = "rt-2"
     two.vscodeURL = "http://h"
