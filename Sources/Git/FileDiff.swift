@@ -64,7 +64,10 @@ public enum GitDiff {
   ) throws(GitDiffError) -> GitFileDiff {
     let located = try locate(path, in: workspace, ref: ref)
     // The workspace root is a directory, whatever its repository holds.
-    if !path.split(separator: "/").contains(where: { $0 != "." }) { throw .isDirectory }
+    let slash = UInt8(ascii: "/")
+    if !path.utf8.split(separator: slash).contains(where: { !$0.elementsEqual([UInt8(ascii: ".")]) }) {
+      throw .isDirectory
+    }
 
     var original: [UInt8]?
     if let base = located.base, let entry = base.entry(at: located.pathInRepository) {
@@ -115,7 +118,9 @@ public enum GitDiff {
   private static func locate(
     _ path: String, in workspace: GitWorkspace, ref: String?
   ) throws(GitDiffError) -> (repository: Repository, base: Tree?, pathInRepository: String) {
-    let components = path.split(separator: "/", omittingEmptySubsequences: true)
+    // Split on the `/` byte: a `Character` split would keep `a\u{600}/b`
+    // whole and miss the repository at `a\u{600}`.
+    let components = path.utf8.split(separator: UInt8(ascii: "/")).map { Substring($0) }
     var depth = components.count - 1
     while depth >= 1 {
       let directory = workspace.path + "/" + components[0..<depth].joined(separator: "/")

@@ -91,6 +91,22 @@ import Workspace
     #expect(try fixture.diff("app/src/main.swift", ref: "HEAD") == GitFileDiff(original: "v1", modified: "v2"))
   }
 
+  /// U+0600 joins the `/` after it into one grapheme: the nested
+  /// repository is still found by the `/` byte.
+  @Test func nestedRepositoryWhoseNameEndsInAJoiningCharacter() throws {
+    let fixture = try GitFixture()
+    try fixture.initRepository()
+    try fixture.write("root.txt", "root\n")
+    try fixture.commitAll()
+    try fixture.initRepository("n\u{600}")
+    try fixture.write("n\u{600}/f.txt", "v1\n")
+    try fixture.commitAll(in: "n\u{600}")
+    try fixture.write("n\u{600}/f.txt", "v2\n")
+    #expect(try fixture.diff("n\u{600}/f.txt") == GitFileDiff(original: "v1", modified: "v2"))
+    try fixture.write("...", "dots\n")
+    #expect(try fixture.diff("...") == GitFileDiff(original: "", modified: "dots"))
+  }
+
   @Test func submoduleLikeGitFileAndWorkspaceWithoutRepository() throws {
     let fixture = try GitFixture()
     try fixture.initRepository("ws/main-repo")
