@@ -9,6 +9,11 @@ import Synchronization
 /// Open repositories kept between requests, so that a warm process does not
 /// re-open the repository and re-parse a large index on every gitChanges.
 ///
+/// Handles are keyed by the git directory they were opened at and the working
+/// tree forced on them (`FoundRepository`): a workspace's pinned repository
+/// and a nested one found at the same place share handles, and a handle is
+/// never reused for a different working tree.
+///
 /// A handle is checked out by one request and used by one thread at a time,
 /// then checked back in: never shared. A handle is dropped when its
 /// repository may have changed under it in a way libgit2 does not notice

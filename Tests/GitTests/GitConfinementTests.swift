@@ -253,4 +253,38 @@ import Testing
     #expect(
       try GitFixture.diff(workspace: workspace, path: "in.txt") == GitFileDiff(original: "in", modified: "in 2"))
   }
+
+  // MARK: Finding repositories as git does
+
+  /// The search that replaces libgit2's agrees with git's on the shapes a
+  /// workspace has: a plain repository and a directory inside it, a linked
+  /// worktree, a submodule (its `.git` a gitfile into the superproject).
+  @Test func findingAgreesWithGit() throws {
+    let fixture = try GitFixture()
+    try fixture.initRepository("main")
+    try fixture.write("main/sub/dir/f.txt", "f\n")
+    try fixture.commitAll(in: "main")
+    try fixture.git("worktree", "add", "-q", "-b", "wt", "../linked", in: "main")
+    try fixture.initRepository("library")
+    try fixture.write("library/l.txt", "l\n")
+    try fixture.commitAll(in: "library")
+    try fixture.git(
+      ["-c", "protocol.file.allow=always", "submodule", "add", "-q", fixture.path("library"), "vendor/library"],
+      in: "main")
+    for directory in ["main", "main/sub/dir", "linked", "main/vendor/library"] {
+      let found = try #require(FoundRepository.find(from: fixture.path(directory), search: true), "\(directory)")
+      func real(_ text: String) -> String? {
+        FileSystem.realPath(text.trimmingCharacters(in: .whitespacesAndNewlines))
+      }
+      #expect(found.gitdir == real(try fixture.git("rev-parse", "--absolute-git-dir", in: directory)), "\(directory)")
+      #expect(found.workdir == real(try fixture.git("rev-parse", "--show-toplevel", in: directory)), "\(directory)")
+      let common = try fixture.git("rev-parse", "--git-common-dir", in: directory)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+      #expect(
+        found.commondir == FileSystem.realPath(common.hasPrefix("/") ? common : fixture.path(directory) + "/" + common),
+        "\(directory)")
+    }
+    #expect(FoundRepository.find(from: fixture.path("main/.git/refs"), search: true) == nil)
+    #expect(FoundRepository.find(from: fixture.path("main/sub"), search: false) == nil)
+  }
 }
