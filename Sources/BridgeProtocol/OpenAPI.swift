@@ -89,6 +89,16 @@ public enum OpenAPI {
 
   // MARK: Registry methods
 
+  /// `schema`, or null: the description kept outside so that readers show it.
+  static func orNull(_ schema: JSONValue) -> JSONValue {
+    guard case .object(var object) = schema, object["type"] != nil || object["enum"] != nil else { return schema }
+    let description = object["description"]
+    object["description"] = nil
+    var wrapped: JSONObject = ["anyOf": [.object(object), Schema.null]]
+    if let description { wrapped["description"] = description }
+    return .object(wrapped)
+  }
+
   static func operation(_ request: any BridgeRequest.Type, _ route: HTTPRoute) -> JSONValue {
     let schema = request.paramsSchema
     let properties = schema["properties"]?.objectValue ?? JSONObject()
@@ -115,10 +125,13 @@ public enum OpenAPI {
     ]
     if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
     if route.bodyIsParams {
-      var body = JSONObject()
-      for member in properties where member.key != "conversationId" { body[member.key] = member.value }
-      var bodySchema: JSONObject = ["type": "object", "properties": .object(body)]
       let required = schema["required"]?.arrayValue ?? []
+      var body = JSONObject()
+      for member in properties where member.key != "conversationId" {
+        // The params reader takes null for an optional member as its absence.
+        body[member.key] = required.contains(.string(member.key)) ? member.value : Self.orNull(member.value)
+      }
+      var bodySchema: JSONObject = ["type": "object", "properties": .object(body)]
       if !required.isEmpty { bodySchema["required"] = .array(required) }
       operation["requestBody"] = [
         "required": .bool(!required.isEmpty),
@@ -243,11 +256,12 @@ public enum OpenAPI {
           "required": true,
           "content": [
             "application/json": [
+              // Any JSON: JSON-RPC answers what is not a request (an array
+              // of numbers, a string) with an error reply, as the 200 says.
               "schema": [
-                "oneOf": [
-                  ["type": "object", "description": "One request or notification."],
-                  ["type": "array", "description": "A batch.", "items": ["type": "object"]],
-                ]
+                "description": .string(
+                  "A request or notification (an object), or a batch (an array of them). Anything else is"
+                    + " answered 200 with a JSON-RPC error (-32600, or -32700 when not JSON).")
               ],
               "example": ["jsonrpc": "2.0", "id": 1, "method": "health"],
             ]
@@ -259,6 +273,14 @@ public enum OpenAPI {
             "content": ["application/json": ["schema": Schema.any]],
           ],
           "204": ["description": "Notifications only: nothing to reply."],
+          "400": [
+            "description": "No body: there is no JSON-RPC message to answer.",
+            "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Detail"]]],
+          ],
+          "415": [
+            "description": "The body is not declared application/json.",
+            "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Detail"]]],
+          ],
           "401": [
             "description": "unauthorized (-32017)",
             "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Detail"]]],
@@ -284,7 +306,16 @@ public enum OpenAPI {
                 + " `data:` is the notification's params (workspace/filesChanged, workspace/gitChanged); the first"
                 + " gitChanged at once; a `: heartbeat` comment every 15 s; ended cleanly when the server shuts"
                 + " down."),
-            "content": ["text/event-stream": ["schema": ["type": "string"]]],
+            // Before OpenAPI 3.2, `schema` of an event stream describes one event.
+            "content": [
+              "text/event-stream": [
+                "schema": Schema.object(
+                  [
+                    "event": Schema.enumeration(["filesChanged", "gitChanged"]),
+                    "data": Schema.string("The notification's params, as JSON."),
+                  ], required: ["event", "data"])
+              ]
+            ],
           ],
           "401": [
             "description": "unauthorized (-32017)",

@@ -14,6 +14,12 @@ public enum Schema {
     ["type": "string", "description": .string(description)]
   }
 
+  /// A string that may not be empty: a name the server has to look up
+  /// (a file, a revision), where "" names nothing and is refused.
+  public static func nonEmptyString(_ description: String) -> JSONValue {
+    ["type": "string", "minLength": 1, "description": .string(description)]
+  }
+
   public static func enumeration(_ values: [String], description: String? = nil) -> JSONValue {
     var object: JSONObject = ["type": "string", "enum": .array(values.map { .string($0) })]
     if let description { object["description"] = .string(description) }

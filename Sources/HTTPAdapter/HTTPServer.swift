@@ -285,7 +285,10 @@ public struct HTTPServer: Sendable {
     let json: JSONValue
     switch await readJSONBody(request, maxBatchLength: options.maxBatchLength) {
     case .success(let value?): json = value
-    case .success(nil): return JSONResponse.make(200, Reply.error(.invalidRequest("Invalid request: empty body"), id: nil))
+    case .success(nil):
+      // No message at all is an HTTP matter, like a body that is not JSON's
+      // media type (415): the document says the body is required.
+      return JSONResponse.make(400, ["detail": "Request body required: a JSON-RPC request or batch"])
     case .failure(let error): return JSONResponse.make(200, Reply.error(error, id: nil))
     }
     turn = await heavy.turnForReply(to: json, holding: turn)

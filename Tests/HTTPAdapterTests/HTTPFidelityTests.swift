@@ -157,3 +157,72 @@ import Testing
     #expect(slashed.status == 307)
   }
 }
+
+/// Where Schemathesis found the OpenAPI document and the server disagreeing
+/// (scripts/schemathesis runs it whole): each case, both sides.
+@Suite struct OpenAPIAgreementTests {
+  func document(_ server: TestServer) async throws -> JSONValue {
+    try #require(try await server.get("/openapi.json").json)
+  }
+
+  @Test func aBodylessJSONRPCPostIsRefusedAsTheDocumentSays() async throws {
+    let server = try await TestServer.start()
+    defer { Task { await server.stop() } }
+    let operation = try await document(server)["paths"]?["/api/jsonrpc"]?["post"]
+    #expect(operation?["requestBody"]?["required"] == true)
+    #expect(operation?["responses"]?["400"] != nil)
+    let reply = try await server.request("POST", "/api/jsonrpc", headers: [("Content-Type", "application/json")])
+    #expect(reply.status == 400)
+    #expect(reply.json?["detail"]?.stringValue?.contains("body required") == true)
+    // Anything JSON is answered in-band, as JSON-RPC says.
+    let odd = try await server.post("/api/jsonrpc", json: "[[null, null]]")
+    #expect(odd.status == 200)
+    #expect(odd.json?.arrayValue?.first?["error"]?["code"] == .int(-32600))
+  }
+
+  @Test func emptyNamesAreDeclaredInvalidAndRefused() async throws {
+    // A repository, so that a ref is looked up at all.
+    let workspace = try TemporaryDirectory.make("openapi-repo")
+    let git = try #require(which("git"))
+    for arguments in [
+      ["init", "-q"], ["-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "i"],
+    ] {
+      #expect(try runProcess(git, ["-C", workspace] + arguments).0 == 0)
+    }
+    let server = try await TestServer.start(workspace: workspace)
+    defer { Task { await server.stop() } }
+    let paths = try #require(try await document(server)["paths"])
+    for (path, name) in [
+      ("select-file", "file"), ("git/diff", "path"), ("git/diff", "ref"), ("git/changes", "ref"),
+    ] {
+      let parameters = paths["/api/conversations/{conversation_id}/\(path)"]?["get"]?["parameters"]?.arrayValue ?? []
+      let parameter = parameters.first { $0["name"] == .string(name) }
+      #expect(parameter?["schema"]?["minLength"] == .int(1), "\(path) \(name)")
+    }
+    for target in ["select-file?file=", "git/diff?path=", "git/diff?path=a.txt&ref=", "git/changes?ref="] {
+      let reply = try await server.get(server.conversationPath(target))
+      #expect((400..<500).contains(reply.status), "\(target): \(reply.status) \(reply.text)")
+    }
+  }
+
+  @Test func optionalBodyMembersMayBeNullAsTheServerTakesThem() async throws {
+    let server = try await TestServer.start()
+    defer { Task { await server.stop() } }
+    let body = try await document(server)["paths"]?["/api/conversations/{conversation_id}/submit-feedback"]?["post"]?[
+      "requestBody"]?["content"]?["application/json"]?["schema"]
+    #expect(body?["properties"]?["feedback"]?["anyOf"]?.arrayValue?.last == ["type": "null"])
+    #expect(body?["properties"]?["polarity"]?["anyOf"] == nil, "a required member is not nullable")
+    let reply = try await server.post(
+      server.conversationPath("submit-feedback"), json: #"{"polarity":"positive","feedback":null,"email":null}"#)
+    #expect(reply.status == 200)
+  }
+
+  @Test func theEventStreamSchemaDescribesOneEvent() async throws {
+    let server = try await TestServer.start()
+    defer { Task { await server.stop() } }
+    let schema = try await document(server)["paths"]?["/api/conversations/{conversation_id}/events"]?["get"]?[
+      "responses"]?["200"]?["content"]?["text/event-stream"]?["schema"]
+    #expect(schema?["type"] == "object")
+    #expect(schema?["required"] == ["event", "data"])
+  }
+}

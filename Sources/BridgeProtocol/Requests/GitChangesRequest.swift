@@ -17,7 +17,7 @@ public enum GitChangesRequest: BridgeRequest {
   public static let http: HTTPRoute? = HTTPRoute(.get, .conversation, "git/changes", query: [.init("ref")])
 
   public static let paramsSchema: JSONValue = Schema.params([
-    "ref": Schema.string(
+    "ref": Schema.nonEmptyString(
       "Base revision of the workspace repository (local refs only). Default: origin/<branch>, else the "
         + "merge-base with origin/HEAD's target, else that target, else HEAD, else the empty tree.")
   ])

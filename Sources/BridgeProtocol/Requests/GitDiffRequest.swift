@@ -24,8 +24,8 @@ public enum GitDiffRequest: BridgeRequest {
 
   public static let paramsSchema: JSONValue = Schema.params(
     [
-      "path": Schema.string("The file, relative to the workspace (as gitChanges reports it)."),
-      "ref": Schema.string("Base revision of the workspace repository; as for gitChanges."),
+      "path": Schema.nonEmptyString("The file, relative to the workspace (as gitChanges reports it)."),
+      "ref": Schema.nonEmptyString("Base revision of the workspace repository; as for gitChanges."),
     ], required: ["path"])
 
   public static let resultSchema: JSONValue = Schema.object(

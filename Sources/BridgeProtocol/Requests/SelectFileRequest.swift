@@ -16,7 +16,7 @@ public enum SelectFileRequest: BridgeRequest {
   public static let http: HTTPRoute? = HTTPRoute(
     .get, .conversation, "select-file", query: [HTTPRoute.Query("file", required: true)])
   public static let paramsSchema: JSONValue = Schema.params(
-    ["file": Schema.string("The file, relative to the workspace.")], required: ["file"])
+    ["file": Schema.nonEmptyString("The file, relative to the workspace.")], required: ["file"])
   public static let resultSchema: JSONValue = Schema.object(
     ["code": Schema.string("The text (CRLF and CR as LF, a BOM kept), or data:<mime>;base64,... for media.")],
     required: ["code"])
