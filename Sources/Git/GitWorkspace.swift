@@ -77,6 +77,19 @@ public struct GitWorkspace: Sendable, Equatable {
     return RepositoryBounds(workspace: path).admitsNested(found) ? .repository(found) : .refused
   }
 
+  /// The repository whose rules apply to `directory` (absolute, in the
+  /// workspace): the nearest admitted nested repository at or above it,
+  /// below the workspace root, else the workspace repository.
+  func repository(holding directory: String) -> FoundRepository? {
+    var current = directory
+    while current != path && FileSystem.isWithin(current, path) {
+      if case .repository(let found) = nested(at: current) { return found }
+      current = FileSystem.parent(current)
+    }
+    if case .repository(let found) = root() { return found }
+    return nil
+  }
+
   enum Nested {
     /// No `.git` there (or only a symlinked one).
     case none

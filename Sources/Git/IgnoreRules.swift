@@ -31,11 +31,29 @@ public final class IgnoreRules: @unchecked Sendable {
   /// under `indexLock`, before `indexReady` is set.
   private var sharedIndex: OpaquePointer?
 
-  /// The rules of the repository holding `directory` (an absolute path),
-  /// nested repositories included, with `handles` threads' worth of
-  /// handles; nil when no working tree holds it.
-  public init?(holding directory: String, handles count: Int = 1) {
-    guard let handles = try? RepositoryPool.shared.checkout(holding: directory, count: max(1, count)),
+  /// The rules of the repository holding `directory` (an absolute path in
+  /// `git`'s workspace): the nearest nested repository above it that the
+  /// workspace admits, else the workspace's own pinned repository. A
+  /// nested one reaching outside is passed over, as its directory is
+  /// ordinary content of the enclosing repository (CONTRACT section 8,
+  /// promise 2): its index and exclude files would otherwise tell, name by
+  /// name, what an outside repository tracks. `handles` threads' worth of
+  /// handles; nil when no admitted repository holds it.
+  public convenience init?(holding directory: String, in git: GitWorkspace, handles count: Int = 1) {
+    guard let found = git.repository(holding: directory) else { return nil }
+    self.init(found, handles: count)
+  }
+
+  /// The rules of the nested repository whose working tree is exactly
+  /// `directory`, when the workspace admits it; nil otherwise (the
+  /// enclosing rules go on).
+  public convenience init?(nestedAt directory: String, in git: GitWorkspace, handles count: Int = 1) {
+    guard case .repository(let found) = git.nested(at: directory) else { return nil }
+    self.init(found, handles: count)
+  }
+
+  private init?(_ found: FoundRepository, handles count: Int) {
+    guard let handles = try? RepositoryPool.shared.checkout(found, count: max(1, count)),
       let first = handles.first, let workdir = first.repository.workdir
     else { return nil }
     self.workdir = workdir

@@ -7,7 +7,8 @@
 /// directory, the object store and every alternate object store (libgit2
 /// follows `objects/info/alternates` five levels deep), and the symlinks
 /// inside those directories where libgit2 reads (`HEAD`, `index`, `refs`,
-/// `packed-refs`, `objects` and its fan-out and `pack` directories). Only
+/// `packed-refs`, `config`, `info`, `objects` and its fan-out and `pack`
+/// directories), and that the files it reads whole are regular. Only
 /// directories inside the workspace are looked into: the agent can write
 /// there, and nowhere else.
 ///
@@ -66,14 +67,26 @@ struct RepositoryBounds: Sendable, Equatable {
   /// looked into, since the agent may have planted links there.
   private func isInspected(_ directory: String) -> Bool { FileSystem.isWithin(directory, workspace) }
 
-  private static let readNames = ["HEAD", "index", "commondir", "refs", "packed-refs", "objects", "shallow"]
+  private static let readNames = [
+    "HEAD", "index", "commondir", "refs", "packed-refs", "objects", "shallow", "config", "config.worktree", "info",
+  ]
+
+  /// The files libgit2 opens and reads whole in a git or common directory.
+  private static let readFiles = [
+    "HEAD", "index", "commondir", "packed-refs", "shallow", "config", "config.worktree", "info/exclude",
+  ]
 
   /// The entries libgit2 reads in a git or common directory that are
-  /// symlinks all resolve within bounds.
+  /// symlinks all resolve within bounds, and the files it reads are
+  /// regular files: a FIFO there would block libgit2's open for ever,
+  /// where no cancellation reaches.
   private func linksStayInside(_ directory: String) -> Bool {
     guard isInspected(directory) else { return true }
     for name in Self.readNames where FileSystem.kind(directory + "/" + name) == .symlink {
       guard let target = FileSystem.realPath(directory + "/" + name), isAllowed(target) else { return false }
+    }
+    for name in Self.readFiles {
+      if let info = FileSystem.followed(directory + "/" + name), !info.isRegular { return false }
     }
     return true
   }

@@ -59,13 +59,6 @@ final class RepositoryPool: Sendable {
     return handles
   }
 
-  /// Handles on the repository holding `directory`, searched upwards as
-  /// git does (for listings, which ask only about ignore rules).
-  func checkout(holding directory: String, count: Int) throws(GitError) -> [PooledRepository] {
-    guard let found = FoundRepository.find(from: directory, search: true) else { return [] }
-    return try checkout(found, count: count)
-  }
-
   func checkin(_ handles: [PooledRepository]) {
     guard let first = handles.first else { return }
     let key = Key(first.found)

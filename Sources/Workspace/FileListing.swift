@@ -17,7 +17,10 @@ public enum FileListing {
   /// files, each by lowercased name; directories end in `/`; entries prefixed
   /// by `path` as given; broken symlinks dropped, symlinks that lead out
   /// listed as files. A missing or non-directory path is `[]`.
-  public static func list(root: WorkspaceRoot, path: String?) throws(PathError) -> [String] {
+  ///
+  /// `git` is the conversation's view of its repositories (pinned when it
+  /// opened); without one, the repositories are found as they are now.
+  public static func list(root: WorkspaceRoot, path: String?, git: GitWorkspace? = nil) throws(PathError) -> [String] {
     let clientPath = path ?? ""
     guard case .found(let item) = try root.lookup(clientPath), item.kind == .directory,
       case .success(let directory) = item.openDirectory(),
@@ -26,7 +29,7 @@ public enum FileListing {
 
     let here = item.relative.text
     let absolute = root.pathForIgnoreRules(item)
-    let rules = IgnoreRules(holding: absolute)
+    let rules = IgnoreRules(holding: absolute, in: git ?? GitWorkspace(opening: root.path))
     var directories: [String] = []
     var files: [String] = []
     for entry in entries {
@@ -78,9 +81,10 @@ public enum FileListing {
   ///   - isCancelled: polled once per directory; when true the walk stops
   ///     with `CancellationError`.
   public static func listRecursive(
-    root: WorkspaceRoot, path: String?, progress: @escaping (Int) -> Void = { _ in },
+    root: WorkspaceRoot, path: String?, git: GitWorkspace? = nil, progress: @escaping (Int) -> Void = { _ in },
     isCancelled: @escaping () -> Bool = { false }
   ) throws -> [String] {
+    let git = git ?? GitWorkspace(opening: root.path)
     let clientPath = path ?? ""
     guard case .found(let item) = try root.lookup(clientPath), item.kind == .directory,
       case .success(let directory) = item.openDirectory()
@@ -90,8 +94,8 @@ public enum FileListing {
     let absolute = root.pathForIgnoreRules(item)
     let top = RecursiveListing.Directory(
       listed: [], relative: item.relative.text, absolute: absolute, handle: directory,
-      rules: IgnoreRules(holding: absolute, handles: threads))
-    return try RecursiveListing(root: root, prefix: Array(prefix.utf8), threads: threads)
+      rules: IgnoreRules(holding: absolute, in: git, handles: threads))
+    return try RecursiveListing(root: root, git: git, prefix: Array(prefix.utf8), threads: threads)
       .run(directory: top, progress: progress, isCancelled: isCancelled)
   }
 

@@ -29,6 +29,8 @@ import Synchronization
 /// counting per name was a fifth of its time.
 struct RecursiveListing {
   let root: WorkspaceRoot
+  /// Which nested repositories may lend their rules.
+  let git: GitWorkspace
   /// What every output path starts with (the `path` asked for, with `/`).
   let prefix: [UInt8]
   let threads: Int
@@ -281,8 +283,9 @@ struct RecursiveListing {
       let isDotGit = { (entry: DirectoryReader.SortedNames.Entry) in listing.name(entry).elementsEqual(Self.dotGit) }
       if !directory.listed.isEmpty && listing.entries.contains(where: isDotGit) {
         // A nested repository: its own rules from here down. (A `.git`
-        // libgit2 cannot open leaves the enclosing repository's rules.)
-        if let nested = IgnoreRules(holding: directory.absolute, handles: self.listing.threads),
+        // that cannot be opened, or one reaching outside the workspace,
+        // leaves the enclosing repository's rules.)
+        if let nested = IgnoreRules(nestedAt: directory.absolute, in: self.listing.git, handles: self.listing.threads),
           nested.workdir == directory.absolute
         {
           directory.rules = nested

@@ -64,6 +64,38 @@ import Testing
     #expect(try GitFixture.diff(workspace: workspace, path: "own.txt").modified == "own v2")
   }
 
+  /// A FIFO where libgit2 reads a whole file (`config`, `index`,
+  /// `packed-refs`, `info/exclude`) would block its open for ever, beyond
+  /// any cancellation: such a repository is not opened.
+  @Test(arguments: ["config", "index", "packed-refs", "info/exclude"])
+  func nestedRepositoryWithAFifoIsNotOpened(file: String) throws {
+    let fixture = try makeFixture()
+    try fixture.initRepository("ws/app")
+    try fixture.write("ws/app/mine.txt", "mine\n")
+    try fixture.commitAll(in: "ws/app")
+    let planted = fixture.path("ws/app/.git/" + file)
+    try? FileManager.default.removeItem(atPath: planted)
+    try FileManager.default.createDirectory(
+      atPath: (planted as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    #expect(mkfifo(planted, 0o644) == 0)
+    let workspace = fixture.workspace("ws")
+    // On a thread of its own, so that a hang fails the test instead of
+    // blocking the run; opening the FIFO for writing frees a stuck reader.
+    nonisolated(unsafe) let shared = fixture
+    let done = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+      _ = try? shared.changes(workspace: workspace)
+      done.signal()
+    }
+    let finished = done.wait(timeout: .now() + 10) == .success
+    if !finished {
+      let fd = open(planted, O_WRONLY | O_NONBLOCK)
+      if fd >= 0 { close(fd) }
+      _ = done.wait(timeout: .now() + 10)
+    }
+    #expect(finished, "gitChanges blocked on a FIFO at .git/\(file)")
+  }
+
   @Test func nestedCoreWorktreeOutsideIsNotObeyed() throws {
     let fixture = try makeFixture()
     try fixture.initRepository("ws/app")

@@ -1,5 +1,7 @@
 import Foundation
+import Git
 import Testing
+import TestSupport
 import Workspace
 
 @Suite struct FileListingTests {
@@ -126,6 +128,34 @@ import Workspace
     #expect(try FileListing.list(root: tree.root, path: "build") == ["build/tracked.o"])
     #expect(
       try FileListing.listRecursive(root: tree.root, path: nil) == [".gitignore", "build/tracked.o", "tracked.log"])
+  }
+
+  /// A nested gitfile naming a repository outside the workspace lends it
+  /// no rules: its index would tell, name by name, what that repository
+  /// tracks (a planted name ignored by `*` still shows when tracked there).
+  @Test func aNestedRepositoryOutsideLendsNoRules() throws {
+    let tree = try TempTree()
+    try tree.git("init", "-q")
+    try FileManager.default.createDirectory(atPath: tree.outside + "/repo", withIntermediateDirectories: true)
+    for arguments in [["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]] {
+      if arguments == ["add", "-A"] { try Data("x".utf8).write(to: URL(fileURLWithPath: tree.outside + "/repo/guessed-secret.txt")) }
+      let run = try Program.run("/usr/bin/git", ["-C", tree.outside + "/repo"] + arguments)
+      try #require(run.status == 0, "\(run.allOutput)")
+    }
+    try tree.mkdir("probe")
+    try tree.write("probe/.git", "gitdir: \(tree.outside)/repo/.git\n")
+    try tree.write("probe/.gitignore", "*\n")
+    try tree.write("probe/guessed-secret.txt", "")
+    try tree.write("probe/wrong-guess.txt", "")
+    // Both planted names are alike to the workspace's own rules (both
+    // ignored by `*`): the outside index must not tell them apart.
+    let one = try FileListing.list(root: tree.root, path: "probe")
+    #expect(one.contains("probe/guessed-secret.txt") == one.contains("probe/wrong-guess.txt"), "\(one)")
+    let all = try FileListing.listRecursive(root: tree.root, path: nil)
+    #expect(all.contains("probe/guessed-secret.txt") == all.contains("probe/wrong-guess.txt"), "\(all)")
+    let git = GitWorkspace(opening: tree.path)
+    let pinned = try FileListing.list(root: tree.root, path: "probe", git: git)
+    #expect(pinned.contains("probe/guessed-secret.txt") == pinned.contains("probe/wrong-guess.txt"), "\(pinned)")
   }
 
   @Test func nestedRepositoryUsesItsOwnRules() throws {

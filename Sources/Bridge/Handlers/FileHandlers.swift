@@ -10,12 +10,14 @@ enum FileHandlers {
       let root = WorkspaceRoot(realPath: scope.conversation.workspace)
       do {
         guard params.recursive else {
-          return .array(try FileListing.list(root: root, path: params.path).map { .string($0) })
+          return .array(
+            try FileListing.list(root: root, path: params.path, git: scope.conversation.git).map { .string($0) })
         }
         let progress = scope.context.workDoneProgress(title: "Listing files")
         defer { progress?.end() }
         let files = try FileListing.listRecursive(
-          root: root, path: params.path, progress: { progress?.report(message: "\($0) files") },
+          root: root, path: params.path, git: scope.conversation.git,
+          progress: { progress?.report(message: "\($0) files") },
           isCancelled: { Task.isCancelled })
         return .array(files.map { .string($0) })
       } catch is PathError {
