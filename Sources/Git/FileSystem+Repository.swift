@@ -83,6 +83,46 @@ extension FileSystem {
     return links
   }
 
+  /// The symlinks at any depth below `directory` (paths relative to it),
+  /// symlinked directories not entered, at most `maxDepth` levels and
+  /// `maxEntries` entries looked at (a larger tree is reported as one
+  /// entry that cannot be vouched for, "").
+  static func symlinks(below directory: String, maxDepth: Int, maxEntries: Int = 1 << 20) -> [String] {
+    var links: [String] = []
+    var seen = 0
+    func walk(_ relative: String, depth: Int) {
+      guard let stream = opendir(relative.isEmpty ? directory : directory + "/" + relative) else { return }
+      defer { closedir(stream) }
+      while let entry = readdir(stream) {
+        seen += 1
+        if seen > maxEntries {
+          links.append("")
+          return
+        }
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+          String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        if name == "." || name == ".." { continue }
+        let path = relative.isEmpty ? name : relative + "/" + name
+        var type = Int32(entry.pointee.d_type)
+        if type == Int32(DT_UNKNOWN) {
+          switch kind(directory + "/" + path) {
+          case .symlink?: type = Int32(DT_LNK)
+          case .directory?: type = Int32(DT_DIR)
+          default: break
+          }
+        }
+        if type == Int32(DT_LNK) {
+          links.append(path)
+        } else if type == Int32(DT_DIR) && depth < maxDepth {
+          walk(path, depth: depth + 1)
+        }
+      }
+    }
+    walk("", depth: 1)
+    return links
+  }
+
   /// The parent directory of an absolute path ("/" for "/").
   static func parent(_ path: String) -> String {
     guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")), slash != path.utf8.startIndex else { return "/" }

@@ -15,9 +15,10 @@
 /// These are path strings that libgit2 opens again afterwards: a directory
 /// swapped for a symlink between this check and libgit2's read is followed
 /// (a time-of-check to time-of-use window, accepted because libgit2 has no
-/// descriptor-relative API). Symlinks deeper down (`refs/heads/x`) are not
-/// looked at: through them an outside repository's commit id could show,
-/// never a file's content.
+/// descriptor-relative API). Symlinks anywhere below `refs` and in the
+/// object store's fan-out and `pack` directories are checked too: a ref
+/// linked outside shows an outside commit id, and loose objects linked one
+/// by one would then read that repository's content.
 struct RepositoryBounds: Sendable, Equatable {
   /// The workspace's real path.
   let workspace: String
@@ -88,6 +89,21 @@ struct RepositoryBounds: Sendable, Equatable {
     for name in Self.readFiles {
       if let info = FileSystem.followed(directory + "/" + name), !info.isRegular { return false }
     }
+    // A ref linked to an outside ref file would show an outside commit id,
+    // the first step to reading that repository's objects.
+    return symlinksStayInside(below: directory + "/refs", maxDepth: 32)
+  }
+
+  /// Every symlink below `directory` (not entered through one) resolves
+  /// within bounds.
+  private func symlinksStayInside(below directory: String, maxDepth: Int) -> Bool {
+    for link in FileSystem.symlinks(below: directory, maxDepth: maxDepth) {
+      // "" stands for a tree too large to vouch for.
+      if link.isEmpty { return false }
+      // A broken link reads nothing.
+      guard let target = FileSystem.realPath(directory + "/" + link) else { continue }
+      if !isAllowed(target) { return false }
+    }
     return true
   }
 
@@ -98,6 +114,9 @@ struct RepositoryBounds: Sendable, Equatable {
     for name in FileSystem.symlinks(in: objects) {
       guard let target = FileSystem.realPath(objects + "/" + name), isAllowed(target) else { return false }
     }
+    // Loose objects and packs linked one by one to another store's: the
+    // agent can name an outside object once it knows its id.
+    guard symlinksStayInside(below: objects, maxDepth: 2) else { return false }
     // libgit2 does not read alternates past this depth.
     guard depth <= Self.maxAlternateDepth else { return true }
     switch Self.readAlternates(objects) {

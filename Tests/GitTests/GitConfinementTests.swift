@@ -96,6 +96,36 @@ import Testing
     #expect(finished, "gitChanges blocked on a FIFO at .git/\(file)")
   }
 
+  /// A nested repository whose ref and loose objects are linked one by one
+  /// to an outside repository's would read that repository's content.
+  @Test func nestedRefsAndLooseObjectsLinkedOutsideAreNotOpened() throws {
+    let fixture = try makeFixture()
+    try fixture.initRepository("ws/app")
+    try fixture.write("ws/app/mine.txt", "mine\n")
+    try fixture.commitAll(in: "ws/app")
+    let outsideObjects = fixture.path("outside/.git/objects")
+    let appObjects = fixture.path("ws/app/.git/objects")
+    // Every outside loose object linked into the nested store, and the
+    // nested branch linked to the outside branch.
+    for fanout in try FileManager.default.contentsOfDirectory(atPath: outsideObjects) where fanout.count == 2 {
+      try? FileManager.default.createDirectory(atPath: appObjects + "/" + fanout, withIntermediateDirectories: true)
+      for object in try FileManager.default.contentsOfDirectory(atPath: outsideObjects + "/" + fanout) {
+        let link = appObjects + "/" + fanout + "/" + object
+        if !FileManager.default.fileExists(atPath: link) {
+          try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: outsideObjects + "/" + fanout + "/" + object)
+        }
+      }
+    }
+    let head = try String(contentsOfFile: fixture.path("ws/app/.git/HEAD"), encoding: .utf8)
+    let branch = head.replacingOccurrences(of: "ref: ", with: "").trimmingCharacters(in: .whitespacesAndNewlines)
+    try FileManager.default.removeItem(atPath: fixture.path("ws/app/.git/" + branch))
+    try FileManager.default.createSymbolicLink(
+      atPath: fixture.path("ws/app/.git/" + branch), withDestinationPath: fixture.path("outside/.git/" + branch))
+    let workspace = fixture.workspace("ws")
+    expectNothingOutside(try fixture.changes(workspace: workspace))
+    expectNoSecret { try GitFixture.diff(workspace: workspace, path: "app/" + Self.secretName) }
+  }
+
   @Test func nestedCoreWorktreeOutsideIsNotObeyed() throws {
     let fixture = try makeFixture()
     try fixture.initRepository("ws/app")
