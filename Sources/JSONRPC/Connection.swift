@@ -115,9 +115,6 @@ public final class Connection: NotificationSink, Sendable {
     writer.flush()
   }
 
-  /// Requests currently running.
-  public var inFlightCount: Int { inFlight.withLock { $0.count } }
-
   // MARK: Receiving
 
   private func receive(_ event: FrameEvent, handler: any RequestHandler) {

@@ -42,9 +42,6 @@ public struct JSONWriter {
     }
   }
 
-  /// Appends bytes that are already JSON (a cached document, say).
-  public mutating func writeRaw(_ raw: [UInt8]) { bytes.append(contentsOf: raw) }
-
   public mutating func append(_ ascii: String) { bytes.append(contentsOf: ascii.utf8) }
 
   private mutating func writeDouble(_ d: Double) {
