@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
 /// Where a repository may read from: the workspace, plus (for the workspace
 /// repository only) the directories outside it that it used when the
 /// conversation opened. A repository that would read objects, refs or its
@@ -116,7 +123,7 @@ struct RepositoryBounds: Sendable, Equatable {
     }
     // Loose objects and packs linked one by one to another store's: the
     // agent can name an outside object once it knows its id.
-    guard symlinksStayInside(below: objects, maxDepth: 2) else { return false }
+    guard objectLinksStayInside(objects) else { return false }
     // libgit2 does not read alternates past this depth.
     guard depth <= Self.maxAlternateDepth else { return true }
     switch Self.readAlternates(objects) {
@@ -134,6 +141,55 @@ struct RepositoryBounds: Sendable, Equatable {
   }
 
   private static let maxAlternateDepth = 5
+
+  /// The symlinks in an object store's fan-out and `pack` directories all
+  /// resolve within bounds. A store may hold tens of thousands of loose
+  /// objects and this runs on every request, so a directory found clean is
+  /// remembered with its inode and change times, which a link planted in it
+  /// since (or any other entry added, removed or renamed) changes.
+  private func objectLinksStayInside(_ objects: String) -> Bool {
+    for name in FileSystem.names(in: objects) {
+      let directory = objects + "/" + name
+      guard let stamp = DirectoryStamp(directory) else { continue }
+      if Self.cleanDirectories.withLock({ $0[directory] == stamp }) { continue }
+      for link in FileSystem.symlinks(in: directory) {
+        guard let target = FileSystem.realPath(directory + "/" + link) else { continue }
+        if !isAllowed(target) { return false }
+      }
+      Self.cleanDirectories.withLock { clean in
+        if clean.count >= Self.maxRemembered { clean.removeAll() }
+        clean[directory] = stamp
+      }
+    }
+    return true
+  }
+
+  /// Object store directories found without a link out, and their stamps.
+  private static let cleanDirectories = Mutex<[String: DirectoryStamp]>([:])
+  private static let maxRemembered = 1 << 14
+
+  /// What changes when a directory's entries do: its inode and its
+  /// modification and status-change times, to the nanosecond.
+  private struct DirectoryStamp: Equatable {
+    var inode: UInt64
+    var modified: timespec
+    var changed: timespec
+
+    /// nil unless `path` is a directory itself (not a link to one).
+    init?(_ path: String) {
+      var info = stat()
+      guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return nil }
+      inode = UInt64(info.st_ino)
+      modified = info.st_mtim
+      changed = info.st_ctim
+    }
+
+    static func == (lhs: DirectoryStamp, rhs: DirectoryStamp) -> Bool {
+      lhs.inode == rhs.inode && lhs.modified.tv_sec == rhs.modified.tv_sec
+        && lhs.modified.tv_nsec == rhs.modified.tv_nsec && lhs.changed.tv_sec == rhs.changed.tv_sec
+        && lhs.changed.tv_nsec == rhs.changed.tv_nsec
+    }
+  }
 
   /// `info/alternates`, never through a symlink (the `info` directory's
   /// own link, if any, was checked with the store's entries).

@@ -98,13 +98,17 @@ import Testing
 
   /// A nested repository whose ref and loose objects are linked one by one
   /// to an outside repository's would read that repository's content.
-  @Test func nestedRefsAndLooseObjectsLinkedOutsideAreNotOpened() throws {
+  @Test(arguments: [true, false])
+  func nestedRefsAndLooseObjectsLinkedOutsideAreNotOpened(linkTheRef: Bool) throws {
     let fixture = try makeFixture()
     try fixture.initRepository("ws/app")
     try fixture.write("ws/app/mine.txt", "mine\n")
     try fixture.commitAll(in: "ws/app")
     let outsideObjects = fixture.path("outside/.git/objects")
     let appObjects = fixture.path("ws/app/.git/objects")
+    // Asked once before the links are planted: what was found clean then
+    // must not be taken for clean after.
+    _ = try fixture.changes(workspace: fixture.workspace("ws"))
     // Every outside loose object linked into the nested store, and the
     // nested branch linked to the outside branch.
     for fanout in try FileManager.default.contentsOfDirectory(atPath: outsideObjects) where fanout.count == 2 {
@@ -119,8 +123,15 @@ import Testing
     let head = try String(contentsOfFile: fixture.path("ws/app/.git/HEAD"), encoding: .utf8)
     let branch = head.replacingOccurrences(of: "ref: ", with: "").trimmingCharacters(in: .whitespacesAndNewlines)
     try FileManager.default.removeItem(atPath: fixture.path("ws/app/.git/" + branch))
-    try FileManager.default.createSymbolicLink(
-      atPath: fixture.path("ws/app/.git/" + branch), withDestinationPath: fixture.path("outside/.git/" + branch))
+    if linkTheRef {
+      try FileManager.default.createSymbolicLink(
+        atPath: fixture.path("ws/app/.git/" + branch), withDestinationPath: fixture.path("outside/.git/" + branch))
+    } else {
+      // The outside commit's id written as the agent's own branch: known
+      // from elsewhere, it needs no link to the outside ref.
+      let id = try String(contentsOfFile: fixture.path("outside/.git/" + branch), encoding: .utf8)
+      try fixture.write("ws/app/.git/" + branch, id)
+    }
     let workspace = fixture.workspace("ws")
     expectNothingOutside(try fixture.changes(workspace: workspace))
     expectNoSecret { try GitFixture.diff(workspace: workspace, path: "app/" + Self.secretName) }
