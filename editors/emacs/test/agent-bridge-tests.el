@@ -81,7 +81,25 @@
      err))
 
 (defun agent-bridge-test--process (repo)
-  (jsonrpc--process (gethash repo agent-bridge--connections)))
+  (agent-bridge--connection-process (gethash repo agent-bridge--connections)))
+
+(defun agent-bridge-test--wait (what pred &optional seconds)
+  "Process events until PRED is non-nil (return it) or SECONDS (default 10) pass."
+  (let ((deadline (+ (float-time) (or seconds 10)))
+        (value nil))
+    (while (and (not (setq value (funcall pred))) (< (float-time) deadline))
+      (accept-process-output nil 0.02))
+    (or value (ert-fail (format "timed out waiting for %s" what)))))
+
+(defun agent-bridge-test--text (buffer)
+  (with-current-buffer buffer (buffer-substring-no-properties (point-min) (point-max))))
+
+(defun agent-bridge-test--goto-path (path)
+  "Move to the line of PATH in the current changes buffer."
+  (goto-char (point-min))
+  (while (and (not (equal (agent-bridge--changes-path-at) path)) (not (eobp)))
+    (forward-line 1))
+  (should (equal (agent-bridge--changes-path-at) path)))
 
 ;;;; Transport
 
@@ -251,26 +269,151 @@
       (should (equal (plist-get (plist-get (cdr (car seen)) :value) :kind) "begin"))
       (should (equal (plist-get (plist-get (cdr (car (last seen))) :value) :kind) "end")))))
 
-;;;; Commands
+;;;; The package itself
+
+(ert-deftest agent-bridge-test-no-private-jsonrpc-accessors ()
+  (let ((source (with-temp-buffer
+                  (insert-file-contents (locate-library "agent-bridge.el"))
+                  (buffer-string))))
+    (should-not (string-match-p "jsonrpc--" source))))
+
+(ert-deftest agent-bridge-test-prefix-keymap ()
+  (should (keymapp (symbol-function 'agent-bridge-command-map)))
+  (should (eq (lookup-key agent-bridge-command-map "c") 'agent-bridge-changes))
+  (should (eq (lookup-key agent-bridge-command-map "d") 'agent-bridge-diff))
+  (should (eq (lookup-key agent-bridge-command-map "z") 'agent-bridge-zip))
+  (let ((map (make-sparse-keymap)))
+    (define-key map (kbd "C-c b") 'agent-bridge-command-map)
+    (should (eq (lookup-key map (kbd "C-c b f")) 'agent-bridge-find-file))))
+
+;;;; A stalled bridge
+
+(defun agent-bridge-test--child-pid (pid)
+  "The pid of the one child of PID, once it exists."
+  (agent-bridge-test--wait
+   "the bridge below the wrapper"
+   (lambda ()
+     (let ((out (string-trim (shell-command-to-string (format "pgrep -P %d" pid)))))
+       (and (string-match-p "\\`[0-9]+\\'" out) (string-to-number out))))))
+
+(ert-deftest agent-bridge-test-stalled-bridge-does-not-freeze ()
+  "A bridge that reads requests but never answers (here: SIGSTOPped below a
+wrapper that keeps the pipe open, as a paused container under `podman
+exec' would) costs the user nothing: commands return at once, and the
+request ends in a one-line message."
+  (skip-unless (agent-bridge-test--has "gitDiff" "gitChanges"))
+  (skip-unless (executable-find "pgrep"))
+  (let* ((agent-bridge-request-timeout 1)
+         (bridge nil))
+    (agent-bridge-test--with-workspace
+        (repo (agent-bridge-test--make-repo))
+      ;; sh runs the bridge as its child and waits: Emacs's pipe stays writable.
+      (setq agent-bridge-command (list "sh" "-c" "\"$0\" \"$@\"; exit $?" agent-bridge-test--bin))
+      (unwind-protect
+          (progn
+            (should (equal (agent-bridge-request "health") "OK"))
+            (setq bridge (agent-bridge-test--child-pid
+                          (process-id (agent-bridge-test--process repo))))
+            (signal-process bridge 'STOP)
+            (let* ((ticks 0)
+                   (timer (run-at-time 0.05 0.05 (lambda () (cl-incf ticks))))
+                   (started (float-time))
+                   diff view messages)
+              (unwind-protect
+                  (setq messages
+                        (agent-bridge-test--capturing-messages
+                         (lambda ()
+                           (setq diff (agent-bridge-diff "src/app.el"))
+                           (setq view (agent-bridge-changes))
+                           ;; Both returned without waiting for the bridge.
+                           (should (< (- (float-time) started) 0.5))
+                           (should (string-match-p "Asking the bridge" (agent-bridge-test--text diff)))
+                           (should (string-match-p "Asking the bridge" (agent-bridge-test--text view)))
+                           (agent-bridge-test--wait
+                            "the timeout message"
+                            (lambda () (string-match-p "No diff of src/app.el: no answer"
+                                                       (agent-bridge-test--text diff)))
+                            5))))
+                (cancel-timer timer))
+              ;; Timers kept running all along: Emacs was never blocked.
+              (should (> ticks 10))
+              (should (cl-some (lambda (m)
+                                 (string-match-p "\\`agent-bridge: no answer to gitDiff after 1 seconds" m))
+                               messages))
+              (should-not (cl-some (lambda (m) (string-match-p ":code\\|:httpStatus\\|jsonrpc" m))
+                                   messages))
+              (kill-buffer diff)
+              (kill-buffer view)))
+        (when bridge (signal-process bridge 'KILL))))))
+
+(ert-deftest agent-bridge-test-stopped-bridge-is-a-user-error ()
+  (skip-unless (agent-bridge-test--has "gitDiff"))
+  (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
+    (should (equal (agent-bridge-request "health") "OK"))
+    (let ((proc (agent-bridge-test--process repo))
+          (started (float-time)))
+      (signal-process proc 'STOP)
+      (agent-bridge-test--wait "Emacs to see the bridge stopped"
+                               (lambda () (eq (process-status proc) 'stop)) 5)
+      (setq started (float-time))
+      (let ((err (should-error (agent-bridge-diff "src/app.el") :type 'user-error)))
+        (should (string-match-p "is stopped" (cadr err))))
+      (should (< (- (float-time) started) 0.5))
+      (signal-process proc 'CONT))))
+
+(ert-deftest agent-bridge-test-errors-reach-the-user-as-their-message ()
+  (skip-unless (agent-bridge-test--has "gitDiff" "selectFile"))
+  (agent-bridge-test--with-workspace (dir (agent-bridge-test--temp-dir))
+    (agent-bridge-test--write (expand-file-name "a.txt" dir) "a\n")
+    (let* ((buffer nil)
+           (messages (agent-bridge-test--capturing-messages
+                      (lambda ()
+                        (setq buffer (agent-bridge-diff "a.txt"))
+                        (agent-bridge-test--wait
+                         "the error" (lambda () (string-match-p "No diff" (agent-bridge-test--text buffer))))))))
+      (should (member "agent-bridge: Not a git repository" messages))
+      (should-not (cl-some (lambda (m) (string-match-p "-32016\\|:httpStatus\\|(:" m)) messages))
+      (kill-buffer buffer))
+    ;; Where a command waits for candidates, the error is a user-error.
+    (let ((err (should-error (agent-bridge--await "selectFile" '(:file "missing.txt") "a file")
+                             :type 'user-error)))
+      (should (string-match-p "\\`agent-bridge: " (cadr err)))
+      (should-not (string-match-p ":httpStatus\\|(:" (cadr err))))))
+
+;;;; The changes view
+
+(defun agent-bridge-test--live-view (count)
+  "Open the changes view and wait until it is live with COUNT entries."
+  (let ((buffer (agent-bridge-changes)))
+    (agent-bridge-test--wait
+     (format "a live view of %d changes" count)
+     (lambda () (with-current-buffer buffer
+                  (and (eq agent-bridge--changes-state 'live)
+                       (= (length agent-bridge--changes) count))))
+     60)
+    buffer))
 
 (ert-deftest agent-bridge-test-changes-buffer ()
-  (skip-unless (agent-bridge-test--has "gitChanges" "gitDiff"))
+  (skip-unless (agent-bridge-test--has "gitChanges" "gitDiff" "subscribe"))
   (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
-    (let ((buffer (agent-bridge-changes)))
+    (let ((buffer (agent-bridge-test--live-view 3)))
       (unwind-protect
           (with-current-buffer buffer
             (should (eq major-mode 'agent-bridge-changes-mode))
-            (should (equal (mapcar #'car tabulated-list-entries)
-                           '("notes/new.md" "old.txt" "src/app.el")))
-            (should (equal (aref (cadr (assoc "old.txt" tabulated-list-entries)) 0) "D deleted"))
-            (goto-char (point-min))
-            (while (and (not (equal (tabulated-list-get-id) "src/app.el")) (not (eobp)))
-              (forward-line 1))
-            (should (equal (tabulated-list-get-id) "src/app.el"))
+            ;; Full status words, one line per change.
+            (should (equal (agent-bridge-test--text buffer)
+                           (concat " added    notes/new.md\n"
+                                   " deleted  old.txt\n"
+                                   " modified src/app.el\n")))
+            (should (string-match-p "3 changes, live" (agent-bridge--changes-header)))
+            (agent-bridge-test--goto-path "src/app.el")
             (should (eq (key-binding (kbd "RET")) 'agent-bridge-changes-diff))
             (let ((diff (call-interactively #'agent-bridge-changes-diff)))
               (with-current-buffer diff
+                (agent-bridge-test--wait "the diff" (lambda () (string-match-p "^@@" (buffer-string))))
                 (should (eq major-mode 'diff-mode))
+                ;; At the first hunk.
+                (should (looking-at "^@@ "))
                 (let ((text (buffer-string)))
                   (should (string-match-p "^--- a/src/app.el$" text))
                   (should (string-match-p "^\\+\\+\\+ b/src/app.el$" text))
@@ -281,13 +424,126 @@
               (kill-buffer diff)))
         (kill-buffer buffer)))))
 
+(ert-deftest agent-bridge-test-visit-goes-to-the-first-change ()
+  (skip-unless (agent-bridge-test--has "gitChanges" "gitDiff" "subscribe"))
+  (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
+    (let ((view (agent-bridge-test--live-view 3)))
+      (with-current-buffer view
+        (agent-bridge-test--goto-path "src/app.el")
+        (let ((file (call-interactively #'agent-bridge-changes-visit)))
+          (with-current-buffer file
+            (should (equal buffer-file-name (expand-file-name "src/app.el" repo)))
+            (agent-bridge-test--wait "point on the first change" (lambda () (= (line-number-at-pos) 2)))
+            (should (looking-at "2$"))
+            (kill-buffer file))))
+      (kill-buffer view))))
+
+(ert-deftest agent-bridge-test-notification-updates-the-view-in-place ()
+  (skip-unless (agent-bridge-test--has "gitChanges" "subscribe"))
+  (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
+    (let ((buffer (agent-bridge-test--live-view 3)))
+      (unwind-protect
+          (with-current-buffer buffer
+            (agent-bridge-test--goto-path "src/app.el")
+            (forward-char 3)
+            ;; The agent adds a file listed before the one at point...
+            (agent-bridge-test--write (expand-file-name "a new file.txt" repo) "x\n")
+            (agent-bridge-test--wait "the new file in the view"
+                                     (lambda () (= (length agent-bridge--changes) 4)))
+            (should (string-prefix-p " added    a new file.txt\n" (agent-bridge-test--text buffer)))
+            ;; ...and point stays on the same change, in the same column.
+            (should (equal (agent-bridge--changes-path-at) "src/app.el"))
+            (should (= (current-column) 3))
+            ;; The change at point goes away: point stays on its line.
+            (agent-bridge-test--git repo "checkout" "--" "src/app.el")
+            (agent-bridge-test--wait "src/app.el gone from the view"
+                                     (lambda () (= (length agent-bridge--changes) 3)))
+            (should (= (line-number-at-pos) 4))
+            (should (eobp))
+            ;; Nothing left: the view says so, and stays subscribed.
+            (agent-bridge-test--git repo "add" "-A")
+            (agent-bridge-test--git repo "commit" "-q" "-m" "all")
+            (agent-bridge-test--wait "an empty view" (lambda () (zerop (length agent-bridge--changes))))
+            (should (equal (agent-bridge-test--text buffer) " No changes.\n"))
+            (should (eq agent-bridge--changes-state 'live)))
+        (kill-buffer buffer)))))
+
+(ert-deftest agent-bridge-test-twenty-thousand-entries-under-a-second ()
+  (skip-unless (agent-bridge-test--has "gitChanges" "subscribe"))
+  (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
+    (let ((default-directory (file-name-as-directory repo)))
+      ;; 20,000 committed files, then deleted: 20,000 changes, quick to make.
+      (unless (eql 0 (call-process
+                      "sh" nil nil nil "-c"
+                      "for d in $(seq 100); do mkdir -p many/d$d; \
+(cd many/d$d && for f in $(seq 200); do : > f$f; done); done && \
+git add many && git -c user.name=T -c user.email=t@e commit -q -m many && rm -r many"))
+        (error "could not make the 20,000 files")))
+    (let* ((renders nil)
+           (timing (lambda (render changes)
+                     (let ((started (float-time)))
+                       (prog1 (funcall render changes)
+                         (push (cons (length changes) (- (float-time) started)) renders))))))
+      (advice-add 'agent-bridge--changes-render :around timing)
+      (unwind-protect
+          (let ((buffer (agent-bridge-test--live-view 20003)))
+            (with-current-buffer buffer
+              (should (= (count-lines (point-min) (point-max)) 20003))
+              (let ((seconds (cdr (assoc 20003 renders))))
+                (message "20,003 entries rendered in %.3f s" seconds)
+                (should (< seconds 1.0)))
+              ;; An update of the same list keeps point, as fast.
+              (goto-char (point-min))
+              (forward-line 15000)
+              (let ((path (agent-bridge--changes-path-at))
+                    (started (float-time)))
+                (agent-bridge-test--write (expand-file-name "0-first.txt" repo) "x\n")
+                (agent-bridge-test--wait "the 20,004th entry"
+                                         (lambda () (= (length agent-bridge--changes) 20004))
+                                         60)
+                (should (equal (agent-bridge--changes-path-at) path))
+                (should (< (cdr (assoc 20004 renders)) 1.0))
+                (message "update of 20,004 entries: %.3f s render, %.3f s end to end"
+                         (cdr (assoc 20004 renders)) (- (float-time) started))))
+            (kill-buffer buffer))
+        (advice-remove 'agent-bridge--changes-render timing)))))
+
 (ert-deftest agent-bridge-test-changes-clean-repo ()
-  (skip-unless (agent-bridge-test--has "gitChanges"))
+  (skip-unless (agent-bridge-test--has "gitChanges" "subscribe"))
   (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
     (agent-bridge-test--git repo "add" "-A")
     (agent-bridge-test--git repo "commit" "-q" "-m" "all")
+    (let ((buffer (agent-bridge-test--live-view 0)))
+      (should (equal (agent-bridge-test--text buffer) " No changes.\n"))
+      (kill-buffer buffer))))
+
+(ert-deftest agent-bridge-test-changes-not-a-repository ()
+  (skip-unless (agent-bridge-test--has "gitChanges" "subscribe" "workspaceInfo"))
+  (agent-bridge-test--with-workspace (dir (agent-bridge-test--temp-dir))
+    (agent-bridge-test--write (expand-file-name "a.txt" dir) "a\n")
     (let ((buffer (agent-bridge-changes)))
-      (should (null (buffer-local-value 'tabulated-list-entries buffer)))
+      (agent-bridge-test--wait "the not-a-repository text"
+                               (lambda () (string-match-p "Not a git repository"
+                                                          (agent-bridge-test--text buffer))))
+      (should (equal (agent-bridge-test--text buffer) (format " Not a git repository: %s\n" dir)))
+      (should (string-match-p "not a git repository" (with-current-buffer buffer
+                                                       (agent-bridge--changes-header))))
+      (kill-buffer buffer))))
+
+(ert-deftest agent-bridge-test-changes-without-workspace-info ()
+  "A bridge without workspaceInfo (-32601) still shows the changes, and says nothing of it."
+  (skip-unless (agent-bridge-test--has "gitChanges" "subscribe"))
+  (skip-unless (not (agent-bridge-test--has "workspaceInfo")))
+  (agent-bridge-test--with-workspace (dir (agent-bridge-test--temp-dir))
+    (let* ((buffer nil)
+           (messages (agent-bridge-test--capturing-messages
+                      (lambda ()
+                        (setq buffer (agent-bridge-test--live-view 0))
+                        (agent-bridge-test--wait "workspaceInfo's answer"
+                                                 (lambda () (buffer-local-value 'agent-bridge--changes-info buffer)))))))
+      (should (eq (buffer-local-value 'agent-bridge--changes-info buffer) 'unknown))
+      (should (equal (agent-bridge-test--text buffer) " No changes.\n"))
+      (should-not (cl-some (lambda (m) (string-match-p "agent-bridge:" m)) messages))
       (kill-buffer buffer))))
 
 (ert-deftest agent-bridge-test-diff-deleted-and-added ()
@@ -295,6 +551,9 @@
   (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
     (let ((deleted (agent-bridge-diff "old.txt"))
           (added (agent-bridge-diff "notes/new.md")))
+      (agent-bridge-test--wait "both diffs"
+                               (lambda () (and (string-match-p "^@@" (agent-bridge-test--text deleted))
+                                               (string-match-p "^@@" (agent-bridge-test--text added)))))
       (with-current-buffer deleted
         (should (string-match-p "^-to be deleted$" (buffer-string)))
         (should-not (string-match-p "^\\+" (replace-regexp-in-string "^\\+\\+\\+.*$" "" (buffer-string)))))
@@ -302,13 +561,6 @@
         (should (string-match-p "^\\+fresh$" (buffer-string))))
       (kill-buffer deleted)
       (kill-buffer added))))
-
-(ert-deftest agent-bridge-test-diff-not-a-repository ()
-  (skip-unless (agent-bridge-test--has "gitDiff"))
-  (agent-bridge-test--with-workspace (dir (agent-bridge-test--temp-dir))
-    (agent-bridge-test--write (expand-file-name "a.txt" dir) "a\n")
-    (let ((err (agent-bridge-test--should-fail-with -32016 (agent-bridge-diff "a.txt"))))
-      (should (equal (plist-get (agent-bridge-error-data err) :httpStatus) 404)))))
 
 (ert-deftest agent-bridge-test-find-file ()
   (skip-unless (agent-bridge-test--has "listFiles"))
@@ -326,16 +578,65 @@
 (ert-deftest agent-bridge-test-zip ()
   (skip-unless (agent-bridge-test--has "zipDirectory"))
   (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
-    (let ((out (agent-bridge-test--temp-dir)))
+    (let ((out (agent-bridge-test--temp-dir))
+          (result nil))
       (unwind-protect
-          (let* ((target (expand-file-name "work.zip" out))
-                 (result (agent-bridge-zip target))
-                 (names (process-lines "unzip" "-Z1" target)))
-            (should (equal (plist-get result :path) target))
-            (should (equal (plist-get result :entries) (length names)))
-            (should (member "src/app.el" names))
-            (should (member "notes/new.md" names))
-            (should-not (member "old.txt" names)))
+          (let ((target (expand-file-name "work.zip" out)))
+            (agent-bridge-zip target (lambda (r) (setq result r)))
+            (agent-bridge-test--wait "the zip" (lambda () result) 30)
+            (let ((names (process-lines "unzip" "-Z1" target)))
+              (should (equal (plist-get result :path) target))
+              (should (equal (plist-get result :entries) (length names)))
+              (should (member "src/app.el" names))
+              (should (member "notes/new.md" names))
+              (should-not (member "old.txt" names))))
+        (delete-directory out t)))))
+
+(ert-deftest agent-bridge-test-zip-destination-outside-the-workspace ()
+  (let* ((workspace (agent-bridge-test--temp-dir))
+         (parent (file-name-directory workspace)))
+    (unwind-protect
+        (progn
+          (let ((agent-bridge-zip-directory workspace))
+            (should (equal (agent-bridge--zip-directory workspace) parent)))
+          (let ((agent-bridge-zip-directory (expand-file-name "sub" workspace)))
+            (should (equal (agent-bridge--zip-directory workspace) parent)))
+          (let ((agent-bridge-zip-directory temporary-file-directory))
+            (should (equal (agent-bridge--zip-directory workspace)
+                           (file-name-as-directory (expand-file-name temporary-file-directory)))))
+          ;; Interactively the default is outside the workspace; a place
+          ;; inside it must be confirmed.
+          (let ((agent-bridge-workspace workspace)
+                (agent-bridge-zip-directory workspace)
+                (asked nil))
+            (cl-letf (((symbol-function 'read-file-name)
+                       (lambda (_prompt _dir default &rest _) default)))
+              (should (equal (agent-bridge--read-zip-destination)
+                             (expand-file-name (concat (file-name-nondirectory workspace) ".zip") parent))))
+            (cl-letf (((symbol-function 'read-file-name)
+                       (lambda (&rest _) (expand-file-name "in.zip" workspace)))
+                      ((symbol-function 'yes-or-no-p) (lambda (prompt) (setq asked prompt) nil)))
+              (should-error (agent-bridge--read-zip-destination) :type 'user-error)
+              (should (string-match-p "inside the workspace" asked)))))
+      (delete-directory workspace t))))
+
+(ert-deftest agent-bridge-test-zip-progress-reporter ()
+  (skip-unless (agent-bridge-test--has "zipDirectory"))
+  (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-big-repo))
+    (let ((out (agent-bridge-test--temp-dir))
+          (result nil))
+      (unwind-protect
+          (let ((messages (agent-bridge-test--capturing-messages
+                           (lambda ()
+                             (agent-bridge-zip (expand-file-name "big.zip" out)
+                                               (lambda (r) (setq result r)))
+                             (agent-bridge-test--wait "the big zip" (lambda () result) 120)))))
+            ;; The bridge sends counts, not percentages: they are what is shown.
+            (should (cl-some (lambda (m)
+                               (string-match-p "\\`agent-bridge: zipping the workspace\\.\\.\\. . [0-9]+ files, [0-9.]+ [KMG]?i?B\\'" m))
+                             messages))
+            (should (string-match-p "\\`agent-bridge: wrote [0-9]+ files" (car (last messages))))
+            (should (= (hash-table-count agent-bridge--progress-handlers) 0)))
         (delete-directory out t)))))
 
 (defun agent-bridge-test--stored-feedback (dir)
@@ -349,7 +650,9 @@
   (let ((state (agent-bridge-test--temp-dir)))
     (unwind-protect
         (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo) (list "--state-dir" state))
-          (let ((result (agent-bridge-submit-feedback "negative" "it deleted old.txt")))
+          (let ((result nil))
+            (agent-bridge-submit-feedback "negative" "it deleted old.txt" nil (lambda (r) (setq result r)))
+            (agent-bridge-test--wait "the feedback reply" (lambda () result))
             (should (equal (plist-get result :statusCode) 200))
             (should (equal (plist-get (plist-get result :body) :message) "Feedback submitted")))
           (let ((stored (agent-bridge-test--stored-feedback state)))
@@ -360,8 +663,9 @@
           (cl-letf (((symbol-function 'completing-read) (lambda (&rest _) "positive"))
                     ((symbol-function 'read-string) (lambda (&rest _) "")))
             (call-interactively #'agent-bridge-submit-feedback))
-          (should (string-match-p "\"polarity\":\"positive\""
-                                  (agent-bridge-test--stored-feedback state))))
+          (agent-bridge-test--wait "the positive feedback stored"
+                                   (lambda () (string-match-p "\"polarity\":\"positive\""
+                                                              (agent-bridge-test--stored-feedback state)))))
       (delete-directory state t))))
 
 ;;; agent-bridge-tests.el ends here
