@@ -580,7 +580,7 @@ Call `agent-bridge--progress-end' with it when the request is done."
   (let* ((count (length agent-bridge--changes))
          (info agent-bridge--changes-info)
          (root (or (and (consp info) (plist-get info :workspace)) agent-bridge--buffer-workspace)))
-    (concat " Status    Path"
+    (concat " Status   Path"
             (propertize
              (format "    %s%s · %s"
                      (cond ((and (consp info) (eq (plist-get info :gitRepository) :json-false))
@@ -644,7 +644,7 @@ Point, and each window's point and scroll, stay on the same change."
          (windows (mapcar (lambda (window)
                             (list window
                                   (agent-bridge--changes-spot (window-point window))
-                                  (count-lines (window-start window) (window-point window))))
+                                  (line-number-at-pos (window-start window))))
                           (get-buffer-window-list nil nil t)))
          (index (make-hash-table :test #'equal :size (max 16 (length changes))))
          (line 0))
@@ -659,10 +659,14 @@ Point, and each window's point and scroll, stay on the same change."
               "\n"))
     (setq agent-bridge--changes-index index)
     (agent-bridge--changes-goto here)
-    (pcase-dolist (`(,window ,spot ,row) windows)
-      (let ((pos (save-excursion (agent-bridge--changes-goto spot))))
-        (set-window-point window pos)
-        (set-window-start window (save-excursion (goto-char pos) (forward-line (- row)) (point)) t)))
+    ;; Each window keeps its first line (redisplay scrolls if point
+    ;; left it) and its point on the same change.
+    (pcase-dolist (`(,window ,spot ,start) windows)
+      (set-window-start window (save-excursion (goto-char (point-min))
+                                               (forward-line (1- start))
+                                               (point))
+                        t)
+      (set-window-point window (save-excursion (agent-bridge--changes-goto spot))))
     (set-buffer-modified-p nil)
     (force-mode-line-update)))
 
