@@ -10,11 +10,20 @@ local function bridge()
   return require('agent_bridge')
 end
 
-local command = vim.api.nvim_create_user_command
+-- Every command runs guarded: an error is one line, not a Lua stack trace.
+local function command(name, fn, opts)
+  vim.api.nvim_create_user_command(name, function(args)
+    bridge().guarded(fn, args)
+  end, opts)
+end
 
 command('AgentBridgeChanges', function()
   bridge().changes()
-end, { nargs = 0, desc = "The agent's changes as a quickfix list" })
+end, { nargs = 0, desc = "The agent's changes in a buffer that stays current" })
+
+command('AgentBridgeQuickfix', function()
+  bridge().quickfix()
+end, { nargs = 0, desc = "The agent's changes as a quickfix list, at each first change" })
 
 command('AgentBridgeDiff', function(opts)
   bridge().diff(opts.args)
@@ -32,7 +41,21 @@ end, { nargs = 0, desc = "Open a file of the agent's workspace" })
 
 command('AgentBridgeZip', function(opts)
   bridge().zip(opts.args)
-end, { nargs = 1, complete = 'file', desc = 'Write the workspace as a zip file' })
+end, { nargs = '?', complete = 'file', desc = 'Write the workspace as a zip file (default: outside it)' })
+
+command('AgentBridgeLog', function()
+  bridge().open_log()
+end, { nargs = 0, desc = "The bridge's stderr" })
+
+command('AgentBridgeRestart', function()
+  bridge().restart()
+end, { nargs = 0, desc = 'Stop the bridge and start a new one' })
+
+command('AgentBridgeStop', function()
+  if bridge().stop() == nil then
+    vim.notify('agent-bridge: not running')
+  end
+end, { nargs = 0, desc = 'Stop the bridge (the next command starts it again)' })
 
 command('AgentBridgeFeedback', function(opts)
   local polarity, text = opts.args:match('^%s*(%S*)%s*(.-)%s*$')

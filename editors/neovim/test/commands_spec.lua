@@ -11,72 +11,253 @@ local function wait_notes(count)
   end, 10000, 'a message')
 end
 
-T.test('the five commands exist', function()
+T.test('the commands exist', function()
   local commands = vim.api.nvim_get_commands({})
-  for _, name in ipairs({ 'AgentBridgeChanges', 'AgentBridgeDiff', 'AgentBridgeFiles', 'AgentBridgeZip', 'AgentBridgeFeedback' }) do
+  for _, name in ipairs({
+    'AgentBridgeChanges',
+    'AgentBridgeQuickfix',
+    'AgentBridgeDiff',
+    'AgentBridgeFiles',
+    'AgentBridgeZip',
+    'AgentBridgeFeedback',
+    'AgentBridgeLog',
+    'AgentBridgeRestart',
+    'AgentBridgeStop',
+  }) do
     T.ok(commands[name], name .. ' is defined')
   end
 end)
 
-T.test(':AgentBridgeChanges fills the quickfix list: the path, the status', function()
+-- The changes buffer's entries: { word, path } after the header.
+local function changes_entries(buf)
+  local entries = {}
+  for i, line in ipairs(buffer_lines(buf)) do
+    if i > 2 then
+      local word, path = line:match('^(%S+)%s+(.*)$')
+      table.insert(entries, { word, path })
+    end
+  end
+  return entries
+end
+
+local function wait_entries(buf, count, what)
+  T.wait(function()
+    return vim.api.nvim_buf_line_count(buf) == count + 2 and buffer_lines(buf)[1]:find('live', 1, true) ~= nil
+  end, 10000, what or (count .. ' entries'))
+end
+
+T.test(':AgentBridgeChanges: a buffer of the changes, live', function()
   local repo = T.make_repo()
   T.fresh(repo)
   vim.cmd('AgentBridgeChanges')
+  local buf = vim.api.nvim_get_current_buf()
+  T.eq(vim.api.nvim_buf_get_name(buf), 'agent-bridge://changes')
+  wait_entries(buf, 3)
+  T.eq(changes_entries(buf), { { 'added', 'notes/new.md' }, { 'deleted', 'old.txt' }, { 'modified', 'src/app.lua' } })
+  T.match(buffer_lines(buf)[1], vim.pesc(repo) .. ' · 3 changes · live')
+  T.eq(vim.bo[buf].modifiable, false)
+  -- The agent writes: the view follows, and the cursor stays on its file
+  -- though an entry appears above it.
+  vim.api.nvim_win_set_cursor(0, { 5, 0 })
+  T.write_file(repo .. '/a first.txt', 'new\n')
+  T.wait(function()
+    return vim.api.nvim_buf_line_count(buf) == 6
+  end, 10000, 'the notification')
+  T.eq(changes_entries(buf)[1], { 'added', 'a first.txt' })
+  T.eq(vim.api.nvim_win_get_cursor(0)[1], 6, 'the cursor follows src/app.lua')
+  T.eq(buffer_lines(buf)[6], 'modified  src/app.lua')
+  os.remove(repo .. '/a first.txt')
+  T.git(repo, { 'add', '-A' })
+  T.git(repo, { 'commit', '-q', '-m', 'everything' })
+  T.wait(function()
+    return vim.api.nvim_buf_line_count(buf) == 2
+  end, 10000, 'the commit to empty the view')
+  T.match(buffer_lines(buf)[1], 'no changes · live')
+  -- Again: the same buffer and window, not a second one.
+  local windows = #vim.api.nvim_list_wins()
+  vim.cmd('AgentBridgeChanges')
+  T.eq(#vim.api.nvim_list_wins(), windows)
+  T.eq(vim.api.nvim_get_current_buf(), buf)
+end, { skip = T.unless_methods('gitChanges', 'subscribe') })
+
+T.test('the changes buffer renders 20,000 entries in under a second, keeping the cursor', function()
+  local repo = T.make_repo()
+  T.fresh(repo)
+  local changes = require('agent_bridge.changes')
+  vim.cmd('AgentBridgeChanges')
+  local buf = vim.api.nvim_get_current_buf()
+  wait_entries(buf, 3)
+  local many = {}
+  for i = 1, 20000 do
+    many[i] = { status = (i % 3 == 0) and 'D' or 'M', path = string.format('dir%03d/file %05d.txt', i % 100, i) }
+  end
+  table.sort(many, function(a, b)
+    return a.path < b.path
+  end)
+  local started = T.uv.hrtime()
+  changes.update(many)
+  vim.cmd('redraw')
+  local first_ms = (T.uv.hrtime() - started) / 1e6
+  T.eq(vim.api.nvim_buf_line_count(buf), 20002)
+  vim.api.nvim_win_set_cursor(0, { 10002, 0 })
+  local path = changes.path_at_cursor()
+  local more = { { status = 'A', path = '0 new' } }
+  vim.list_extend(more, many)
+  started = T.uv.hrtime()
+  changes.update(more)
+  vim.cmd('redraw')
+  local second_ms = (T.uv.hrtime() - started) / 1e6
+  T.eq(changes.path_at_cursor(), path, 'the cursor stays on its file')
+  io.stdout:write(string.format('#   20,000 entries: %.0f ms, then an update: %.0f ms\n', first_ms, second_ms))
+  T.ok(first_ms < 1000 and second_ms < 1000, string.format('%.0f ms and %.0f ms', first_ms, second_ms))
+end, { skip = T.unless_methods('gitChanges', 'subscribe') })
+
+T.test('paths stay in the workspace after :cd (bridge started from the current directory)', function()
+  local repo = T.make_repo()
+  local elsewhere = T.temp_dir()
+  T.write_file(elsewhere .. '/src/app.lua', 'a decoy\n')
+  T.fresh(repo, nil, { anchor_by_cwd = true })
+  T.eq(require('agent_bridge').request_sync('health'), 'OK')
+  vim.cmd('cd ' .. vim.fn.fnameescape(elsewhere))
+  -- The quickfix list names the workspace's files.
+  local done
+  require('agent_bridge').quickfix(function()
+    done = true
+  end)
+  T.wait(function()
+    return done
+  end)
+  local names = {}
+  for _, item in ipairs(vim.fn.getqflist()) do
+    table.insert(names, vim.api.nvim_buf_get_name(item.bufnr))
+  end
+  T.eq(names, { repo .. '/notes/new.md', repo .. '/old.txt', repo .. '/src/app.lua' })
+  -- The diff shows the workspace's file, not the decoy.
+  vim.cmd('AgentBridgeDiff src/app.lua')
+  T.wait(function()
+    return vim.api.nvim_buf_get_name(0) == repo .. '/src/app.lua'
+  end, 5000, 'the diff')
+  T.eq(buffer_lines(0), { 'one', '2', 'three', 'four' })
+  -- From that buffer, with no argument: still the workspace's path.
+  vim.cmd('cd /')
+  T.eq(require('agent_bridge').relative(0), 'src/app.lua')
+  -- And the changes buffer's <CR> opens the workspace's file at its change.
+  vim.cmd('AgentBridgeChanges')
+  local buf = vim.api.nvim_get_current_buf()
+  wait_entries(buf, 3)
+  T.match(buffer_lines(buf)[1], vim.pesc(repo))
+  vim.api.nvim_win_set_cursor(0, { 5, 0 })
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<CR>', true, false, true), 'x', false)
+  T.wait(function()
+    return vim.api.nvim_get_current_buf() ~= buf
+  end, 5000, 'the file to open')
+  T.eq(vim.api.nvim_buf_get_name(0), repo .. '/src/app.lua')
+  T.eq(vim.api.nvim_win_get_cursor(0)[1], 2, 'at the first changed line')
+end, { skip = T.unless_methods('gitChanges', 'gitDiff') })
+
+T.test(':AgentBridgeQuickfix: entries at their first changed line; d diffs the entry', function()
+  local repo = T.make_repo()
+  T.fresh(repo)
+  vim.cmd('AgentBridgeQuickfix')
   T.wait(function()
     return #vim.fn.getqflist() > 0
   end, 5000, 'the quickfix list')
   local entries = {}
   for _, item in ipairs(vim.fn.getqflist()) do
-    table.insert(entries, { vim.fn.fnamemodify(vim.fn.bufname(item.bufnr), ':.'), item.text })
+    table.insert(entries, { vim.api.nvim_buf_get_name(item.bufnr), item.lnum, item.text })
   end
-  T.eq(entries, { { 'notes/new.md', 'A' }, { 'old.txt', 'D' }, { 'src/app.lua', 'M' } })
+  T.eq(entries, {
+    { repo .. '/notes/new.md', 1, 'A' },
+    { repo .. '/old.txt', 1, 'D' },
+    { repo .. '/src/app.lua', 2, 'M' },
+  })
   T.eq(vim.fn.getqflist({ title = 1 }).title, 'Agent Bridge changes')
   T.eq(vim.bo.buftype, 'quickfix', 'the list is open')
-  -- Opening an entry opens the file in the workspace.
-  vim.cmd('cc 3')
-  T.eq(vim.api.nvim_buf_get_name(0), repo .. '/src/app.lua')
-end, { skip = T.unless_methods('gitChanges') })
+  vim.api.nvim_win_set_cursor(0, { 3, 0 })
+  vim.api.nvim_feedkeys('d', 'x', false)
+  T.wait(function()
+    return require('agent_bridge.diff').tab() ~= nil and vim.api.nvim_buf_get_name(0) == repo .. '/src/app.lua'
+  end, 5000, 'the diff tab')
+  T.eq(vim.api.nvim_win_get_cursor(0)[1], 2)
+end, { skip = T.unless_methods('gitChanges', 'gitDiff') })
 
-T.test(':AgentBridgeChanges on a clean repository says so and leaves an empty list', function()
+T.test(':AgentBridgeQuickfix on a clean repository says so and leaves an empty list', function()
   local repo = T.make_repo()
   T.git(repo, { 'add', '-A' })
   T.git(repo, { 'commit', '-q', '-m', 'all' })
   T.fresh(repo)
-  vim.cmd('AgentBridgeChanges')
+  vim.cmd('AgentBridgeQuickfix')
   wait_notes()
   T.match(T.notes[1].message, 'no changes')
   T.eq(vim.fn.getqflist(), {})
 end, { skip = T.unless_methods('gitChanges') })
 
-T.test(':AgentBridgeDiff path: the base in a scratch buffer diffed against the file', function()
+T.test('a folder that is not a git repository is said to be one, not "no changes"', function()
+  local dir = T.temp_dir()
+  T.write_file(dir .. '/a.txt', 'a\n')
+  T.fresh(dir)
+  vim.cmd('AgentBridgeQuickfix')
+  wait_notes()
+  T.match(T.notes[1].message, 'is not a git repository')
+  vim.cmd('AgentBridgeChanges')
+  local buf = vim.api.nvim_get_current_buf()
+  T.wait(function()
+    return buffer_lines(buf)[1]:find('not a git repository', 1, true) ~= nil
+  end, 5000, 'the header')
+end, { skip = T.unless_methods('gitChanges', 'workspaceInfo') })
+
+T.test(':AgentBridgeDiff: one diff tab, reused; the original read-only; the cursor on the change', function()
   local repo = T.make_repo()
+  T.write_file(repo .. '/README.md', '# demo\nmore\n')
   T.fresh(repo)
+  local first_tab = vim.api.nvim_get_current_tabpage()
   vim.cmd('AgentBridgeDiff src/app.lua')
   T.wait(function()
-    return #vim.api.nvim_list_wins() == 2
-  end, 5000, 'the diff split')
+    return vim.fn.bufnr('agent-bridge://original/src/app.lua') > 0
+  end, 5000, 'the diff tab')
+  local diff_tab = vim.api.nvim_get_current_tabpage()
+  T.ok(diff_tab ~= first_tab, 'a tab of its own')
   local file_win = vim.api.nvim_get_current_win()
   T.eq(vim.api.nvim_buf_get_name(0), repo .. '/src/app.lua')
   T.eq(vim.wo[file_win].diff, true)
-  local scratch
-  for _, win in ipairs(vim.api.nvim_list_wins()) do
-    if win ~= file_win then
-      scratch = vim.api.nvim_win_get_buf(win)
-      T.eq(vim.wo[win].diff, true)
-      T.ok(vim.api.nvim_win_get_position(win)[2] < vim.api.nvim_win_get_position(file_win)[2], 'base on the left')
-    end
-  end
+  T.eq(vim.api.nvim_win_get_cursor(file_win)[1], 2, 'at the first change')
+  local wins = vim.api.nvim_tabpage_list_wins(diff_tab)
+  T.eq(#wins, 2)
+  local scratch_win = wins[1] == file_win and wins[2] or wins[1]
+  local scratch = vim.api.nvim_win_get_buf(scratch_win)
+  T.ok(vim.api.nvim_win_get_position(scratch_win)[2] < vim.api.nvim_win_get_position(file_win)[2], 'base on the left')
+  T.eq(vim.wo[scratch_win].diff, true)
   T.eq(vim.api.nvim_buf_get_name(scratch), 'agent-bridge://original/src/app.lua')
   T.eq(buffer_lines(scratch), { 'one', 'two', 'three' })
   T.eq(vim.bo[scratch].buftype, 'nofile')
   T.eq(vim.bo[scratch].modifiable, false)
+  T.eq(vim.bo[scratch].readonly, true)
   T.eq(vim.bo[scratch].filetype, 'lua')
-  -- Again, from the file itself and with no argument: one scratch buffer, not two.
-  vim.cmd('AgentBridgeDiff')
+  -- Another file, from the first tab: the same tab, two windows, the old
+  -- original gone.
+  vim.api.nvim_set_current_tabpage(first_tab)
+  vim.cmd('AgentBridgeDiff README.md')
   T.wait(function()
-    return #T.notes == 0 and #vim.api.nvim_list_wins() == 2 and vim.fn.bufnr('agent-bridge://original/src/app.lua') ~= scratch
-  end, 5000, 'the diff to be redone')
-  T.eq(#vim.api.nvim_list_wins(), 2)
+    return vim.fn.bufnr('agent-bridge://original/README.md') > 0
+  end, 5000, 'the second diff')
+  T.eq(#vim.api.nvim_list_tabpages(), 2)
+  T.eq(vim.api.nvim_get_current_tabpage(), diff_tab)
+  T.eq(#vim.api.nvim_tabpage_list_wins(diff_tab), 2)
+  T.eq(vim.fn.bufexists('agent-bridge://original/src/app.lua'), 0, 'the old original is wiped')
+  T.eq(vim.api.nvim_win_get_cursor(0)[1], 2)
+  -- With no argument, from the file: redone in place.
+  vim.cmd('AgentBridgeDiff')
+  vim.wait(300)
+  T.eq(#T.notes, 0, vim.inspect(T.notes))
+  T.eq(#vim.api.nvim_tabpage_list_wins(diff_tab), 2)
+  -- q in the original closes the tab.
+  for _, win in ipairs(vim.api.nvim_tabpage_list_wins(diff_tab)) do
+    if vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(win)):find('^agent%-bridge://original/') then
+      vim.api.nvim_set_current_win(win)
+    end
+  end
+  vim.api.nvim_feedkeys('q', 'x', false)
+  T.eq(#vim.api.nvim_list_tabpages(), 1)
 end, { skip = T.unless_methods('gitDiff') })
 
 T.test(':AgentBridgeDiff of deleted and added files', function()
@@ -88,6 +269,8 @@ T.test(':AgentBridgeDiff of deleted and added files', function()
   end)
   T.eq(buffer_lines(vim.fn.bufnr('agent-bridge://original/old.txt')), { 'to be deleted' })
   T.eq(buffer_lines(0), { '' }, 'the deleted file is empty')
+  T.eq(vim.api.nvim_buf_get_name(0), 'agent-bridge://deleted/old.txt', 'not a new file a :w would recreate')
+  T.eq(vim.bo.modifiable, false)
   vim.cmd('AgentBridgeDiff notes/new.md')
   T.wait(function()
     return vim.fn.bufnr('agent-bridge://original/notes/new.md') > 0
@@ -106,6 +289,7 @@ T.test(':AgentBridgeDiff errors name the code', function()
   T.match(T.notes[1].message, '%-32016')
   T.eq(T.notes[1].level, vim.log.levels.ERROR)
   T.eq(#vim.api.nvim_list_wins(), 1)
+  T.eq(#vim.api.nvim_list_tabpages(), 1)
 end, { skip = T.unless_methods('gitDiff') })
 
 T.test(':AgentBridgeFiles offers listFiles recursive and opens the choice', function()

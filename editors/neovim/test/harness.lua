@@ -147,10 +147,14 @@ function T.unless_methods(...)
 end
 
 --- Fresh editor state and a bridge on `workspace` (made the cwd).
-function T.fresh(workspace, extra_args)
+--- `opts.anchor_by_cwd`: leave setup's workspace unset (the bridge then
+--- serves the directory it started in).
+function T.fresh(workspace, extra_args, opts)
   local bridge = require('agent_bridge')
   bridge.stop(1000)
-  vim.cmd('silent! only')
+  vim.cmd('silent! tabonly!')
+  pcall(vim.api.nvim_tabpage_del_var, 0, 'agent_bridge_diff')
+  vim.cmd('silent! only!')
   vim.cmd('silent! %bwipe!')
   vim.cmd('diffoff!')
   vim.fn.setqflist({}, 'r')
@@ -161,7 +165,8 @@ function T.fresh(workspace, extra_args)
   end
   local cmd = { T.bin }
   vim.list_extend(cmd, extra_args or {})
-  bridge.setup({ cmd = cmd, workspace = workspace, timeout_ms = 10000 })
+  local anchor = opts and opts.anchor_by_cwd
+  bridge.setup({ cmd = cmd, workspace = not anchor and workspace or nil, timeout_ms = 10000, zip_directory = opts and opts.zip_directory })
   return bridge
 end
 

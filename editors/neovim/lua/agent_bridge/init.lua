@@ -20,11 +20,13 @@ M.errors = {
   REQUEST_CANCELLED = -32800, -- the bridge's answer to $/cancelRequest
 }
 
-local config = {
+local defaults = {
   cmd = nil, -- default { 'agent-bridge' }
   workspace = nil, -- default: the current directory when the bridge starts
   timeout_ms = 10000, -- request_sync's default
+  zip_directory = nil, -- default: ~/Downloads if it exists, else stdpath('cache')/agent-bridge
 }
+local config = vim.deepcopy(defaults)
 
 local client = nil -- the running process, see start()
 local handlers = {} -- notification method -> { handler, ... }
@@ -46,6 +48,19 @@ local function nil_if_null(value)
     return nil
   end
   return value
+end
+
+--- Runs fn(...) and reports an error as one line instead of a stack
+--- trace; <C-c> in a prompt (Keyboard interrupt) is no error at all.
+function M.guarded(fn, ...)
+  local ok, err = pcall(fn, ...)
+  if not ok then
+    local text = tostring(err)
+    if not text:find('Keyboard interrupt', 1, true) then
+      notify((text:gsub('^[^:]*:%d+: ', '')), vim.log.levels.ERROR)
+    end
+  end
+  return ok
 end
 
 -- Framing ----------------------------------------------------------------
@@ -138,9 +153,9 @@ local function dispatch(c, body)
       if callback then
         c.pending[one.id] = nil
         if one.error then
-          callback({ code = one.error.code, message = one.error.message, data = nil_if_null(one.error.data) }, nil)
+          M.guarded(callback, { code = one.error.code, message = one.error.message, data = nil_if_null(one.error.data) }, nil)
         else
-          callback(nil, nil_if_null(one.result))
+          M.guarded(callback, nil, nil_if_null(one.result))
         end
       end
     end
@@ -151,7 +166,7 @@ local function fail_pending(c, err)
   local pending = c.pending
   c.pending = {}
   for _, callback in pairs(pending) do
-    callback(err, nil)
+    M.guarded(callback, err, nil)
   end
 end
 
@@ -163,16 +178,51 @@ local function close_pipes(c)
   end
 end
 
---- The bridge's workspace: setup's `workspace`, else the current directory.
-function M.workspace()
-  local dir = config.workspace or vim.fn.getcwd()
-  return vim.fn.fnamemodify(dir, ':p'):gsub('/$', '')
+-- An absolute, symlink-free path without a trailing slash.
+local function real(dir)
+  local full = vim.fn.resolve(vim.fn.fnamemodify(dir, ':p'))
+  return (full:gsub('(.)/$', '%1'))
 end
 
+--- The workspace a bridge started now would serve: setup's `workspace`,
+--- else the current directory. Only start() reads the current directory:
+--- once a bridge runs, M.root() is the anchor, whatever :cd does.
+function M.workspace()
+  if client and not client.exited then
+    return M.root()
+  end
+  return real(config.workspace or vim.fn.getcwd())
+end
+
+--- The running bridge's workspace as an absolute real path (what
+--- workspaceInfo answered, else what initialize was given), or nil.
+function M.root()
+  if not client or client.exited then
+    return nil
+  end
+  return client.info and client.info.workspace or client.workspace
+end
+
+--- Increases with each bridge started: a subscription belongs to one.
+function M.generation()
+  return client and not client.exited and client.generation or nil
+end
+
+local exit_listeners = {}
+--- Calls `fn(generation)` when a bridge ends (stopped or crashed).
+function M.on_exit(fn)
+  table.insert(exit_listeners, fn)
+end
+
+local generation = 0
+
+local running -- below: the client, started if needed
 local function start()
   local cmd = config.cmd or { 'agent-bridge' }
   local workspace = M.workspace()
+  generation = generation + 1
   local c = {
+    generation = generation,
     chunks = {},
     size = 0,
     pending = {},
@@ -210,6 +260,9 @@ local function start()
         client = nil
       end
       fail_pending(c, { code = M.errors.CONNECTION_CLOSED, message = 'agent-bridge exited (code ' .. code .. ')' })
+      for _, listener in ipairs(exit_listeners) do
+        M.guarded(listener, c.generation)
+      end
       if not c.stopping then
         local last = c.stderr_lines[#c.stderr_lines]
         notify(
@@ -256,7 +309,9 @@ local function start()
   client = c
   -- Requests are answered in arrival order around initialize, so nothing
   -- needs to wait for its reply.
-  c.pending[0] = function() end
+  c.pending[0] = function(_, result)
+    c.conversation_id = type(result) == 'table' and result.conversationId or nil
+  end
   write(c, {
     jsonrpc = '2.0',
     id = 0,
@@ -269,10 +324,43 @@ local function start()
     },
   })
   write(c, { jsonrpc = '2.0', method = 'initialized', params = vim.empty_dict() })
+  c.pending[-1] = function(err, result)
+    if not err and type(result) == 'table' and type(result.workspace) == 'string' then
+      c.info = { workspace = result.workspace, gitRepository = result.gitRepository, conversationId = result.conversationId }
+    else
+      -- A bridge without workspaceInfo (-32601): what it was given.
+      c.info = { workspace = workspace, gitRepository = nil }
+    end
+    local waiting = c.info_waiting or {}
+    c.info_waiting = nil
+    for _, fn in ipairs(waiting) do
+      M.guarded(fn, c.info)
+    end
+  end
+  write(c, { jsonrpc = '2.0', id = -1, method = 'workspaceInfo', params = vim.empty_dict() })
   return c
 end
 
-local function running()
+--- Calls `fn(info)` with {workspace, gitRepository} of the running bridge
+--- (starting it if needed); gitRepository is nil when the bridge cannot
+--- tell (no workspaceInfo), or when it could not be started.
+function M.workspace_info(fn)
+  local c = running()
+  if not c then
+    vim.schedule(function()
+      M.guarded(fn, { workspace = M.workspace(), gitRepository = nil })
+    end)
+  elseif c.info then
+    vim.schedule(function()
+      M.guarded(fn, c.info)
+    end)
+  else
+    c.info_waiting = c.info_waiting or {}
+    table.insert(c.info_waiting, fn)
+  end
+end
+
+running = function()
   if client and not client.exited and not client.stopping then
     return client
   end
@@ -284,18 +372,24 @@ end
 
 --- Configures the plugin. `opts.cmd`: the program and its arguments (a list);
 --- `opts.workspace`: the agent's workspace (default: the current directory);
---- `opts.timeout_ms`: request_sync's default timeout. A running bridge is
---- stopped so that the next request uses the new settings.
+--- `opts.timeout_ms`: request_sync's default timeout; `opts.zip_directory`:
+--- where :AgentBridgeZip writes without a name. Each call replaces the
+--- settings; a running bridge is stopped so that the next request uses them.
 function M.setup(opts)
   opts = opts or {}
   -- Checked by hand: vim.validate's table form is deprecated from 0.11.
   if opts.cmd ~= nil and (type(opts.cmd) ~= 'table' or type(opts.cmd[1]) ~= 'string') then
     error("agent_bridge.setup: cmd must be a list like { 'agent-bridge', '--log-level', 'info' }", 2)
   end
-  config = vim.tbl_extend('force', config, opts)
+  config = vim.tbl_extend('force', defaults, opts)
   if client then
     M.stop()
   end
+end
+
+--- The settings setup() made (a copy).
+function M.config()
+  return vim.deepcopy(config)
 end
 
 --- Sends a request; `callback(err, result)` runs on the main loop. `err` is
@@ -426,57 +520,147 @@ end
 
 -- Commands ---------------------------------------------------------------
 
-local function report_error(what, err)
+function M.report_error(what, err)
   notify(string.format('%s failed: %s (%s)', what, err.message or '?', tostring(err.code)), vim.log.levels.ERROR)
 end
+local report_error = M.report_error
 
-local function absolute(relative)
+--- `relative` (a path the bridge gave) as an absolute path in the bridge's
+--- workspace: never joined to the current directory.
+function M.absolute(relative)
   return M.workspace() .. '/' .. relative
 end
+local absolute = M.absolute
 
---- The current buffer's path relative to the workspace, or nil.
-local function current_relative()
-  local name = vim.api.nvim_buf_get_name(0)
-  if name == '' then
+--- The path of buffer `buf` (default: the current one) relative to the
+--- workspace, or nil. The agent_bridge:// buffers name theirs.
+function M.relative(buf)
+  buf = buf or 0
+  local ok, own = pcall(vim.api.nvim_buf_get_var, buf, 'agent_bridge_path')
+  if ok and type(own) == 'string' then
+    return own
+  end
+  local name = vim.api.nvim_buf_get_name(buf)
+  if name == '' or name:find('^%a[%w+.-]*://') then
     return nil
   end
-  local full = vim.fn.fnamemodify(name, ':p')
   local root = M.workspace() .. '/'
-  if full:sub(1, #root) == root then
-    return full:sub(#root + 1)
+  for _, full in ipairs({ vim.fn.fnamemodify(name, ':p'), real(name) }) do
+    if full:sub(1, #root) == root then
+      return full:sub(#root + 1)
+    end
   end
   return nil
 end
 
---- :AgentBridgeChanges: the agent's changes as a quickfix list, one entry
---- per change (the file, and its status A/M/D/U as the text).
-function M.changes(on_done)
-  M.request('gitChanges', {}, function(err, changes)
-    if err then
-      report_error('gitChanges', err)
-    else
-      local items = {}
-      for _, change in ipairs(changes) do
-        table.insert(items, { filename = absolute(change.path), lnum = 1, text = change.status })
+--- The first line at which `modified` differs from `original` (both LF
+--- text as gitDiff gives them), 1 when they are equal.
+function M.first_changed_line(original, modified)
+  if original == modified then
+    return 1
+  end
+  local a = vim.split(original, '\n', { plain = true })
+  local b = vim.split(modified, '\n', { plain = true })
+  for i = 1, math.max(#a, #b) do
+    if a[i] ~= b[i] then
+      return math.max(1, math.min(i, #b))
+    end
+  end
+  return 1
+end
+
+--- :AgentBridgeChanges: the live changes buffer (see agent_bridge.changes).
+function M.changes()
+  return require('agent_bridge.changes').open()
+end
+
+--- Entries at most in :AgentBridgeQuickfix: Neovim builds a buffer per
+--- quickfix file, which takes seconds in the thousands.
+M.quickfix_limit = 1000
+
+--- :AgentBridgeQuickfix: the changes as a quickfix list, each entry at the
+--- first changed line; in the list, `d` diffs the entry under the cursor.
+function M.quickfix(on_done)
+  on_done = on_done or function() end
+  M.workspace_info(function(info)
+    M.request('gitChanges', {}, function(err, changes)
+      if err then
+        report_error('gitChanges', err)
+        return on_done(err)
       end
-      vim.fn.setqflist({}, ' ', { title = 'Agent Bridge changes', items = items })
-      if #items == 0 then
+      if info.gitRepository == false then
+        vim.fn.setqflist({}, ' ', { title = 'Agent Bridge changes', items = {} })
+        notify(info.workspace .. ' is not a git repository')
+        return on_done(nil, changes)
+      end
+      if #changes == 0 then
+        vim.fn.setqflist({}, ' ', { title = 'Agent Bridge changes', items = {} })
         notify('no changes in the workspace')
-      else
-        vim.cmd('copen')
+        return on_done(nil, changes)
       end
-    end
-    if on_done then
-      on_done(err, changes)
-    end
+      local shown = {}
+      for i = 1, math.min(#changes, M.quickfix_limit) do
+        shown[i] = changes[i]
+      end
+      local lines, waiting = {}, 0
+      local function finish()
+        local items = {}
+        for i, change in ipairs(shown) do
+          items[i] = { filename = absolute(change.path), lnum = lines[i] or 1, text = change.status }
+        end
+        vim.fn.setqflist({}, ' ', { title = 'Agent Bridge changes', items = items, context = { agent_bridge = true } })
+        if #changes > #shown then
+          notify(string.format('%d changes; the quickfix list has the first %d, :AgentBridgeChanges has all', #changes, #shown), vim.log.levels.WARN)
+        end
+        vim.cmd('copen')
+        vim.keymap.set('n', 'd', function()
+          M.guarded(M.diff_quickfix_entry)
+        end, { buffer = 0, desc = 'Diff the Agent Bridge entry', nowait = true })
+        on_done(nil, changes)
+      end
+      for i, change in ipairs(shown) do
+        if change.status == 'M' or change.status == 'U' then
+          waiting = waiting + 1
+          M.request('gitDiff', { path = change.path }, function(diff_err, diff)
+            if not diff_err and diff then
+              lines[i] = M.first_changed_line(diff.original, diff.modified)
+            end
+            waiting = waiting - 1
+            if waiting == 0 then
+              finish()
+            end
+          end)
+        end
+      end
+      if waiting == 0 then
+        finish()
+      end
+    end)
   end)
 end
 
---- :AgentBridgeDiff [path]: a vertical diff of the base version (a scratch
---- buffer on the left) against the file. `path` is relative to the
---- workspace; default: the current buffer's file.
+--- `d` in the quickfix window: diffs the entry under the cursor.
+function M.diff_quickfix_entry()
+  local list = vim.fn.getqflist({ context = 1, items = 1 })
+  local item = list.items[vim.fn.line('.')]
+  if type(list.context) ~= 'table' or not list.context.agent_bridge or not item then
+    notify('not an Agent Bridge quickfix list', vim.log.levels.WARN)
+    return
+  end
+  local path = M.relative(item.bufnr)
+  if path then
+    M.diff(path)
+  end
+end
+
+--- :AgentBridgeDiff [path]: the diff tab (see agent_bridge.diff). `path`
+--- is relative to the workspace; default: the current buffer's file, or
+--- the entry under the cursor in the changes buffer.
 function M.diff(path, on_done)
-  path = (path and path ~= '') and path or current_relative()
+  path = (path and path ~= '') and path or M.relative(0)
+  if not path and vim.b.agent_bridge_changes then
+    path = require('agent_bridge.changes').path_at_cursor()
+  end
   if not path then
     notify('give a path relative to the workspace, or run this from a file in it', vim.log.levels.ERROR)
     return
@@ -493,42 +677,49 @@ function M.diff(path, on_done)
   end)
 end
 
---- Shows a gitDiff result for `path` (exposed for reuse by other UIs).
+--- Shows a gitDiff result for `path` in the diff tab; returns the original's
+--- scratch buffer.
 function M.show_diff(path, diff)
-  local scratch_name = 'agent-bridge://original/' .. path
-  local old = vim.fn.bufnr('^' .. vim.fn.escape(scratch_name, '\\/.*$^~[]') .. '$')
-  if old > 0 then
-    vim.api.nvim_buf_delete(old, { force = true })
+  return require('agent_bridge.diff').show(path, diff)
+end
+
+local log_buffer
+--- :AgentBridgeLog: the bridge's stderr in a scratch buffer.
+function M.open_log()
+  local name = 'agent-bridge://log'
+  local buf = vim.fn.bufnr('^' .. vim.pesc(name):gsub('%%', '\\') .. '$')
+  if buf <= 0 then
+    buf = vim.api.nvim_create_buf(false, true)
+    vim.api.nvim_buf_set_name(buf, name)
+    vim.bo[buf].bufhidden = 'hide'
   end
-  if vim.bo.buftype == 'quickfix' then
-    vim.cmd('wincmd p')
+  local lines = M.log()
+  if #lines == 0 then
+    lines = { client and '(the bridge has written nothing on stderr; start it with --log-level info for more)' or '(no bridge running)' }
   end
-  vim.cmd('diffoff!')
-  local target = absolute(path)
-  if vim.api.nvim_buf_get_name(0) ~= target then
-    if vim.bo.modified and not vim.o.hidden then
-      -- Keep the person's unsaved buffer; open the file beside it.
-      vim.cmd('split')
-    end
-    vim.cmd('edit ' .. vim.fn.fnameescape(target))
-  end
-  local file_window = vim.api.nvim_get_current_win()
-  local filetype = vim.bo.filetype
-  vim.cmd('diffthis')
-  vim.cmd('leftabove vertical new')
-  local buf = vim.api.nvim_get_current_buf()
-  vim.bo[buf].buftype = 'nofile'
-  vim.bo[buf].bufhidden = 'wipe'
-  vim.bo[buf].swapfile = false
-  vim.api.nvim_buf_set_name(buf, scratch_name)
-  vim.api.nvim_buf_set_lines(buf, 0, -1, false, vim.split(diff.original, '\n', { plain = true }))
+  vim.bo[buf].modifiable = true
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
   vim.bo[buf].modifiable = false
-  if filetype ~= '' then
-    vim.bo[buf].filetype = filetype
+  if vim.fn.bufwinnr(buf) < 0 then
+    vim.cmd('botright split')
+    vim.api.nvim_win_set_buf(0, buf)
   end
-  vim.cmd('diffthis')
-  vim.api.nvim_set_current_win(file_window)
+  vim.cmd('normal! G')
   return buf
+end
+
+--- :AgentBridgeRestart: stops the bridge and starts a new one (on the
+--- configured workspace, else the current directory); the changes buffer
+--- subscribes again.
+function M.restart()
+  M.stop()
+  local c, err = running()
+  if not c then
+    report_error('restart', err)
+    return
+  end
+  require('agent_bridge.changes').reconnect()
+  notify('restarted (pid ' .. c.pid .. ') on ' .. c.workspace)
 end
 
 --- :AgentBridgeFiles: pick a file of the workspace (listFiles recursive)
@@ -562,14 +753,34 @@ local function human_bytes(bytes)
   return unit == 1 and string.format('%d B', value) or string.format('%.1f %s', value, units[unit])
 end
 
---- :AgentBridgeZip {destination}: writes the workspace as a zip, echoing
---- progress.
-function M.zip(destination, on_done)
-  if not destination or destination == '' then
-    notify('give the zip file to write', vim.log.levels.ERROR)
-    return
+--- Where :AgentBridgeZip writes without a name: never in the workspace,
+--- where the zip would show up as one more change of the agent's.
+function M.zip_directory()
+  if config.zip_directory then
+    return (vim.fn.fnamemodify(vim.fn.expand(config.zip_directory), ':p'):gsub('(.)/$', '%1'))
   end
-  local target = vim.fn.fnamemodify(vim.fn.expand(destination), ':p')
+  local downloads = vim.fn.expand('~/Downloads')
+  if vim.fn.isdirectory(downloads) == 1 then
+    return downloads
+  end
+  return vim.fn.stdpath('cache') .. '/agent-bridge'
+end
+
+--- :AgentBridgeZip [destination]: writes the workspace as a zip, echoing
+--- progress. Default: <zip_directory>/<workspace name>-<date>-<time>.zip.
+function M.zip(destination, on_done)
+  local target
+  if not destination or destination == '' then
+    local dir = M.zip_directory()
+    vim.fn.mkdir(dir, 'p')
+    target = string.format('%s/%s-%s.zip', dir, vim.fn.fnamemodify(M.workspace(), ':t'), os.date('%Y%m%d-%H%M%S'))
+  else
+    target = vim.fn.fnamemodify(vim.fn.expand(destination), ':p')
+    local root = M.workspace() .. '/'
+    if (real(vim.fn.fnamemodify(target, ':h')) .. '/'):sub(1, #root) == root then
+      notify(target .. ' is inside the workspace: it will show up among the changes', vim.log.levels.WARN)
+    end
+  end
   next_token = next_token + 1
   local token = 'nvim-zip-' .. vim.fn.getpid() .. '-' .. next_token
   local unsubscribe = M.on_notification('$/progress', function(params)
