@@ -377,28 +377,44 @@ cancelled on the bridge with $/cancelRequest, so a long zip stops."
       (`(:result ,result) result)
       (`(:error ,err) (signal (car err) (cdr err))))))
 
-(cl-defun agent-bridge--await (method params what &key timeout)
+(cl-defun agent-bridge--await (method params what &key timeout progress)
   "Ask METHOD with PARAMS and wait for the result while no key is pressed.
-WHAT says what is awaited, for the echo area.  Return the result, or
+WHAT says what is awaited, for the echo area, with the bridge's
+$/progress counts when PROGRESS is non-nil.  Return the result, or
 nil when a key was pressed or TIMEOUT passed (the request is then
 cancelled).  A failure is a `user-error' with its message.
 Interactive forms use this to offer completion candidates."
   (let* ((outcome nil)
-         (handle (agent-bridge-async-request
-                  method params
-                  :on-result (lambda (result) (setq outcome (list :result result)))
-                  :on-error (lambda (err) (setq outcome (list :error err)))
-                  :timeout timeout))
+         (token (and progress (agent-bridge--progress-token)))
+         (counts nil)
          (start (float-time))
-         (shown nil))
+         (shown nil)
+         (show (lambda ()
+                 (let ((message-log-max nil))
+                   (message "agent-bridge: asking for %s...%s (type to go on without)"
+                            what (if counts (concat " " counts) ""))))))
+    (when token
+      (puthash token (lambda (value)
+                       (let ((text (agent-bridge--progress-text value)))
+                         (unless (string-empty-p text)
+                           (setq counts text)
+                           (when shown (funcall show)))))
+               agent-bridge--progress-handlers))
     (unwind-protect
-        (while (not (or outcome (input-pending-p)))
-          (accept-process-output nil 0.05)
-          (when (and (not shown) (not outcome) (> (- (float-time) start) 0.3))
-            (setq shown t)
-            (message "agent-bridge: asking for %s... (type to go on without)" what)))
-      (unless outcome
-        (agent-bridge-cancel-request handle)))
+        (let ((handle (agent-bridge-async-request
+                       method (if token (append params (list :workDoneToken token)) params)
+                       :on-result (lambda (result) (setq outcome (list :result result)))
+                       :on-error (lambda (err) (setq outcome (list :error err)))
+                       :timeout timeout)))
+          (unwind-protect
+              (while (not (or outcome (input-pending-p)))
+                (accept-process-output nil 0.05)
+                (when (and (not shown) (not outcome) (> (- (float-time) start) 0.3))
+                  (setq shown t)
+                  (funcall show)))
+            (unless outcome
+              (agent-bridge-cancel-request handle))))
+      (when token (agent-bridge--progress-end token)))
     (when shown (message nil))
     (pcase outcome
       (`(:result ,result) result)
@@ -982,7 +998,8 @@ Return the file's buffer."
   "Visit PATH, read with completion over every file of the workspace."
   (interactive
    (list (completing-read "Agent workspace file: "
-                          (agent-bridge--await "listFiles" '(:recursive t) "the workspace's files")
+                          (agent-bridge--await "listFiles" '(:recursive t) "the workspace's files"
+                                               :progress t)
                           nil nil)))
   (find-file (expand-file-name path (agent-bridge--root))))
 

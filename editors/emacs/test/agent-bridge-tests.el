@@ -444,6 +444,8 @@ request ends in a one-line message."
     (let ((buffer (agent-bridge-test--live-view 3)))
       (unwind-protect
           (with-current-buffer buffer
+            (set-window-buffer (selected-window) buffer)
+            (set-window-start (selected-window) (point-min))
             (agent-bridge-test--goto-path "src/app.el")
             (forward-char 3)
             ;; The agent adds a file listed before the one at point...
@@ -454,6 +456,9 @@ request ends in a one-line message."
             ;; ...and point stays on the same change, in the same column.
             (should (equal (agent-bridge--changes-path-at) "src/app.el"))
             (should (= (current-column) 3))
+            ;; The window still starts at the top: the new entry is in sight.
+            (should (= (window-start) (point-min)))
+            (should (= (window-point) (point)))
             ;; The change at point goes away: point stays on its line.
             (agent-bridge-test--git repo "checkout" "--" "src/app.el")
             (agent-bridge-test--wait "src/app.el gone from the view"
