@@ -1,14 +1,5 @@
 public import JSONRPC
 
-/// A value that has one JSON form on the wire.
-public protocol JSONRepresentable: Sendable {
-  var json: JSONValue { get }
-}
-
-extension JSONValue: JSONRepresentable {
-  public var json: JSONValue { self }
-}
-
 /// Params of a method that takes none (but tolerates `{}`, `null`, absence).
 public struct NoParams: Sendable, Equatable {
   public init() {}
@@ -20,14 +11,16 @@ public struct NoParams: Sendable, Equatable {
 /// route. One type per file under `Requests/`, all listed in `Registry`.
 public protocol BridgeRequest: Sendable {
   associatedtype Params: Sendable
-  associatedtype Result: JSONRepresentable
+  /// What the handler returns; its `json` is the wire form, which
+  /// `resultSchema` describes (held together by a test over `examples`).
+  associatedtype Result: BridgeResult
 
   static var method: String { get }
   /// One line for OpenRPC's `summary` and the docs page.
   static var summary: String { get }
   /// A JSON Schema (object) for `params`.
   static var paramsSchema: JSONValue { get }
-  /// A JSON Schema for `result`.
+  /// A JSON Schema for `result`: what `Result.json` must fit.
   static var resultSchema: JSONValue { get }
   /// Domain error codes this method can answer, beyond the JSON-RPC ones.
   static var errors: [BridgeErrorCode] { get }

@@ -23,7 +23,7 @@ enum ConversationHandlers {
           input: .string(id))
       }
       store.open(Conversation(id: id, workspace: real, runtime: scope.options.runtime))
-      return ["conversationId": .string(id)]
+      return OpenConversationRequest.Result(conversationId: id)
     }
     table.inline(CloseConversationRequest.self) { params, scope throws(ResponseError) in
       let store = scope.dispatcher.conversations
@@ -36,13 +36,11 @@ enum ConversationHandlers {
         throw BridgeError.conversationNotFound(params.conversationId)
       }
       scope.dispatcher.subscriptions.close(conversationId: params.conversationId)
-      return .null
+      return NullResult()
     }
     table.inline(ListConversationsRequest.self) { _, scope in
-      .array(
-        scope.dispatcher.conversations.all.map {
-          ["conversationId": .string($0.id), "workspace": .string($0.workspace)]
-        })
+      ListConversationsRequest.Result(
+        conversations: scope.dispatcher.conversations.all.map { .init(conversationId: $0.id, workspace: $0.workspace) })
     }
   }
 

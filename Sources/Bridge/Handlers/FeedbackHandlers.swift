@@ -12,10 +12,7 @@ enum FeedbackHandlers {
       // The reply waits for the fsync: an acknowledged record is on disk.
       try await scope.dispatcher.feedback.append(record)
       scope.dispatcher.feedbackForwarder?.recordAppended()
-      return [
-        "statusCode": 200,
-        "body": ["message": "Feedback submitted", "feedback_id": .string(id), "password": .string(password)],
-      ]
+      return SubmitFeedbackRequest.Result(feedbackId: id, password: password)
     }
   }
 }

@@ -57,8 +57,7 @@ enum GitHandlers {
       }
       switch result {
       case .success(let diff):
-        // OpenHands' key order.
-        return ["modified": .string(diff.modified), "original": .string(diff.original)]
+        return GitDiffRequest.Result(modified: diff.modified, original: diff.original)
       case .failure(.outsideWorkspace):
         throw BridgeError.outsideWorkspace(params.path)
       case .failure(.diff(let error)):

@@ -7,12 +7,14 @@ enum LifecycleHandlers {
     table.inline(InitializeRequest.self, initialize)
     table.inline(ShutdownRequest.self) { _, scope in
       scope.dispatcher.markShutdown()
-      return .null
+      return NullResult()
     }
-    table.inline(HealthRequest.self) { _, _ in "OK" }
+    table.inline(HealthRequest.self) { _, _ in HealthRequest.Result() }
   }
 
-  static func initialize(_ params: InitializeRequest.Params, _ scope: RequestScope) throws(ResponseError) -> JSONValue {
+  static func initialize(
+    _ params: InitializeRequest.Params, _ scope: RequestScope
+  ) throws(ResponseError) -> InitializeRequest.Result {
     let dispatcher = scope.dispatcher
     // Checked before anything changes: a second initialize must not move the
     // workspace under the first one's requests.
@@ -31,19 +33,10 @@ enum LifecycleHandlers {
         with: Conversation(id: id, workspace: real, runtime: current.runtime))
     }
     dispatcher.markInitialized()
-    var methods = Registry.requests.map { JSONValue.string($0.method) }
-    methods.append("rpc.discover")
-    return [
-      "serverInfo": ["name": .string(BridgeVersion.name), "version": .string(BridgeVersion.version)],
-      "protocolVersion": .string(Registry.protocolVersion),
-      "capabilities": [
-        "methods": .array(methods),
-        "framing": ["lsp", "ndjson"],
-        "progress": true,
-        "cancellation": true,
-        "notifications": .array(ServerNotifications.all.map { .string($0.method) }),
-      ],
-      "conversationId": .string(dispatcher.conversations.defaultConversation.id),
-    ]
+    return InitializeRequest.Result(
+      serverName: BridgeVersion.name, serverVersion: BridgeVersion.version, protocolVersion: Registry.protocolVersion,
+      methods: Registry.requests.map { $0.method } + ["rpc.discover"],
+      notifications: ServerNotifications.all.map(\.method),
+      conversationId: dispatcher.conversations.defaultConversation.id)
   }
 }

@@ -7,19 +7,14 @@ enum RuntimeHandlers {
   static func register(into table: inout HandlerTable) {
     table.inline(GetConfigRequest.self) { _, scope in
       let conversation = scope.conversation
-      return [
-        "runtime_id": conversation.runtime.runtimeId.map(JSONValue.string) ?? .null,
-        "session_id": .string(conversation.id),
-      ]
+      return GetConfigRequest.Result(runtimeId: conversation.runtime.runtimeId, sessionId: conversation.id)
     }
     table.inline(VscodeUrlRequest.self) { _, scope in
       let conversation = scope.conversation
-      let url = conversation.runtime.vscodeURL(folder: conversation.workspace)
-      return ["vscode_url": url.map(JSONValue.string) ?? .null]
+      return VscodeUrlRequest.Result(vscodeURL: conversation.runtime.vscodeURL(folder: conversation.workspace))
     }
     table.inline(WebHostsRequest.self) { _, scope in
-      let hosts = scope.conversation.runtime.webHosts.map { (key: $0.url, value: JSONValue.int(Int64($0.port))) }
-      return ["hosts": .object(JSONObject(hosts))]
+      WebHostsRequest.Result(hosts: scope.conversation.runtime.webHosts)
     }
   }
 }

@@ -5,7 +5,7 @@ public enum CloseConversationRequest: BridgeRequest {
   public struct Params: Sendable, Equatable {
     public var conversationId: String
   }
-  public typealias Result = JSONValue
+  public typealias Result = NullResult
 
   public static let method = "closeConversation"
   public static let summary = "Close a conversation opened with openConversation."

@@ -5,7 +5,21 @@ public import JSONRPC
 /// config file, and the conversation's id as the session id.
 public enum GetConfigRequest: BridgeRequest {
   public typealias Params = NoParams
-  public typealias Result = JSONValue
+  public struct Result: BridgeResult, Equatable {
+    public var runtimeId: String?
+    public var sessionId: String
+    public init(runtimeId: String?, sessionId: String) {
+      self.runtimeId = runtimeId
+      self.sessionId = sessionId
+    }
+    public var json: JSONValue {
+      ["runtime_id": runtimeId.map(JSONValue.string) ?? .null, "session_id": .string(sessionId)]
+    }
+    public static let examples = [
+      Result(runtimeId: nil, sessionId: "0123456789abcdef0123456789abcdef"),
+      Result(runtimeId: "runtime-1", sessionId: "chosen-id"),
+    ]
+  }
 
   public static let method = "getConfig"
   public static let summary = "The conversation's runtime id (null when none was given) and its id as session_id."

@@ -10,7 +10,20 @@ public enum GitDiffRequest: BridgeRequest {
       self.ref = ref
     }
   }
-  public typealias Result = JSONValue
+  public struct Result: BridgeResult, Equatable {
+    public var modified: String
+    public var original: String
+    public init(modified: String, original: String) {
+      self.modified = modified
+      self.original = original
+    }
+    /// OpenHands' member order.
+    public var json: JSONValue { ["modified": .string(modified), "original": .string(original)] }
+    public static let examples = [
+      Result(modified: "two", original: "one"), Result(modified: "", original: "gone"),
+      Result(modified: "new", original: ""),
+    ]
+  }
 
   public static let method = "gitDiff"
   public static let summary =

@@ -13,7 +13,51 @@ public enum InitializeRequest: BridgeRequest {
       self.clientName = clientName
     }
   }
-  public typealias Result = JSONValue
+  public struct Result: BridgeResult, Equatable {
+    public var serverName: String
+    public var serverVersion: String
+    public var protocolVersion: String
+    /// Every method served, `rpc.discover` included.
+    public var methods: [String]
+    /// Notifications the server may send.
+    public var notifications: [String]
+    /// The default conversation's id.
+    public var conversationId: String
+
+    public init(
+      serverName: String, serverVersion: String, protocolVersion: String, methods: [String],
+      notifications: [String], conversationId: String
+    ) {
+      self.serverName = serverName
+      self.serverVersion = serverVersion
+      self.protocolVersion = protocolVersion
+      self.methods = methods
+      self.notifications = notifications
+      self.conversationId = conversationId
+    }
+
+    public var json: JSONValue {
+      [
+        "serverInfo": ["name": .string(serverName), "version": .string(serverVersion)],
+        "protocolVersion": .string(protocolVersion),
+        "capabilities": [
+          "methods": .array(methods.map(JSONValue.string)),
+          "framing": ["lsp", "ndjson"],
+          "progress": true,
+          "cancellation": true,
+          "notifications": .array(notifications.map(JSONValue.string)),
+        ],
+        "conversationId": .string(conversationId),
+      ]
+    }
+
+    public static let examples = [
+      Result(
+        serverName: "agent-bridge", serverVersion: "1.0.0", protocolVersion: Registry.protocolVersion,
+        methods: Registry.requests.map { $0.method } + ["rpc.discover"], notifications: ["$/progress"],
+        conversationId: "0123456789abcdef0123456789abcdef")
+    ]
+  }
 
   public static let method = "initialize"
   public static let summary = "Handshake: names the default workspace, returns server info and capabilities."

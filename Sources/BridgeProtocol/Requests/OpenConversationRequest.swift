@@ -6,7 +6,12 @@ public enum OpenConversationRequest: BridgeRequest {
     public var workspace: String
     public var conversationId: String?
   }
-  public typealias Result = JSONValue
+  public struct Result: BridgeResult, Equatable {
+    public var conversationId: String
+    public init(conversationId: String) { self.conversationId = conversationId }
+    public var json: JSONValue { ["conversationId": .string(conversationId)] }
+    public static let examples = [Result(conversationId: "second")]
+  }
 
   public static let method = "openConversation"
   public static let summary = "Open a conversation on a workspace directory."
@@ -17,7 +22,7 @@ public enum OpenConversationRequest: BridgeRequest {
       "conversationId": Schema.string("Id to use; derived from the workspace path when absent."),
     ], required: ["workspace"])
   public static let resultSchema: JSONValue = Schema.object(
-    ["conversationId": Schema.string], required: ["conversationId"])
+    ["conversationId": Schema.string], required: ["conversationId"], additional: false)
 
   public static func decode(_ params: JSONValue?) throws(ResponseError) -> Params {
     let reader = try ParamsReader(params)

@@ -4,7 +4,7 @@ public import JSONRPC
 /// answered -32600.
 public enum ShutdownRequest: BridgeRequest {
   public typealias Params = NoParams
-  public typealias Result = JSONValue
+  public typealias Result = NullResult
 
   public static let method = "shutdown"
   public static let summary = "Prepare to exit; later requests are refused."

@@ -31,7 +31,25 @@ public enum SubmitFeedbackRequest: BridgeRequest {
       self.trajectory = trajectory
     }
   }
-  public typealias Result = JSONValue
+  /// OpenHands' answer: a status code and body, as its feedback receiver
+  /// returns them.
+  public struct Result: BridgeResult, Equatable {
+    public var feedbackId: String
+    public var password: String
+    public init(feedbackId: String, password: String) {
+      self.feedbackId = feedbackId
+      self.password = password
+    }
+    public var json: JSONValue {
+      [
+        "statusCode": 200,
+        "body": ["message": "Feedback submitted", "feedback_id": .string(feedbackId), "password": .string(password)],
+      ]
+    }
+    public static let examples = [
+      Result(feedbackId: "0123456789abcdef0123456789abcdef", password: "fedcba9876543210fedcba9876543210")
+    ]
+  }
 
   public static let polarities = ["positive", "negative"]
   public static let permissionValues = ["public", "private"]

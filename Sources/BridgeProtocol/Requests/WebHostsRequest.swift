@@ -4,7 +4,17 @@ public import JSONRPC
 /// the web servers the agent runs, in the order they were configured.
 public enum WebHostsRequest: BridgeRequest {
   public typealias Params = NoParams
-  public typealias Result = JSONValue
+  public struct Result: BridgeResult {
+    /// In the order they were configured.
+    public var hosts: [(url: String, port: Int)]
+    public init(hosts: [(url: String, port: Int)]) { self.hosts = hosts }
+    public var json: JSONValue {
+      ["hosts": .object(JSONObject(hosts.map { (key: $0.url, value: JSONValue.int(Int64($0.port))) }))]
+    }
+    public static let examples = [
+      Result(hosts: []), Result(hosts: [("http://localhost:8011", 8011), ("http://localhost:8012", 8012)]),
+    ]
+  }
 
   public static let method = "webHosts"
   public static let summary = "The web hosts the agent serves, URL -> port ({} when none)."
