@@ -11,6 +11,7 @@ public enum Registry {
     OpenConversationRequest.self,
     CloseConversationRequest.self,
     ListConversationsRequest.self,
+    WorkspaceInfoRequest.self,
     GetConfigRequest.self,
     VscodeUrlRequest.self,
     WebHostsRequest.self,

@@ -40,6 +40,14 @@ public struct GitWorkspace: Sendable, Equatable {
   /// Whether a repository was found when the conversation opened.
   public var hasPinnedRepository: Bool { pinned != nil }
 
+  /// Whether gitChanges consults any repository now: the workspace's own
+  /// or a readable depth-1 nested one. Only then does its `[]` mean "no
+  /// changes" rather than "not under git".
+  public func consultsRepository() -> Bool {
+    if case .repository = root() { return true }
+    return GitChanges.nestedRepositories(in: self).contains { $0.repository != nil }
+  }
+
   enum Root {
     case repository(FoundRepository)
     /// No repository: none was pinned and none lies inside now, or the

@@ -1,7 +1,8 @@
 import BridgeProtocol
+import Git
 import JSONRPC
 
-/// openConversation, closeConversation, listConversations.
+/// openConversation, closeConversation, listConversations, workspaceInfo.
 enum ConversationHandlers {
   static func register(into table: inout HandlerTable) {
     table.inline(OpenConversationRequest.self) { params, scope throws(ResponseError) in
@@ -37,6 +38,15 @@ enum ConversationHandlers {
       }
       scope.dispatcher.subscriptions.close(conversationId: params.conversationId)
       return NullResult()
+    }
+    table.async(WorkspaceInfoRequest.self) { _, scope in
+      let conversation = scope.conversation
+      // A probe of the file system: `async` so it runs off the reader.
+      return [
+        "conversationId": .string(conversation.id),
+        "workspace": .string(conversation.workspace),
+        "gitRepository": .bool(conversation.git.consultsRepository()),
+      ]
     }
     table.inline(ListConversationsRequest.self) { _, scope in
       ListConversationsRequest.Result(
