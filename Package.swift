@@ -1,6 +1,8 @@
 // swift-tools-version:6.1
 // One section per target, in dependency order: the arrows point one way,
-// CLI -> Bridge/HTTPAdapter -> Workspace/Git/BridgeProtocol -> JSONRPC.
+// CLI -> HTTPAdapter -> Bridge -> BridgeProtocol -> JSONRPC, and
+// Bridge -> Workspace -> Git (CONTRIBUTING.md's layout table, which
+// scripts/check-layout holds the imports to).
 
 import PackageDescription
 
