@@ -613,13 +613,19 @@ Call `agent-bridge--progress-end' with it when the request is done."
                      (abbreviate-file-name root))
              'face 'shadow))))
 
+(defconst agent-bridge--status-columns
+  (mapcar (lambda (name) (cons (car name) (concat " " (string-pad (cdr name) 9))))
+          agent-bridge--status-names)
+  "Each status letter's column text, made once: lines are made by the 20,000.")
+
 (defun agent-bridge--changes-line (change)
   "The text of CHANGE's line, without the newline."
-  (let ((status (plist-get change :status)))
-    (concat " "
-            (string-pad (or (cdr (assoc status agent-bridge--status-names)) status) 9)
+  (let ((status (plist-get change :status))
+        (path (plist-get change :path)))
+    (concat (or (cdr (assoc status agent-bridge--status-columns))
+                (concat " " (string-pad status 9)))
             ;; One line per change, whatever the name holds.
-            (string-replace "\n" "\\n" (plist-get change :path)))))
+            (if (string-search "\n" path) (string-replace "\n" "\\n" path) path))))
 
 (defun agent-bridge--changes-empty-text ()
   "What the buffer says when there is no change to list."

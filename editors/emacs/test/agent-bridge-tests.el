@@ -535,6 +535,31 @@ git add many && git -c user.name=T -c user.email=t@e commit -q -m many && rm -r 
                                                        (agent-bridge--changes-header))))
       (kill-buffer buffer))))
 
+(ert-deftest agent-bridge-test-changes-anchored-to-the-bridge-workspace ()
+  "Opened through a symlink, the view's paths resolve in the workspace the
+bridge names (its real path), whatever `default-directory' the user has."
+  (skip-unless (agent-bridge-test--has "gitChanges" "subscribe" "workspaceInfo"))
+  (let* ((repo (agent-bridge-test--make-repo))
+         (parent (agent-bridge-test--temp-dir))
+         (link (expand-file-name "link" parent)))
+    (make-symbolic-link repo link)
+    (unwind-protect
+        (agent-bridge-test--with-workspace (ws link)
+          (let ((buffer (agent-bridge-test--live-view 3)))
+            (with-current-buffer buffer
+              (agent-bridge-test--wait "workspaceInfo" (lambda () (consp agent-bridge--changes-info)))
+              (should (equal (plist-get agent-bridge--changes-info :workspace) repo))
+              (should (eq (plist-get agent-bridge--changes-info :gitRepository) t))
+              (should (equal default-directory (file-name-as-directory repo)))
+              (let ((default-directory "/"))
+                (agent-bridge-test--goto-path "src/app.el")
+                (let ((file (agent-bridge-changes-visit)))
+                  (should (equal (buffer-file-name file) (expand-file-name "src/app.el" repo)))
+                  (kill-buffer file))))
+            (kill-buffer buffer)))
+      (delete-directory repo t)
+      (delete-directory parent t))))
+
 (ert-deftest agent-bridge-test-changes-without-workspace-info ()
   "A bridge without workspaceInfo (-32601) still shows the changes, and says nothing of it."
   (skip-unless (agent-bridge-test--has "gitChanges" "subscribe"))
