@@ -5,6 +5,8 @@ if vim.g.loaded_agent_bridge then
   return
 end
 vim.g.loaded_agent_bridge = true
+-- The default workspace: where Neovim started, not wherever :cd leads later.
+vim.g.agent_bridge_start_dir = vim.g.agent_bridge_start_dir or vim.fn.getcwd()
 
 local function bridge()
   return require('agent_bridge')
@@ -47,9 +49,9 @@ command('AgentBridgeLog', function()
   bridge().open_log()
 end, { nargs = 0, desc = "The bridge's stderr" })
 
-command('AgentBridgeRestart', function()
-  bridge().restart()
-end, { nargs = 0, desc = 'Stop the bridge and start a new one' })
+command('AgentBridgeRestart', function(opts)
+  bridge().restart(opts.args)
+end, { nargs = '?', complete = 'dir', desc = 'Stop the bridge and start a new one (on [dir])' })
 
 command('AgentBridgeStop', function()
   if bridge().stop() == nil then

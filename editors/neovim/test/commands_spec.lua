@@ -112,13 +112,17 @@ T.test('the changes buffer renders 20,000 entries in under a second, keeping the
   T.ok(first_ms < 1000 and second_ms < 1000, string.format('%.0f ms and %.0f ms', first_ms, second_ms))
 end, { skip = T.unless_methods('gitChanges', 'subscribe') })
 
-T.test('paths stay in the workspace after :cd (bridge started from the current directory)', function()
+T.test('paths stay in the workspace after :cd, before and after the bridge starts', function()
   local repo = T.make_repo()
   local elsewhere = T.temp_dir()
   T.write_file(elsewhere .. '/src/app.lua', 'a decoy\n')
-  T.fresh(repo, nil, { anchor_by_cwd = true })
-  T.eq(require('agent_bridge').request_sync('health'), 'OK')
+  T.git(elsewhere, { 'init', '-q' })
+  -- Neovim started in the workspace, no workspace in setup(); :cd first.
+  T.fresh(repo, nil, { started_in = true })
   vim.cmd('cd ' .. vim.fn.fnameescape(elsewhere))
+  T.eq(require('agent_bridge').request_sync('health'), 'OK')
+  T.eq(require('agent_bridge').root(), repo)
+  vim.cmd('cd ' .. vim.fn.fnameescape(elsewhere .. '/src'))
   -- The quickfix list names the workspace's files.
   local done
   require('agent_bridge').quickfix(function()

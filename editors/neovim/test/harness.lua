@@ -147,8 +147,8 @@ function T.unless_methods(...)
 end
 
 --- Fresh editor state and a bridge on `workspace` (made the cwd).
---- `opts.anchor_by_cwd`: leave setup's workspace unset (the bridge then
---- serves the directory it started in).
+--- `opts.started_in`: leave setup's workspace unset, as if Neovim had
+--- started in `workspace`.
 function T.fresh(workspace, extra_args, opts)
   local bridge = require('agent_bridge')
   bridge.stop(1000)
@@ -165,8 +165,11 @@ function T.fresh(workspace, extra_args, opts)
   end
   local cmd = { T.bin }
   vim.list_extend(cmd, extra_args or {})
-  local anchor = opts and opts.anchor_by_cwd
-  bridge.setup({ cmd = cmd, workspace = not anchor and workspace or nil, timeout_ms = 10000, zip_directory = opts and opts.zip_directory })
+  local started_in = opts and opts.started_in
+  if started_in then
+    vim.g.agent_bridge_start_dir = workspace
+  end
+  bridge.setup({ cmd = cmd, workspace = not started_in and workspace or nil, timeout_ms = 10000, zip_directory = opts and opts.zip_directory })
   return bridge
 end
 

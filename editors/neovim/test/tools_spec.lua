@@ -85,6 +85,13 @@ T.test(':AgentBridgeStop stops; :AgentBridgeRestart starts anew and the changes 
   T.wait(function()
     return vim.api.nvim_buf_line_count(buf) == 6
   end, 10000, 'a notification from the new bridge')
+  -- With a directory: the bridge moves there, and so does the view.
+  local other = T.make_repo()
+  vim.cmd('AgentBridgeRestart ' .. vim.fn.fnameescape(other))
+  T.eq(bridge.root(), other)
+  T.wait(function()
+    return vim.api.nvim_buf_get_lines(buf, 0, 1, false)[1]:find(vim.pesc(other) .. ' · 3 changes · live') ~= nil
+  end, 10000, 'the view on the other workspace')
 end, { skip = T.unless_methods('subscribe') })
 
 T.test('<C-c> in a prompt is quiet; an error in a callback is one line, not a stack trace', function()

@@ -95,6 +95,9 @@ local function render()
   for _, w in ipairs(windows) do
     local view = w.view
     local row = (w.path and rows[w.path]) or math.min(view.lnum, #lines)
+    if row <= HEADER and #lines > HEADER then
+      row = HEADER + 1 -- on the first entry rather than the header
+    end
     view.topline = math.max(1, view.topline + row - view.lnum)
     view.lnum = row
     vim.api.nvim_win_call(w.win, function()
@@ -131,8 +134,9 @@ end
 
 --- Subscribes on the running bridge (starting it) unless subscribed there.
 function C.connect()
+  local current = bridge().generation()
   local sub = state.subscription
-  if sub and sub.generation == bridge().generation() then
+  if current and ((sub and sub.generation == current) or state.connecting == current) then
     return
   end
   state.subscription = nil
@@ -142,6 +146,12 @@ function C.connect()
   end)
   local generation
   bridge().request('subscribe', { events = { 'git' } }, function(err, result)
+    if state.connecting == generation then
+      state.connecting = nil
+    end
+    if generation ~= bridge().generation() then
+      return -- that bridge is gone; entering the buffer connects again
+    end
     if err or type(result) ~= 'table' then
       -- An older bridge (-32601) or a connection without notifications:
       -- ask now and again whenever the buffer is entered.
@@ -154,11 +164,17 @@ function C.connect()
     render()
   end)
   generation = bridge().generation()
+  state.connecting = generation
 end
 
 --- After a restart: subscribe again if the buffer is open.
 function C.reconnect()
+  local sub = state.subscription
+  if sub and sub.generation == bridge().generation() then
+    bridge().request('unsubscribe', { subscriptionId = sub.id })
+  end
   state.subscription = nil
+  state.connecting = nil
   state.info = nil
   if valid() then
     state.live = nil

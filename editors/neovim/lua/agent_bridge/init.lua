@@ -22,7 +22,7 @@ M.errors = {
 
 local defaults = {
   cmd = nil, -- default { 'agent-bridge' }
-  workspace = nil, -- default: the current directory when the bridge starts
+  workspace = nil, -- default: the directory Neovim started in
   timeout_ms = 10000, -- request_sync's default
   zip_directory = nil, -- default: ~/Downloads if it exists, else stdpath('cache')/agent-bridge
 }
@@ -184,14 +184,19 @@ local function real(dir)
   return (full:gsub('(.)/$', '%1'))
 end
 
+-- The directory Neovim started in (plugin/agent_bridge.lua notes it), else
+-- the one this module was loaded in: a :cd before the first command must
+-- not move the bridge either.
+local loaded_in = vim.fn.getcwd()
+
 --- The workspace a bridge started now would serve: setup's `workspace`,
---- else the current directory. Only start() reads the current directory:
---- once a bridge runs, M.root() is the anchor, whatever :cd does.
+--- else the directory Neovim started in. Once a bridge runs, M.root() is
+--- the anchor, whatever :cd, 'autochdir' or a rooter plugin do.
 function M.workspace()
   if client and not client.exited then
     return M.root()
   end
-  return real(config.workspace or vim.fn.getcwd())
+  return real(config.workspace or vim.g.agent_bridge_start_dir or loaded_in)
 end
 
 --- The running bridge's workspace as an absolute real path (what
@@ -371,7 +376,7 @@ end
 -- Public API -------------------------------------------------------------
 
 --- Configures the plugin. `opts.cmd`: the program and its arguments (a list);
---- `opts.workspace`: the agent's workspace (default: the current directory);
+--- `opts.workspace`: the agent's workspace (default: the directory Neovim started in);
 --- `opts.timeout_ms`: request_sync's default timeout; `opts.zip_directory`:
 --- where :AgentBridgeZip writes without a name. Each call replaces the
 --- settings; a running bridge is stopped so that the next request uses them.
@@ -708,11 +713,17 @@ function M.open_log()
   return buf
 end
 
---- :AgentBridgeRestart: stops the bridge and starts a new one (on the
---- configured workspace, else the current directory); the changes buffer
---- subscribes again.
-function M.restart()
+--- :AgentBridgeRestart [dir]: stops the bridge and starts a new one, on
+--- `dir` if given (it then stays the workspace), else on the same
+--- workspace; the changes buffer subscribes again.
+function M.restart(dir)
+  local workspace = (dir and dir ~= '') and real(vim.fn.expand(dir)) or M.workspace()
+  if vim.fn.isdirectory(workspace) ~= 1 then
+    notify(workspace .. ' is not a directory', vim.log.levels.ERROR)
+    return
+  end
   M.stop()
+  config.workspace = workspace
   local c, err = running()
   if not c then
     report_error('restart', err)
