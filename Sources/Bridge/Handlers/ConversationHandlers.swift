@@ -42,11 +42,9 @@ enum ConversationHandlers {
     table.async(WorkspaceInfoRequest.self) { _, scope in
       let conversation = scope.conversation
       // A probe of the file system: `async` so it runs off the reader.
-      return [
-        "conversationId": .string(conversation.id),
-        "workspace": .string(conversation.workspace),
-        "gitRepository": .bool(conversation.git.consultsRepository()),
-      ]
+      return WorkspaceInfoRequest.Result(
+        conversationId: conversation.id, workspace: conversation.workspace,
+        gitRepository: conversation.git.consultsRepository())
     }
     table.inline(ListConversationsRequest.self) { _, scope in
       ListConversationsRequest.Result(

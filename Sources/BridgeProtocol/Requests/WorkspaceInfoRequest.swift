@@ -10,7 +10,23 @@ public import JSONRPC
 /// answer (also `[]`) cannot tell apart.
 public enum WorkspaceInfoRequest: BridgeRequest {
   public typealias Params = NoParams
-  public typealias Result = JSONValue
+  public struct Result: BridgeResult, Equatable {
+    public var conversationId: String
+    public var workspace: String
+    public var gitRepository: Bool
+    public init(conversationId: String, workspace: String, gitRepository: Bool) {
+      self.conversationId = conversationId
+      self.workspace = workspace
+      self.gitRepository = gitRepository
+    }
+    public var json: JSONValue {
+      ["conversationId": .string(conversationId), "workspace": .string(workspace), "gitRepository": .bool(gitRepository)]
+    }
+    public static let examples = [
+      Result(conversationId: "0123456789abcdef0123456789abcdef", workspace: "/work/a", gitRepository: true),
+      Result(conversationId: "second", workspace: "/work/b", gitRepository: false),
+    ]
+  }
 
   public static let method = "workspaceInfo"
   public static let summary =
