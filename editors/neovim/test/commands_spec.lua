@@ -112,6 +112,39 @@ T.test('the changes buffer renders 20,000 entries in under a second, keeping the
   T.ok(first_ms < 1000 and second_ms < 1000, string.format('%.0f ms and %.0f ms', first_ms, second_ms))
 end, { skip = T.unless_methods('gitChanges', 'subscribe') })
 
+T.test('20,000 untracked files through a real workspace/gitChanged: the view updates in under a second', function()
+  local repo = T.make_repo()
+  vim.fn.system({ 'sh', '-c', 'mkdir -p "$1/many" && cd "$1/many" && i=0; while [ $i -lt 20000 ]; do : > "file $i.txt"; i=$((i+1)); done', 'sh', repo })
+  T.fresh(repo)
+  local changes = require('agent_bridge.changes')
+  local update = changes.update
+  local timings = {}
+  changes.update = function(list)
+    local started = T.uv.hrtime()
+    update(list)
+    vim.cmd('redraw')
+    table.insert(timings, { #list, (T.uv.hrtime() - started) / 1e6 })
+  end
+  local ok, err = pcall(function()
+    vim.cmd('AgentBridgeChanges')
+    local buf = vim.api.nvim_get_current_buf()
+    wait_entries(buf, 20003, 'the 20,003 entries')
+    vim.api.nvim_win_set_cursor(0, { 12000, 0 })
+    local path = changes.path_at_cursor()
+    os.remove(repo .. '/many/file 0.txt')
+    T.wait(function()
+      return vim.api.nvim_buf_line_count(buf) == 20004
+    end, 20000, 'the update')
+    T.eq(changes.path_at_cursor(), path, 'the cursor stays on its file')
+  end)
+  changes.update = update
+  assert(ok, err)
+  for _, timing in ipairs(timings) do
+    io.stdout:write(string.format('#   a gitChanged of %d entries: the view in %.0f ms\n', timing[1], timing[2]))
+    T.ok(timing[2] < 1000, timing[2] .. ' ms')
+  end
+end, { skip = T.unless_methods('gitChanges', 'subscribe') })
+
 T.test('paths stay in the workspace after :cd, before and after the bridge starts', function()
   local repo = T.make_repo()
   local elsewhere = T.temp_dir()

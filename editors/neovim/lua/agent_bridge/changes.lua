@@ -94,11 +94,16 @@ local function render()
   vim.bo[buf].modified = false
   for _, w in ipairs(windows) do
     local view = w.view
-    local row = (w.path and rows[w.path]) or math.min(view.lnum, #lines)
-    if row <= HEADER and #lines > HEADER then
-      row = HEADER + 1 -- on the first entry rather than the header
+    local row = w.path and rows[w.path]
+    if row then
+      -- The file moved: scroll with it, so it stays where the eye is.
+      view.topline = math.max(1, view.topline + row - view.lnum)
+    else
+      row = math.min(view.lnum, #lines)
+      if row <= HEADER and #lines > HEADER then
+        row = HEADER + 1 -- on the first entry rather than the header
+      end
     end
-    view.topline = math.max(1, view.topline + row - view.lnum)
     view.lnum = row
     vim.api.nvim_win_call(w.win, function()
       vim.fn.winrestview(view)
