@@ -15,6 +15,7 @@
 ;;
 ;;   M-x agent-bridge-changes          a live buffer of changes; RET opens a diff
 ;;   M-x agent-bridge-diff             diff one file against the agent's base
+;;   M-x agent-bridge-visit            visit a changed file at its first change
 ;;   M-x agent-bridge-find-file        open a file of the workspace
 ;;   M-x agent-bridge-zip              write the workspace as a zip file
 ;;   M-x agent-bridge-submit-feedback  positive or negative, with a note
@@ -599,7 +600,8 @@ Call `agent-bridge--progress-end' with it when the request is done."
     (concat " Status   Path"
             (propertize
              (format "    %s%s · %s"
-                     (cond ((and (consp info) (eq (plist-get info :gitRepository) :json-false))
+                     (cond ((and (zerop count) (consp info)
+                                 (eq (plist-get info :gitRepository) :json-false))
                             "not a git repository")
                            ((eq agent-bridge--changes-state 'loading) "")
                            (t (format "%d change%s" count (if (= count 1) "" "s"))))
@@ -711,7 +713,12 @@ Point, and each window's point and scroll, stay on the same change."
       (with-current-buffer (cdr view)
         (setq agent-bridge--changes-state 'live
               agent-bridge--changes-error nil)
-        (agent-bridge--changes-render changes)))))
+        (agent-bridge--changes-render changes)
+        ;; A `git init' or a removed .git changes what an empty list means.
+        (when (and (consp agent-bridge--changes-info)
+                   (or (zerop (length changes))
+                       (eq (plist-get agent-bridge--changes-info :gitRepository) :json-false)))
+          (agent-bridge--changes-ask-info (current-buffer)))))))
 
 (defun agent-bridge--changes-fetch (buffer)
   "Ask gitChanges once and show the answer in BUFFER."
@@ -741,11 +748,10 @@ Point, and each window's point and scroll, stay on the same change."
                (not (eq (buffer-local-value 'agent-bridge--changes-state buffer) 'live)))
       (agent-bridge--changes-fetch buffer))))
 
-(defun agent-bridge--changes-start (buffer)
-  "Ask the bridge about BUFFER's workspace and subscribe to its changes.
-Without subscriptions (an older bridge), refresh whenever the view's
-window is selected."
-  (let ((conn (agent-bridge--connection)))
+(defun agent-bridge--changes-ask-info (buffer)
+  "Ask workspaceInfo for BUFFER's view: the real workspace, and whether it is
+under git (gitChanges' [] means no changes, or no repository)."
+  (with-current-buffer buffer
     (agent-bridge-async-request
      "workspaceInfo" nil
      :on-result (lambda (info)
@@ -759,7 +765,14 @@ window is selected."
                    (with-current-buffer buffer
                      (setq agent-bridge--changes-info 'unknown)))
                  (unless (eql (agent-bridge-error-code err) agent-bridge-error-method-not-found)
-                   (agent-bridge--show-error err))))
+                   (agent-bridge--show-error err))))))
+
+(defun agent-bridge--changes-start (buffer)
+  "Ask the bridge about BUFFER's workspace and subscribe to its changes.
+Without subscriptions (an older bridge), refresh whenever the view's
+window is selected."
+  (let ((conn (agent-bridge--connection)))
+    (agent-bridge--changes-ask-info buffer)
     (agent-bridge-async-request
      "subscribe" '(:events ["git"])
      :on-result (lambda (result)

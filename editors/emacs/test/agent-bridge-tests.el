@@ -71,7 +71,7 @@
        (unwind-protect
            (progn ,@body)
          (agent-bridge-stop ,var 1)
-         (delete-directory ,var t)))))
+         (if (file-symlink-p ,var) (delete-file ,var) (delete-directory ,var t))))))
 
 (defmacro agent-bridge-test--should-fail-with (code &rest body)
   "Assert BODY signals `agent-bridge-error' with CODE; return the error."
@@ -533,6 +533,17 @@ git add many && git -c user.name=T -c user.email=t@e commit -q -m many && rm -r 
       (should (equal (agent-bridge-test--text buffer) (format " Not a git repository: %s\n" dir)))
       (should (string-match-p "not a git repository" (with-current-buffer buffer
                                                        (agent-bridge--changes-header))))
+      ;; It becomes one: the view lists its files and stops saying so.
+      (agent-bridge-test--git dir "init" "-q")
+      (agent-bridge-test--write (expand-file-name "b.txt" dir) "b\n")
+      (agent-bridge-test--wait "the new repository's files"
+                               (lambda () (= (length (buffer-local-value 'agent-bridge--changes buffer)) 2)))
+      (agent-bridge-test--wait "workspaceInfo asked again"
+                               (lambda () (eq (plist-get (buffer-local-value 'agent-bridge--changes-info buffer)
+                                                         :gitRepository)
+                                              t)))
+      (should (string-match-p "2 changes, live" (with-current-buffer buffer
+                                                  (agent-bridge--changes-header))))
       (kill-buffer buffer))))
 
 (ert-deftest agent-bridge-test-changes-anchored-to-the-bridge-workspace ()
