@@ -174,6 +174,14 @@ depend on jsonrpc.el's private slots.")
           (and project (fboundp 'project-root) (project-root project)))
         default-directory))))
 
+(defun agent-bridge--events-buffer-initargs ()
+  "The initargs sizing the events buffer, in this jsonrpc.el's terms.
+jsonrpc.el 1.0.20 and later take a plist, and warn about the older
+initarg."
+  (if (slot-exists-p 'jsonrpc-connection '-events-buffer-config)
+      (list :events-buffer-config (list :size agent-bridge-events-buffer-size))
+    (list :events-buffer-scrollback-size agent-bridge-events-buffer-size)))
+
 (defun agent-bridge--start (workspace)
   "Start agent-bridge on WORKSPACE and return the connection."
   (let* ((program (car agent-bridge-command))
@@ -184,11 +192,11 @@ depend on jsonrpc.el's private slots.")
       (user-error "agent-bridge: cannot find %S; set `agent-bridge-command' to the program"
                   program))
     (let ((conn
-           (make-instance
+           (apply
+            #'make-instance
             'agent-bridge-connection
             :name name
             :workspace workspace
-            :events-buffer-scrollback-size agent-bridge-events-buffer-size
             :process (lambda ()
                        (setq proc
                              (make-process
@@ -201,7 +209,8 @@ depend on jsonrpc.el's private slots.")
                               :stderr (get-buffer-create (format "*%s stderr*" name)))))
             :request-dispatcher #'agent-bridge--handle-request
             :notification-dispatcher #'agent-bridge--handle-notification
-            :on-shutdown #'agent-bridge--on-shutdown)))
+            :on-shutdown #'agent-bridge--on-shutdown
+            (agent-bridge--events-buffer-initargs))))
       (setf (agent-bridge--connection-process conn) proc)
       (puthash workspace conn agent-bridge--connections)
       ;; Requests are answered in arrival order around initialize, so

@@ -473,6 +473,25 @@ request ends in a one-line message."
             (should (eq agent-bridge--changes-state 'live)))
         (kill-buffer buffer)))))
 
+(ert-deftest agent-bridge-test-view-after-the-bridge-exits ()
+  (skip-unless (agent-bridge-test--has "gitChanges" "subscribe"))
+  (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
+    (let* ((buffer (agent-bridge-test--live-view 3))
+           (proc (agent-bridge-test--process repo)))
+      (with-current-buffer buffer
+        (signal-process proc 'KILL)
+        (agent-bridge-test--wait "the view to notice" (lambda () (eq agent-bridge--changes-state 'exited)))
+        ;; The list stays readable, and says it is no longer followed.
+        (should (= (length agent-bridge--changes) 3))
+        (should (string-match-p "bridge exited (g restarts)" (agent-bridge--changes-header)))
+        (revert-buffer)
+        (agent-bridge-test--wait "a live view again" (lambda () (eq agent-bridge--changes-state 'live)))
+        (should-not (eq proc (agent-bridge-test--process repo)))
+        (agent-bridge-test--write (expand-file-name "later.txt" repo) "x\n")
+        (agent-bridge-test--wait "the new bridge's notification"
+                                 (lambda () (= (length agent-bridge--changes) 4))))
+      (kill-buffer buffer))))
+
 (ert-deftest agent-bridge-test-twenty-thousand-entries-under-a-second ()
   (skip-unless (agent-bridge-test--has "gitChanges" "subscribe"))
   (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
