@@ -591,10 +591,16 @@ bridge names (its real path), whatever `default-directory' the user has."
       (delete-directory parent t))))
 
 (ert-deftest agent-bridge-test-changes-without-workspace-info ()
-  "A bridge without workspaceInfo (-32601) still shows the changes, and says nothing of it."
+  "A bridge without workspaceInfo (-32601) still shows the changes, and says nothing of it.
+An older bridge is played by this one behind a filter that renames the
+method on its way in (same length, so the framing holds)."
   (skip-unless (agent-bridge-test--has "gitChanges" "subscribe"))
-  (skip-unless (not (agent-bridge-test--has "workspaceInfo")))
+  (skip-unless (executable-find "perl"))
   (agent-bridge-test--with-workspace (dir (agent-bridge-test--temp-dir))
+    (setq agent-bridge-command
+          (list "sh" "-c"
+                "perl -e '$|=1; while (sysread(STDIN, $b, 65536)) { $b =~ s/\"workspaceInfo\"/\"workspaceInfX\"/g; print $b }' | \"$0\""
+                agent-bridge-test--bin))
     (let* ((buffer nil)
            (messages (agent-bridge-test--capturing-messages
                       (lambda ()
