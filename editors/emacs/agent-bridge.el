@@ -792,13 +792,18 @@ window is selected."
                           (push (cons id buffer) (agent-bridge--connection-views conn)))
                       (agent-bridge--unsubscribe conn id))))
      :on-error (lambda (err)
-                 (when (buffer-live-p buffer)
-                   (with-current-buffer buffer
-                     (add-hook 'window-selection-change-functions
-                               #'agent-bridge--changes-focus nil t)
-                     (agent-bridge--changes-fetch buffer)))
-                 (unless (eql (agent-bridge-error-code err) agent-bridge-error-method-not-found)
-                   (agent-bridge--show-error err))))))
+                 (let ((unsupported (memql (agent-bridge-error-code err)
+                                           (list agent-bridge-error-method-not-found -32600))))
+                   (when (buffer-live-p buffer)
+                     (with-current-buffer buffer
+                       (if (not unsupported)
+                           (agent-bridge--changes-set-state 'error (agent-bridge-error-message err))
+                         ;; A bridge without subscriptions: ask on focus.
+                         (add-hook 'window-selection-change-functions
+                                   #'agent-bridge--changes-focus nil t)
+                         (agent-bridge--changes-fetch buffer))))
+                   (unless unsupported
+                     (agent-bridge--show-error err)))))))
 
 (defun agent-bridge--unsubscribe (conn id)
   "End CONN's subscription ID, if the bridge still reads."
@@ -817,9 +822,12 @@ window is selected."
     (setq agent-bridge--changes-subscription nil)))
 
 (defun agent-bridge--changes-revert (&rest _)
-  "Ask again: a live view checks with gitChanges, any other one starts over."
-  (if (and agent-bridge--changes-subscription
-           (jsonrpc-running-p (car agent-bridge--changes-subscription)))
+  "Ask again: a live or polling view asks gitChanges, any other one starts over."
+  (if (or (and agent-bridge--changes-subscription
+               (jsonrpc-running-p (car agent-bridge--changes-subscription)))
+          (and (eq agent-bridge--changes-state 'polling)
+               (let ((conn (gethash (agent-bridge--workspace) agent-bridge--connections)))
+                 (and conn (jsonrpc-running-p conn)))))
       (agent-bridge--changes-fetch (current-buffer))
     (agent-bridge--changes-unsubscribe)
     (remove-hook 'window-selection-change-functions #'agent-bridge--changes-focus t)

@@ -333,7 +333,15 @@ request ends in a one-line message."
                             "the timeout message"
                             (lambda () (string-match-p "No diff of src/app.el: no answer"
                                                        (agent-bridge-test--text diff)))
-                            5))))
+                            5)
+                           ;; The view says what happened, and g retries.
+                           (agent-bridge-test--wait
+                            "the view's error"
+                            (lambda () (string-match-p "no answer to subscribe after 1 seconds"
+                                                       (agent-bridge-test--text view)))
+                            5)
+                           (should (string-match-p "error (g retries)"
+                                                   (with-current-buffer view (agent-bridge--changes-header)))))))
                 (cancel-timer timer))
               ;; Timers kept running all along: Emacs was never blocked.
               (should (> ticks 10))
@@ -609,6 +617,35 @@ method on its way in (same length, so the framing holds)."
                                                  (lambda () (buffer-local-value 'agent-bridge--changes-info buffer)))))))
       (should (eq (buffer-local-value 'agent-bridge--changes-info buffer) 'unknown))
       (should (equal (agent-bridge-test--text buffer) " No changes.\n"))
+      (should-not (cl-some (lambda (m) (string-match-p "agent-bridge:" m)) messages))
+      (kill-buffer buffer))))
+
+(ert-deftest agent-bridge-test-changes-without-subscriptions ()
+  "A bridge without subscribe (-32601) gets a view that asks gitChanges
+instead, on g and whenever its window is selected."
+  (skip-unless (agent-bridge-test--has "gitChanges" "subscribe"))
+  (skip-unless (executable-find "perl"))
+  (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
+    (setq agent-bridge-command
+          (list "sh" "-c"
+                "perl -e '$|=1; while (sysread(STDIN, $b, 65536)) { $b =~ s/\"subscribe\"/\"subscribX\"/g; print $b }' | \"$0\""
+                agent-bridge-test--bin))
+    (let* ((buffer nil)
+           (messages (agent-bridge-test--capturing-messages
+                      (lambda ()
+                        (setq buffer (agent-bridge-changes))
+                        (agent-bridge-test--wait "the changes, asked"
+                                                 (lambda () (= (length (buffer-local-value 'agent-bridge--changes buffer)) 3)))))))
+      (with-current-buffer buffer
+        (should (eq agent-bridge--changes-state 'polling))
+        (should (memq #'agent-bridge--changes-focus window-selection-change-functions))
+        (should (string-match-p "3 changes, refreshed on focus" (agent-bridge--changes-header)))
+        (agent-bridge-test--write (expand-file-name "later.txt" repo) "x\n")
+        (revert-buffer)
+        ;; Asked again in place, not started over.
+        (should (= (length agent-bridge--changes) 3))
+        (agent-bridge-test--wait "the refreshed list" (lambda () (= (length agent-bridge--changes) 4)))
+        (should (eq agent-bridge--changes-state 'polling)))
       (should-not (cl-some (lambda (m) (string-match-p "agent-bridge:" m)) messages))
       (kill-buffer buffer))))
 
