@@ -2,163 +2,24 @@
 // Agent Bridge for VS Code: shows a person what the agent changed in the
 // workspace, through an agent-bridge process spawned over stdio.
 //
-// The transport (src/client.js) knows nothing of VS Code; this file is the
-// thin adapter: settings, commands, the diff view's virtual documents, the
-// output channel, and restarting the bridge when it crashes.
+// The transport (src/client.js) knows nothing of VS Code. src/ holds the
+// bridge process (bridgeService.js), one Source Control provider per folder
+// (folderView.js) and the decorations and status-bar count they feed; this
+// file wires them up and holds the commands and the diff documents.
 
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const vscode = require('vscode');
-const { BridgeClient, RequestCancelled } = require('./src/client');
+const { RequestCancelled } = require('./src/client');
+const { BridgeService, userError } = require('./src/bridgeService');
+const { FolderViews } = require('./src/folderViews');
+const { ChangeDecorations } = require('./src/changeDecorations');
+const { ChangeCount } = require('./src/changeCount');
+const { STATUS, diffTitle } = require('./src/folderView');
+const { SCHEME, contentUri, sideOf } = require('./src/contentUri');
 
-const ORIGINAL_SCHEME = 'agent-bridge';
-
-const STATUS = {
-  A: { icon: '$(diff-added)', name: 'Added' },
-  M: { icon: '$(diff-modified)', name: 'Modified' },
-  D: { icon: '$(diff-removed)', name: 'Deleted' },
-  U: { icon: '$(warning)', name: 'Conflict' },
-};
-
-/**
- * Owns the bridge process: starts it on first use, restarts it after a crash
- * with exponential backoff, and gives up (asking the person) when it keeps
- * crashing.
- */
-class BridgeService {
-  constructor(output) {
-    this.output = output;
-    this.client = null;
-    this.starting = null;
-    this.crashes = []; // timestamps of recent unexpected exits
-    this.restartTimer = null;
-    this.workspace = null;
-    this.backoff = { baseMs: 500, maxMs: 30000, limit: 5, windowMs: 180000 };
-    this.disposed = false;
-  }
-
-  settings() {
-    const config = vscode.workspace.getConfiguration('agentBridge');
-    const folders = vscode.workspace.workspaceFolders || [];
-    const workspace = config.get('workspace', '') || (folders[0] && folders[0].uri.fsPath);
-    return {
-      command: config.get('path', '') || 'agent-bridge',
-      args: config.get('args', []) || [],
-      workspace,
-    };
-  }
-
-  /** The running client, starting the bridge if needed. */
-  async ready() {
-    if (this.client && this.client.running) return this.client;
-    if (!this.starting) {
-      this.starting = this.start().finally(() => {
-        this.starting = null;
-      });
-    }
-    return this.starting;
-  }
-
-  async start() {
-    const { command, args, workspace } = this.settings();
-    if (!workspace) {
-      throw userError('Open a folder, or set agentBridge.workspace, to use Agent Bridge.');
-    }
-    const client = new BridgeClient();
-    client.on('stderr', (text) => this.output.append(text));
-    client.on('protocolError', (error) => this.output.appendLine(`[agent-bridge] ${error.message}`));
-    client.on('exit', (info) => this.exited(client, info));
-    this.output.appendLine(`[agent-bridge] starting ${command} ${args.join(' ')} in ${workspace}`);
-    try {
-      await client.start({ command, args, cwd: workspace });
-    } catch (error) {
-      if (error.code === 'ENOENT') throw missingBinary(command, workspace, error);
-      throw error;
-    }
-    this.client = client;
-    this.workspace = workspace;
-    try {
-      await client.request('initialize', {
-        processId: process.pid,
-        clientInfo: { name: 'vscode', version: vscode.version || '' },
-        rootPath: workspace,
-        capabilities: {},
-      });
-      client.notify('initialized', {});
-    } catch (error) {
-      this.output.appendLine(`[agent-bridge] initialize failed: ${error.message}`);
-      await client.stop(1000);
-      throw error;
-    }
-    return client;
-  }
-
-  exited(client, { code, signal, expected }) {
-    if (this.client === client) this.client = null;
-    this.output.appendLine(`[agent-bridge] exited (${signal || `code ${code}`})`);
-    if (expected || this.disposed) return;
-    const now = Date.now();
-    this.crashes = this.crashes.filter((t) => now - t < this.backoff.windowMs);
-    this.crashes.push(now);
-    if (this.crashes.length > this.backoff.limit) {
-      this.output.appendLine('[agent-bridge] crashed too often; not restarting');
-      vscode.window
-        .showErrorMessage('agent-bridge keeps crashing. See the "Agent Bridge" output for its log.', 'Restart')
-        .then((choice) => {
-          if (choice === 'Restart') vscode.commands.executeCommand('agentBridge.restart');
-        });
-      return;
-    }
-    const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** (this.crashes.length - 1));
-    this.output.appendLine(`[agent-bridge] restarting in ${delay} ms`);
-    clearTimeout(this.restartTimer);
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = null;
-      if (!this.disposed) this.ready().catch((error) => this.output.appendLine(`[agent-bridge] ${error.message}`));
-    }, delay);
-  }
-
-  async request(method, params, options) {
-    const client = await this.ready();
-    return client.request(method, params, options);
-  }
-
-  async stop() {
-    clearTimeout(this.restartTimer);
-    this.restartTimer = null;
-    const client = this.client;
-    this.client = null;
-    if (client) await client.stop();
-  }
-
-  async restart() {
-    this.crashes = [];
-    await this.stop();
-    return this.ready();
-  }
-
-  async dispose() {
-    this.disposed = true;
-    await this.stop();
-  }
-}
-
-function userError(message) {
-  const error = new Error(message);
-  error.userFacing = true;
-  return error;
-}
-
-function missingBinary(command, workspace, cause) {
-  const error = userError(
-    `Cannot start agent-bridge: "${command}" was not found (from ${workspace}). ` +
-      'Install it or set "agentBridge.path" to the binary.',
-  );
-  error.code = cause.code;
-  error.missingBinary = true;
-  return error;
-}
+const ICONS = { A: '$(diff-added)', M: '$(diff-modified)', D: '$(diff-removed)', U: '$(warning)' };
 
 /** Workspace-relative path of a file URI or path, or null when outside. */
 function relativeTo(workspace, fsPath) {
@@ -179,90 +40,130 @@ function formatBytes(bytes) {
   return `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** The virtual documents the diff editor shows: a side of gitDiff. */
+/**
+ * Where a zip goes unless the person says otherwise: never inside the
+ * workspace, where it would show up as one more change of the agent's.
+ */
+function defaultZipPath(workspaces) {
+  const name = `${path.basename(workspaces[0]) || 'workspace'}.zip`;
+  const inside = (dir) => workspaces.some((workspace) => relativeTo(workspace, dir) !== null || path.resolve(workspace) === path.resolve(dir));
+  for (const dir of [os.homedir(), os.tmpdir(), path.dirname(workspaces[0])]) {
+    if (!inside(dir)) return path.join(dir, name);
+  }
+  return path.join(path.dirname(path.dirname(workspaces[0])), name);
+}
+
+/** The virtual documents of the diff editor and the gutter: a side of gitDiff. */
 class DiffContentProvider {
-  constructor(service) {
-    this.service = service;
+  constructor(views) {
+    this.views = views;
     this.emitter = new vscode.EventEmitter();
     this.onDidChange = this.emitter.event;
   }
 
-  static uri(relativePath, side) {
-    return vscode.Uri.from({ scheme: ORIGINAL_SCHEME, path: `/${relativePath}`, query: `side=${side}` });
-  }
-
   async provideTextDocumentContent(uri) {
-    const side = new URLSearchParams(uri.query).get('side') === 'modified' ? 'modified' : 'original';
-    const diff = await this.service.request('gitDiff', { path: uri.path.replace(/^\//, '') });
-    return diff[side];
+    const view = this.views.forPath(uri.path);
+    const relative = view && view.relative(uri.path);
+    if (!relative) throw userError(`${uri.path} is not in a folder Agent Bridge serves.`);
+    const diff = await view.request('gitDiff', { path: relative });
+    return diff[sideOf(uri)];
   }
 
   refresh(uri) {
     this.emitter.fire(uri);
   }
+
+  /** After a change of the list: the open agent-bridge documents may be stale. */
+  refreshOpen() {
+    for (const document of vscode.workspace.textDocuments || []) {
+      if (document.uri.scheme === SCHEME) this.refresh(document.uri);
+    }
+  }
 }
 
-/** The six commands, separate from activate() so each reads plainly. */
+/** The commands, separate from activate() so each reads plainly. */
 class Commands {
-  constructor(service, provider) {
+  constructor(service, views, provider, log) {
     this.service = service;
+    this.views = views;
     this.provider = provider;
+    this.log = log;
     this.zipCount = 0;
   }
 
+  async folder(placeHolder) {
+    if (this.views.views.length === 0) await this.service.ready(); // says what is missing
+    return this.views.pick(placeHolder);
+  }
+
   async showChanges() {
-    const changes = await this.service.request('gitChanges', {});
+    const view = await this.folder('Whose changes?');
+    if (!view) return undefined;
+    const changes = await view.request('gitChanges', {});
+    if (view.repository === false) {
+      vscode.window.showInformationMessage(`Agent Bridge: ${view.root} is not a git repository.`);
+      return undefined;
+    }
     if (changes.length === 0) {
       vscode.window.showInformationMessage('Agent Bridge: no changes in the workspace.');
       return undefined;
     }
     const items = changes.map((change) => {
-      const status = STATUS[change.status] || { icon: '$(question)', name: change.status };
-      return { label: `${status.icon} ${change.path}`, description: status.name, change };
+      const status = STATUS[change.status] || { name: change.status };
+      return { label: `${ICONS[change.status] || '$(question)'} ${change.path}`, description: status.name, change };
     });
     const picked = await vscode.window.showQuickPick(items, {
       placeHolder: `${changes.length} changed file${changes.length === 1 ? '' : 's'}: pick one to see its diff`,
       matchOnDescription: true,
     });
     if (!picked) return undefined;
-    return this.openDiff(picked.change.path, picked.change.status);
+    return this.diff(view, picked.change.path, picked.change.status);
   }
 
-  /** `target`: a workspace-relative path, a file Uri, or nothing (the active file, else a pick). */
-  async openDiff(target, knownStatus) {
-    await this.service.ready();
-    const workspace = this.service.workspace;
-    let relative = null;
+  /**
+   * `target`: a path relative to the (first) folder, a file Uri, a Source
+   * Control resource, or nothing (the active file, else a pick).
+   */
+  async openDiff(target) {
+    if (target && target.resourceUri) target = target.resourceUri;
     if (typeof target === 'string') {
-      relative = target;
-    } else if (target && target.scheme === 'file') {
-      relative = relativeTo(workspace, target.fsPath);
-    } else {
-      const editor = vscode.window.activeTextEditor;
-      if (editor && editor.document.uri.scheme === 'file') relative = relativeTo(workspace, editor.document.uri.fsPath);
-      if (!relative) return this.showChanges();
+      const view = await this.folder('Which folder is the path in?');
+      return view && this.diff(view, target);
     }
+    let uri = target && target.scheme === 'file' ? target : null;
+    if (!target) {
+      const editor = vscode.window.activeTextEditor;
+      if (editor && editor.document.uri.scheme === 'file') uri = editor.document.uri;
+      if (!uri || !this.views.forPath(uri.fsPath)) return this.showChanges();
+    }
+    const view = uri && this.views.forPath(uri.fsPath);
+    const relative = view && view.relative(uri.fsPath);
     if (!relative) throw userError('That file is not in the Agent Bridge workspace.');
+    return this.diff(view, relative);
+  }
 
+  async diff(view, relative, knownStatus) {
     // Ask once up front, so that errors (not a repository, too large) show as
     // a message instead of an empty diff editor.
-    const diff = await this.service.request('gitDiff', { path: relative });
-    const original = DiffContentProvider.uri(relative, 'original');
+    const diff = await view.request('gitDiff', { path: relative });
+    const onDisk = view.absolute(relative);
+    const original = contentUri(onDisk, 'original');
     this.provider.refresh(original);
-    const onDisk = path.join(workspace, ...relative.split('/'));
     const deleted = knownStatus === 'D' || (diff.modified === '' && !(await exists(onDisk)));
     let modified = vscode.Uri.file(onDisk);
     if (deleted) {
-      modified = DiffContentProvider.uri(relative, 'modified');
+      modified = contentUri(onDisk, 'modified');
       this.provider.refresh(modified);
     }
-    const title = `${relative} (agent's base ↔ ${deleted ? 'deleted' : 'working tree'})`;
+    const title = diffTitle(relative, deleted);
     await vscode.commands.executeCommand('vscode.diff', original, modified, title);
     return { original, modified, title };
   }
 
   async quickOpen() {
-    const files = await this.service.request('listFiles', { recursive: true });
+    const view = await this.folder('Find a file in which folder?');
+    if (!view) return undefined;
+    const files = await view.request('listFiles', { recursive: true });
     const items = files.map((file) => {
       const slash = file.lastIndexOf('/');
       return {
@@ -276,16 +177,18 @@ class Commands {
       matchOnDescription: true,
     });
     if (!picked) return undefined;
-    const uri = vscode.Uri.file(path.join(this.service.workspace, ...picked.path.split('/')));
+    const uri = vscode.Uri.file(view.absolute(picked.path));
     await vscode.commands.executeCommand('vscode.open', uri);
     return uri;
   }
 
   async downloadWorkspace() {
-    await this.service.ready();
-    const workspace = this.service.workspace;
+    const view = await this.folder('Download which folder?');
+    if (!view) return undefined;
+    await view.ready();
+    const workspaces = this.views.views.flatMap((one) => [one.root, one.realWorkspace].filter(Boolean));
     const target = await vscode.window.showSaveDialog({
-      defaultUri: vscode.Uri.file(path.join(os.homedir(), `${path.basename(workspace)}.zip`)),
+      defaultUri: vscode.Uri.file(defaultZipPath([view.root, ...workspaces])),
       filters: { 'Zip archive': ['zip'] },
       saveLabel: 'Download',
       title: 'Download the agent workspace as a zip',
@@ -297,7 +200,7 @@ class Commands {
       result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'Zipping the workspace', cancellable: true },
         async (progress, token) => {
-          const client = await this.service.ready();
+          const client = await view.ready();
           let reported = 0;
           const subscription = client.onNotification('$/progress', (params) => {
             if (!params || params.token !== workDoneToken || !params.value) return;
@@ -312,7 +215,7 @@ class Commands {
             if (update.message || update.increment) progress.report(update);
           });
           try {
-            return await client.request('zipDirectory', { destination: target.fsPath, workDoneToken }, { token });
+            return await view.request('zipDirectory', { destination: target.fsPath, workDoneToken }, { token });
           } finally {
             subscription.dispose();
           }
@@ -359,6 +262,14 @@ class Commands {
     return result;
   }
 
+  async refresh() {
+    await Promise.all(this.views.views.map((view) => view.ready().then(() => view.refresh())));
+  }
+
+  showLog() {
+    this.log.show(true);
+  }
+
   async restart() {
     await this.service.restart();
     vscode.window.showInformationMessage('Agent Bridge: restarted.');
@@ -375,12 +286,12 @@ async function exists(file) {
 }
 
 /** Runs a command, turning failures into one clear message. */
-function guarded(service, output, name, body) {
+function guarded(log, name, body) {
   return async (...args) => {
     try {
       return await body(...args);
     } catch (error) {
-      output.appendLine(`[agent-bridge] ${name} failed: ${error.message}${error.code ? ` (${error.code})` : ''}`);
+      log.error(`${name} failed: ${error.message}${error.code ? ` (${error.code})` : ''}`);
       if (error.missingBinary) {
         vscode.window.showErrorMessage(error.message, 'Open Settings').then((choice) => {
           if (choice === 'Open Settings') vscode.commands.executeCommand('workbench.action.openSettings', 'agentBridge.path');
@@ -397,39 +308,62 @@ function guarded(service, output, name, body) {
 let active = null;
 
 function activate(context) {
-  const output = vscode.window.createOutputChannel('Agent Bridge');
-  const service = new BridgeService(output);
-  const provider = new DiffContentProvider(service);
-  const commands = new Commands(service, provider);
+  const log = vscode.window.createOutputChannel('Agent Bridge', { log: true });
+  const service = new BridgeService(log);
+  let views = null;
+  const decorations = new ChangeDecorations((fsPath) => {
+    const view = views.forPath(fsPath);
+    return view ? view.statusAt(fsPath) : undefined;
+  });
+  const count = new ChangeCount();
+  views = new FolderViews({ service, log, decorations, count });
+  const provider = new DiffContentProvider(views);
+  const commands = new Commands(service, views, provider, log);
+  views.onShown = () => provider.refreshOpen();
   const register = (name, body) =>
-    context.subscriptions.push(vscode.commands.registerCommand(`agentBridge.${name}`, guarded(service, output, name, body)));
+    context.subscriptions.push(vscode.commands.registerCommand(`agentBridge.${name}`, guarded(log, name, body)));
 
   register('showChanges', () => commands.showChanges());
   register('openDiff', (target) => commands.openDiff(target));
   register('quickOpen', () => commands.quickOpen());
   register('downloadWorkspace', () => commands.downloadWorkspace());
   register('submitFeedback', () => commands.submitFeedback());
+  register('refresh', () => commands.refresh());
+  register('showLog', () => commands.showLog());
   register('restart', () => commands.restart());
 
   context.subscriptions.push(
-    output,
-    vscode.workspace.registerTextDocumentContentProvider(ORIGINAL_SCHEME, provider),
+    log,
+    vscode.workspace.registerTextDocumentContentProvider(SCHEME, provider),
+    vscode.window.registerFileDecorationProvider(decorations),
+    decorations,
+    count,
+    service.onDidStart(() => provider.refreshOpen()),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      // New settings take effect on the next command.
-      if (event.affectsConfiguration('agentBridge')) service.stop();
+      if (!event.affectsConfiguration('agentBridge')) return;
+      // A new program, arguments or workspace: start again from nothing.
+      views.clear();
+      service.stop().then(() => views.reconcile());
     }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => views.reconcile()),
+    vscode.window.onDidChangeWindowState((state) => {
+      if (state.focused) views.focused();
+    }),
+    { dispose: () => views.dispose() },
     { dispose: () => service.dispose() },
   );
-  active = { service, commands, provider, output };
+  const started = views.reconcile();
+  active = { service, views, commands, provider, decorations, count, log, started };
   return active;
 }
 
 async function deactivate() {
   if (active) {
-    const { service } = active;
+    const { service, views } = active;
     active = null;
+    views.dispose();
     await service.dispose();
   }
 }
 
-module.exports = { activate, deactivate, BridgeService, Commands, DiffContentProvider, relativeTo, formatBytes };
+module.exports = { activate, deactivate, BridgeService, Commands, DiffContentProvider, relativeTo, formatBytes, defaultZipPath };

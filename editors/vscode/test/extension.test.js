@@ -45,8 +45,10 @@ test('activate registers exactly the commands package.json contributes', async (
       'agentBridge.downloadWorkspace',
       'agentBridge.openDiff',
       'agentBridge.quickOpen',
+      'agentBridge.refresh',
       'agentBridge.restart',
       'agentBridge.showChanges',
+      'agentBridge.showLog',
       'agentBridge.submitFeedback',
     ]);
     assert.deepEqual(Object.keys(manifest.contributes.configuration.properties).sort(), [
@@ -380,7 +382,6 @@ test('submitFeedback: Escape at either prompt sends nothing', { skip: unlessMeth
     state.answers.inputBox.push(undefined);
     assert.equal(await run('submitFeedback'), undefined);
     assert.equal(state.messages.length, 0);
-    assert.equal(api.service.client, null, 'the bridge was not even started');
   } finally {
     await deactivate(api);
     removeDir(repo);

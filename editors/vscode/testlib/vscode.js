@@ -1,6 +1,9 @@
 'use strict';
 // A small stand-in for the `vscode` module: just the API surface extension.js
 // uses, with the user's answers scripted by the test and every call recorded.
+// The Source Control, file decoration, status bar and log channel parts keep
+// what the extension set, so a test reads the view as a person would see it
+// (scmText() prints it).
 // tests install it with require('../testlib/vscode').install().
 
 const Module = require('module');
@@ -77,6 +80,78 @@ class ThemeIcon {
   }
 }
 
+class ThemeColor {
+  constructor(id) {
+    this.id = id;
+  }
+}
+
+class FileDecoration {
+  constructor(badge, tooltip, color) {
+    this.badge = badge;
+    this.tooltip = tooltip;
+    this.color = color;
+  }
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
+
+function outputChannel(name, options) {
+  const channel = {
+    name,
+    text: '',
+    shown: 0,
+    append(text) {
+      channel.text += text;
+    },
+    appendLine(text) {
+      channel.text += `${text}\n`;
+    },
+    show() {
+      channel.shown++;
+    },
+    dispose() {},
+  };
+  if (options && options.log) {
+    // A LogOutputChannel: each line with its level, as VS Code writes it.
+    channel.log = true;
+    channel.logLevel = 2; // Info; debug and trace are kept anyway, for tests
+    channel.lines = [];
+    for (const level of LOG_LEVELS) {
+      channel[level] = (message) => {
+        channel.lines.push({ level, message });
+        channel.text += `[${level}] ${message}\n`;
+      };
+    }
+  }
+  return channel;
+}
+
+function sourceControl(id, label, rootUri) {
+  const control = {
+    id,
+    label,
+    rootUri,
+    count: undefined,
+    quickDiffProvider: undefined,
+    statusBarCommands: undefined,
+    inputBox: { value: '', placeholder: '', visible: true },
+    groups: [],
+    disposed: false,
+    createResourceGroup(groupId, groupLabel) {
+      const group = { id: groupId, label: groupLabel, hideWhenEmpty: false, resourceStates: [], dispose() {} };
+      control.groups.push(group);
+      return group;
+    },
+    dispose() {
+      control.disposed = true;
+      state.sourceControls.splice(state.sourceControls.indexOf(control), 1);
+    },
+  };
+  state.sourceControls.push(control);
+  return control;
+}
+
 /** Fresh state for one test. */
 function createState() {
   return {
@@ -92,6 +167,13 @@ function createState() {
     providers: new Map(),
     outputs: [],
     configListeners: new Set(),
+    folderListeners: new Set(),
+    windowStateListeners: new Set(),
+    sourceControls: [],
+    decorationProviders: [],
+    decorationChanges: [], // the Uri arrays providers announced
+    statusBarItems: [],
+    textDocuments: [],
     // Scripted answers, consumed in order. A function gets what was shown.
     answers: { quickPick: [], inputBox: [], saveDialog: [], message: [] },
     // Called with the CancellationTokenSource of each withProgress.
@@ -119,6 +201,9 @@ const vscode = {
   EventEmitter,
   CancellationTokenSource,
   ThemeIcon,
+  ThemeColor,
+  FileDecoration,
+  StatusBarAlignment: { Left: 1, Right: 2 },
   ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
   ViewColumn: { Active: -1, Beside: -2, One: 1 },
   Disposable: class {
@@ -140,21 +225,41 @@ const vscode = {
   },
   window: {
     activeTextEditor: undefined,
-    createOutputChannel(name) {
-      const channel = {
-        name,
-        text: '',
-        append(text) {
-          channel.text += text;
-        },
-        appendLine(text) {
-          channel.text += `${text}\n`;
-        },
-        show() {},
-        dispose() {},
-      };
+    createOutputChannel(name, options) {
+      const channel = outputChannel(name, options);
       state.outputs.push(channel);
       return channel;
+    },
+    createStatusBarItem(id, alignment, priority) {
+      const item = { id, alignment, priority, text: '', tooltip: '', command: undefined, visible: false };
+      item.show = () => {
+        item.visible = true;
+      };
+      item.hide = () => {
+        item.visible = false;
+      };
+      item.dispose = () => {
+        item.visible = false;
+        state.statusBarItems.splice(state.statusBarItems.indexOf(item), 1);
+      };
+      state.statusBarItems.push(item);
+      return item;
+    },
+    registerFileDecorationProvider(provider) {
+      state.decorationProviders.push(provider);
+      const listening = provider.onDidChangeFileDecorations
+        ? provider.onDidChangeFileDecorations((uris) => state.decorationChanges.push(uris))
+        : { dispose() {} };
+      return {
+        dispose: () => {
+          listening.dispose();
+          state.decorationProviders.splice(state.decorationProviders.indexOf(provider), 1);
+        },
+      };
+    },
+    onDidChangeWindowState(listener) {
+      state.windowStateListeners.add(listener);
+      return { dispose: () => state.windowStateListeners.delete(listener) };
     },
     async showQuickPick(items, options) {
       const resolved = await items;
@@ -180,7 +285,17 @@ const vscode = {
       return task({ report: (value) => record.reports.push(value) }, source.token);
     },
   },
+  scm: {
+    createSourceControl: sourceControl,
+  },
   workspace: {
+    get textDocuments() {
+      return state.textDocuments;
+    },
+    onDidChangeWorkspaceFolders(listener) {
+      state.folderListeners.add(listener);
+      return { dispose: () => state.folderListeners.delete(listener) };
+    },
     get workspaceFolders() {
       return state.folders.length
         ? state.folders.map((dir, index) => ({ uri: Uri.file(dir), name: path.basename(dir), index }))
@@ -241,6 +356,56 @@ const api = {
     const keys = Object.keys(values);
     const event = { affectsConfiguration: (section) => keys.some((k) => k === section || k.startsWith(`${section}.`)) };
     for (const listener of state.configListeners) listener(event);
+  },
+  /** Replaces the workspace folders and fires onDidChangeWorkspaceFolders. */
+  changeFolders(folders) {
+    const before = vscode.workspace.workspaceFolders || [];
+    state.folders = folders;
+    const after = vscode.workspace.workspaceFolders || [];
+    const event = {
+      added: after.filter((f) => !before.some((b) => b.uri.fsPath === f.uri.fsPath)),
+      removed: before.filter((b) => !after.some((f) => f.uri.fsPath === b.uri.fsPath)),
+    };
+    for (const listener of state.folderListeners) listener(event);
+  },
+  /** The window gains focus. */
+  focusWindow() {
+    for (const listener of state.windowStateListeners) listener({ focused: true });
+  },
+  /** What the registered decoration providers say of `uri`. */
+  decoration(uri) {
+    for (const provider of state.decorationProviders) {
+      const decoration = provider.provideFileDecoration(uri, new CancellationTokenSource().token);
+      if (decoration) return decoration;
+    }
+    return undefined;
+  },
+  /**
+   * The Source Control view as text: each provider, its groups as VS Code
+   * shows them (an empty group only without hideWhenEmpty), each resource
+   * with its decoration badge; then the status bar.
+   */
+  scmText() {
+    const lines = [];
+    for (const control of state.sourceControls) {
+      const root = control.rootUri ? path.basename(control.rootUri.fsPath) : '';
+      lines.push(`SOURCE CONTROL: ${control.label} (${root})${control.count !== undefined ? ` [${control.count}]` : ''}`);
+      for (const group of control.groups) {
+        if (group.resourceStates.length === 0 && group.hideWhenEmpty) continue;
+        lines.push(`  ${group.label}${group.resourceStates.length ? ` (${group.resourceStates.length})` : ''}`);
+        for (const resource of group.resourceStates) {
+          const decoration = api.decoration(resource.resourceUri);
+          const badge = decoration ? decoration.badge : ' ';
+          const relative = control.rootUri ? path.relative(control.rootUri.fsPath, resource.resourceUri.fsPath) : resource.resourceUri.fsPath;
+          const strike = resource.decorations && resource.decorations.strikeThrough ? ' (struck through)' : '';
+          lines.push(`    ${badge}  ${relative}${strike}`);
+        }
+      }
+    }
+    for (const item of state.statusBarItems.filter((one) => one.visible)) {
+      lines.push(`STATUS BAR: ${item.text}`);
+    }
+    return lines.join('\n');
   },
   context() {
     return { subscriptions: [], extensionPath: path.resolve(__dirname, '..') };
