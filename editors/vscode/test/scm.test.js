@@ -426,3 +426,47 @@ test('the zip goes outside the workspace by default, even when the workspace is 
   assert.equal(extension.defaultZipPath([home]), path.join(os.tmpdir(), `${path.basename(home)}.zip`));
   assert.equal(extension.defaultZipPath([os.tmpdir(), home]), path.join(path.dirname(os.tmpdir()), `${path.basename(os.tmpdir())}.zip`));
 });
+
+/** Settings that run the real binary as one without `methods`. */
+function olderBridge(...methods) {
+  return {
+    'agentBridge.path': process.execPath,
+    'agentBridge.args': [path.join(__dirname, '..', 'testlib', 'olderBridge.js'), bin, methods.join(',')],
+  };
+}
+
+test('a bridge without workspaceInfo: a probe still tells a repository from a plain folder', async () => {
+  const repo = makeRepo();
+  const dir = plainDir('agent-bridge-norepo-');
+  const { api, state } = activate([repo, dir], olderBridge('workspaceInfo'));
+  try {
+    await shown(api, repo, { count: 3 });
+    await shown(api, dir, { notice: 'Not a git repository' });
+    assert.equal((await api.service.client.request('workspaceInfo', {}).catch((error) => error)).code, -32601, 'the bridge plays an older one');
+    assert.equal(state.statusBarItems[0].text, '$(diff) 3');
+    assert.deepEqual(state.messages, [], 'nothing to tell the person');
+  } finally {
+    await deactivate(api);
+    removeDir(repo);
+    removeDir(dir);
+  }
+});
+
+test('a bridge that cannot push: the view refreshes when the window gets focus', async () => {
+  const repo = makeRepo();
+  const { api, state } = activate([repo], olderBridge('subscribe'));
+  try {
+    await shown(api, repo, { count: 3 });
+    assert.equal(api.views.views[0].live, false);
+    assert.match(state.outputs[0].text, /\[warn\] .*no live updates .*refreshing on focus/);
+    fs.writeFileSync(path.join(repo, 'while-away.txt'), 'x\n');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(api.views.views[0].count, 3, 'nothing is pushed');
+    standIn.focusWindow();
+    await shown(api, repo, { count: 4 });
+    assert.deepEqual(paths(state, repo, 'untracked'), ['notes/new.md', 'while-away.txt']);
+  } finally {
+    await deactivate(api);
+    removeDir(repo);
+  }
+});
