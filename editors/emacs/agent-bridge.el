@@ -132,7 +132,6 @@ otherwise be reported as \"error in process filter\"."
        (progn ,@body)
      (error (message "agent-bridge: %s" (error-message-string err)))))
 
-
 (defclass agent-bridge-connection (jsonrpc-process-connection)
   ((workspace :initarg :workspace :reader agent-bridge--connection-workspace)
    (process :initform nil :accessor agent-bridge--connection-process
@@ -148,9 +147,13 @@ depend on jsonrpc.el's private slots.")
   :documentation "A connection to one agent-bridge process, for one workspace.")
 
 (cl-defmethod jsonrpc-connection-send :before
-  ((conn agent-bridge-connection) &key id method &allow-other-keys)
-  "Remember the id of each request CONN sends (ID and METHOD both set)."
-  (when (and id method)
+  ((conn agent-bridge-connection) &key id method (result nil result-p) ((:error err) nil error-p)
+   &allow-other-keys)
+  "Remember the id of each request CONN sends.
+A request has an ID and a METHOD; a reply has a RESULT or an ERR, and
+newer jsonrpc.el versions give replies a method too."
+  (ignore result err)
+  (when (and id method (not result-p) (not error-p))
     (setf (agent-bridge--connection-last-id conn) id)))
 
 (defvar agent-bridge--connections (make-hash-table :test #'equal)
