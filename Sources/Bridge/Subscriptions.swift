@@ -29,6 +29,8 @@ public final class Subscriptions: Sendable {
 
   struct Watched {
     let watcher: WorkspaceWatcher
+    /// gitChanges from what the watcher saw change.
+    let tracker: GitChangeTracker
     var subscribers: Set<String>
   }
 
@@ -60,16 +62,17 @@ public final class Subscriptions: Sendable {
   ) throws(ResponseError) -> String {
     let running = state.withLock { $0.watched[conversation.id] != nil }
     // Started outside the lock: the first read takes as long as the tree is big.
-    var started: WorkspaceWatcher?
+    var started: (watcher: WorkspaceWatcher, tracker: GitChangeTracker)?
     if !running {
       let id = conversation.id
       let workspace = conversation.workspace
-      let repository = conversation.git
+      let tracker = GitChangeTracker(watched: conversation.git)
       let logger = self.logger
       started = WorkspaceWatcher(
         root: WorkspaceRoot(realPath: workspace), options: WatcherOptions(debounce: debounce),
         log: { logger.warning("watching \(workspace): \($0)") },
-        deliver: { [weak self] batch in self?.deliver(batch, conversationId: id, repository: repository) })
+        deliver: { [weak self] batch in self?.deliver(batch, conversationId: id, tracker: tracker) }
+      ).map { ($0, tracker) }
       guard started != nil else {
         throw BridgeError.internalError("Cannot watch the workspace: \(workspace) cannot be read")
       }
@@ -81,11 +84,11 @@ public final class Subscriptions: Sendable {
       var extra: WorkspaceWatcher?
       if var watched = state.watched[conversation.id] {
         // Another subscribe started one meanwhile: keep that one.
-        extra = started
+        extra = started?.watcher
         watched.subscribers.insert(id)
         state.watched[conversation.id] = watched
       } else if let started {
-        state.watched[conversation.id] = Watched(watcher: started, subscribers: [id])
+        state.watched[conversation.id] = Watched(watcher: started.watcher, tracker: started.tracker, subscribers: [id])
       }
       return (id, extra)
     }
@@ -134,6 +137,27 @@ public final class Subscriptions: Sendable {
     watcher?.stop()
   }
 
+  /// What `gitChanges` (no ref) answers now for a watched conversation,
+  /// from the paths its watcher saw change; nil when it is not watched.
+  /// Waits for the watcher to deliver every change made before the call.
+  func gitChanges(
+    conversationId: String, isCancelled: @escaping @Sendable () -> Bool = { false }
+  ) -> Result<[GitChange], GitChangesError>? {
+    guard let watched = state.withLock({ $0.watched[conversationId] }) else { return nil }
+    if !watched.watcher.sync() { watched.tracker.invalidateAll() }
+    return Self.collect(watched.tracker, watcher: watched.watcher, isCancelled: isCancelled)
+  }
+
+  /// The tracker's answer, everything compared again unless the watcher
+  /// has a kernel watch on every directory (polling, or past the watch
+  /// limit, changes between two rescans are not told).
+  private static func collect(
+    _ tracker: GitChangeTracker, watcher: WorkspaceWatcher, isCancelled: @escaping @Sendable () -> Bool = { false }
+  ) -> Result<[GitChange], GitChangesError> {
+    if watcher.state.mode != .events { tracker.invalidateAll() }
+    return Result { () throws(GitChangesError) in try tracker.collect(isCancelled: isCancelled) }
+  }
+
   /// The watcher of a conversation's state, when it is watched.
   public func watchState(conversationId: String) -> WatchState? {
     state.withLock { $0.watched[conversationId]?.watcher.state }
@@ -141,7 +165,8 @@ public final class Subscriptions: Sendable {
 
   // MARK: Delivering
 
-  private func deliver(_ batch: WatchBatch, conversationId: String, repository: GitWorkspace) {
+  private func deliver(_ batch: WatchBatch, conversationId: String, tracker: GitChangeTracker) {
+    tracker.note(batch)
     // Files first: they need no git status, which can take a while.
     if !batch.changes.isEmpty {
       let files: JSONValue = .array(
@@ -158,7 +183,10 @@ public final class Subscriptions: Sendable {
     }
     // Computed outside the lock, on the watcher's thread: while it runs the
     // next batch gathers, which is the coalescing a slow status needs.
-    guard wantsGit, let git = Self.gitChanges(repository) else { return }
+    guard wantsGit, let watcher = state.withLock({ $0.watched[conversationId]?.watcher }),
+      case .success(let changes) = Self.collect(tracker, watcher: watcher)
+    else { return }
+    let git = GitHandlers.json(changes)
     send(to: conversationId) { subscriber in
       guard subscriber.events.contains(.git), git != subscriber.lastGit else { return [] }
       subscriber.lastGit = git
@@ -230,10 +258,13 @@ public final class Subscriptions: Sendable {
     ]
   }
 
-  /// What gitChanges (no ref) answers now; nil when it fails (the workspace
-  /// deleted, say), so that nothing wrong is pushed.
-  static func gitChanges(_ workspace: GitWorkspace) -> JSONValue? {
-    guard let changes = try? GitChanges.collect(workspace: workspace, ref: nil) else { return nil }
+  /// What gitChanges (no ref) answers now, on the wire; nil when it fails
+  /// (the workspace deleted, say), so that nothing wrong is pushed.
+  func gitChanges(_ conversation: Conversation) -> JSONValue? {
+    let result = gitChanges(conversationId: conversation.id) ?? Result { () throws(GitChangesError) in
+      try GitChanges.collect(workspace: conversation.git, ref: nil)
+    }
+    guard case .success(let changes) = result else { return nil }
     return GitHandlers.json(changes)
   }
 }

@@ -61,7 +61,30 @@ public enum GitChanges {
   static func collect(
     workspace: GitWorkspace, ref: String?, isCancelled: @escaping @Sendable () -> Bool, tuning: RepositoryScan.Tuning
   ) throws(GitChangesError) -> [GitChange] {
+    var memory = WorkspaceScanMemory()
+    return try collect(
+      workspace: workspace, ref: ref, isCancelled: isCancelled, tuning: tuning, memory: &memory, dirty: nil)
+  }
+
+  /// `collect`, comparing again only the `dirty` paths (relative to the
+  /// workspace, see `GitChangeTracker`) of each repository whose earlier
+  /// scan in `memory` still holds; everything when `dirty` is nil. The same
+  /// repositories are found and bounded as by a fresh `collect`: only the
+  /// working-tree comparison is narrowed.
+  static func collect(
+    workspace: GitWorkspace, ref: String?, isCancelled: @escaping @Sendable () -> Bool, tuning: RepositoryScan.Tuning,
+    memory: inout WorkspaceScanMemory, dirty: Set<String>?
+  ) throws(GitChangesError) -> [GitChange] {
     let nested = nestedRepositories(in: workspace)
+    let nestedNames = nested.map { WorkspaceScanMemory.NestedName(name: $0.name, repository: $0.repository) }
+    var dirty = dirty
+    if memory.nested != nestedNames {
+      // A repository came, went or moved: what each one's scan covers changed.
+      memory = WorkspaceScanMemory()
+      memory.nested = nestedNames
+      dirty = nil
+    }
+    let routed = dirty.map { WorkspaceScanMemory.route($0, nested: nestedNames) }
     var changes: [GitChange] = []
 
     do {
@@ -70,9 +93,13 @@ public enum GitChanges {
       case .repository(let repository):
         found = try RepositoryScan(
           repository: repository, workspace: workspace.path, ref: ref, isCancelled: isCancelled, tuning: tuning
-        ).run()
-      case .none: found = []
-      case .refused(let reason): throw GitError(code: -1, message: reason)
+        ).run(memory: &memory.root, dirty: routed.flatMap { $0.root })
+      case .none:
+        memory.root = nil
+        found = []
+      case .refused(let reason):
+        memory.root = nil
+        throw GitError(code: -1, message: reason)
       }
       // The nested repositories report their own files; the root's view of
       // them (an untracked `app/`, a gitlink `app`) would only repeat it.
@@ -100,13 +127,16 @@ public enum GitChanges {
       if isCancelled() { throw .cancelled }
       guard let repository = nested.repository else { continue }
       do {
+        var kept = memory.repositories[nested.name]
         let found = try RepositoryScan(
           repository: repository, workspace: repository.workdir, ref: nil, isCancelled: isCancelled, tuning: tuning
-        ).run()
+        ).run(memory: &kept, dirty: routed.flatMap { $0.nested[nested.name] ?? [] })
+        memory.repositories[nested.name] = kept
         changes.append(contentsOf: found.map { GitChange($0.status, nested.name + "/" + $0.path) })
       } catch {
         // A nested repository that cannot be read is left out rather than
         // failing the whole answer (as OpenHands' 2026 agent-server does).
+        memory.repositories[nested.name] = nil
         if isCancelled() { throw .cancelled }
       }
     }
@@ -181,21 +211,61 @@ struct RepositoryScan {
 
   /// Paths relative to `workspace`; [] when the repository is not there.
   func run() throws -> [GitChange] {
+    var memory: ScanMemory?
+    return try run(memory: &memory, dirty: nil)
+  }
+
+  /// `run()`, comparing again only the `dirty` paths (relative to
+  /// `workspace`; a directory ending in `/` stands for everything below
+  /// it) when `memory` holds an earlier scan whose key still holds; the
+  /// whole scope otherwise, or when `dirty` is nil. `memory` is left with
+  /// this scan's (nil when it failed or found no repository).
+  func run(memory: inout ScanMemory?, dirty: Set<String>?) throws -> [GitChange] {
+    let earlier = memory
+    memory = nil
     let pool = RepositoryPool.shared
     return try pool.with(repository, count: 1) { mains throws -> [GitChange] in
       guard let main = mains.first else { return [] }
       guard let scope = WorkspaceRepository.scope(of: main.repository, workspace: workspace) else { return [] }
       let base = try Base.tree(of: main.repository, ref: ref)
-      let entries = git_index_entrycount(try main.index.pointer)
+      let index = try main.index
+      let key = ScanMemory.Key(
+        repository: repository, scope: scope,
+        staged: StagedCache.Key(base: base.map { git_tree_id($0.pointer).pointee }, index: git_index_checksum(index.pointer).pointee),
+        settings: ScanMemory.Key.settingsFiles(gitdir: repository.gitdir, commondir: repository.commondir).map(FileStamp.init))
+      let comparison = Comparison(main: main, base: base, scope: scope, isCancelled: isCancelled)
+
+      if let dirty, var kept = earlier, kept.key == key {
+        let staged = try comparison.staged()
+        // Submodules are compared every time: what moves their status
+        // happens in their own git directory.
+        let specs = Set(dirty.map { scope + $0 } + kept.gitlinks)
+        if !specs.isEmpty {
+          kept.replace(under: specs, with: try Comparison.workdir(main, pathspec: specs.sorted(), isCancelled: isCancelled))
+        }
+        let changes = try comparison.blend(staged: staged, unstaged: Array(kept.unstaged.values))
+        kept.narrowedScans += 1
+        memory = kept
+        return changes
+      }
+
+      let entries = git_index_entrycount(index.pointer)
       let workers =
         entries >= tuning.parallelThreshold && tuning.maxWorkers > 1
         ? max(2, min(tuning.maxWorkers, entries / max(1, tuning.entriesPerWorker))) : 0
-      let comparison = Comparison(main: main, base: base, scope: scope, isCancelled: isCancelled)
+      func remember(_ unstaged: [WorkdirDelta]) {
+        var byPath: [String: WorkdirDelta] = [:]
+        byPath.reserveCapacity(unstaged.count)
+        for delta in unstaged { byPath[delta.path] = delta }
+        memory = ScanMemory(key: key, unstaged: byPath, gitlinks: ScanMemory.gitlinks(in: index, scope: scope))
+      }
 
       if workers == 0 {
         let staged = try comparison.staged()
         let unstaged = try Comparison.workdir(main, pathspec: scope.isEmpty ? [] : [scope], isCancelled: isCancelled)
-        return try comparison.blend(staged: staged, unstaged: unstaged)
+        let changes = try comparison.blend(staged: staged, unstaged: unstaged)
+        remember(unstaged)
+        return changes
       }
 
       let buckets = WorkPlan.buckets(
@@ -216,7 +286,9 @@ struct RepositoryScan {
           }
         }
         let unstaged = try slots.collect().joined().sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
-        return try comparison.blend(staged: staged.get(), unstaged: unstaged)
+        let changes = try comparison.blend(staged: staged.get(), unstaged: unstaged)
+        remember(unstaged)
+        return changes
       }
     }
   }

@@ -122,6 +122,25 @@ import Testing
     #expect(answer["result"] == lastGit)
   }
 
+  /// Watched, gitChanges answers from what the watcher saw change, and a
+  /// change made just before the request is in the answer even though the
+  /// debounce has not let its notification out yet.
+  @Test func gitChangesWhileWatchedSeesAWriteMadeJustBefore() async throws {
+    let (root, bridge) = try Self.start(["--debounce-ms", "3000"])
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    bridge.client.send(Self.request(1, "subscribe", #"{"events":["git"]}"#), framing: .ndjson)
+    _ = try await Self.read(bridge) { Self.isGit($0) }
+    for round in 1...3 {
+      try Data("round \(round)\n".utf8).write(to: URL(fileURLWithPath: root + "/a.txt"))
+      try Data("new \(round)\n".utf8).write(to: URL(fileURLWithPath: root + "/n\(round).txt"))
+      bridge.client.send(Self.request(1 + round, "gitChanges"), framing: .ndjson)
+      let answer = try await Self.read(bridge) { $0["id"] == .int(Int64(1 + round)) }.last
+      let expected: [JSONValue] =
+        [["status": "M", "path": "a.txt"]] + (1...round).map { ["status": "A", "path": .string("n\($0).txt")] }
+      #expect(answer?["result"] == .array(expected), "round \(round)")
+    }
+  }
+
   @Test func paramsAreCheckedAndInitializeListsTheNotifications() async throws {
     let (root, bridge) = try Self.start()
     defer { try? FileManager.default.removeItem(atPath: root) }

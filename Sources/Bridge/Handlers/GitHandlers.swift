@@ -29,8 +29,14 @@ enum GitHandlers {
   static func register(into table: inout HandlerTable) {
     table.async(GitChangesRequest.self) { params, scope in
       let workspace = scope.conversation.git
+      let conversationId = scope.conversation.id
+      let subscriptions = scope.dispatcher.subscriptions
       let result = await offload { isCancelled in
-        Result { () throws(GitChangesError) in
+        // Watched, the answer costs what changed since the last one.
+        if params.ref == nil, let tracked = subscriptions.gitChanges(conversationId: conversationId, isCancelled: isCancelled) {
+          return tracked
+        }
+        return Result { () throws(GitChangesError) in
           try GitChanges.collect(workspace: workspace, ref: params.ref, isCancelled: isCancelled)
         }
       }

@@ -14,7 +14,7 @@ enum SubscriptionHandlers {
       let id = try hub.subscribe(scope.conversation, events: params.events, sink: context.notifications)
       if params.events.contains(.git) {
         try Task.checkCancellation()
-        if let changes = Subscriptions.gitChanges(scope.conversation.git) { hub.setInitialGit(id, changes) }
+        if let changes = hub.gitChanges(scope.conversation) { hub.setInitialGit(id, changes) }
       }
       if Task.isCancelled {
         _ = hub.unsubscribe(id)

@@ -2,8 +2,12 @@
 /// net effect of the window, not every step of it.
 struct ChangeSet {
   private var kinds: [String: WatchChange.Kind] = [:]
+  /// Directories whose own `.git` came, went or changed.
+  private(set) var repositories: Set<String> = []
 
-  var isEmpty: Bool { kinds.isEmpty }
+  var isEmpty: Bool { kinds.isEmpty && repositories.isEmpty }
+
+  mutating func addRepository(_ directory: String) { repositories.insert(directory) }
 
   mutating func add(_ path: String, _ kind: WatchChange.Kind) {
     guard let earlier = kinds[path] else {

@@ -11,16 +11,21 @@ public struct WatchBatch: Sendable, Equatable {
   /// The workspace itself is gone; `changes` is the one `{"path": "",
   /// "type": "deleted"}` and the watcher has stopped.
   public var workspaceDeleted: Bool
+  /// Directories (relative to the root, "" for it) whose own `.git` came,
+  /// went or changed: each is now a repository of its own, or no longer
+  /// one, so git status may differ anywhere below it. Sorted.
+  public var repositories: [String]
 
   public init(
     changes: [WatchChange] = [], gitMetadataChanged: Bool = false, rescanned: Bool = false,
-    workspaceDeleted: Bool = false
+    workspaceDeleted: Bool = false, repositories: [String] = []
   ) {
     self.changes = changes
+    self.repositories = repositories
     self.gitMetadataChanged = gitMetadataChanged
     self.rescanned = rescanned
     self.workspaceDeleted = workspaceDeleted
   }
 
-  public var isEmpty: Bool { changes.isEmpty && !gitMetadataChanged && !workspaceDeleted }
+  public var isEmpty: Bool { changes.isEmpty && !gitMetadataChanged && !workspaceDeleted && repositories.isEmpty }
 }

@@ -70,8 +70,13 @@ final class WatchLoop {
       let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
       if shared.isStopped { break }
       if ready < 0 && errno != EINTR { break }
+      if descriptors[0].revents != 0 { shared.drainWake() }
+      // Taken before the kernel queue is read: every change made before a
+      // caller asked is in that queue by now (inotify queues events as the
+      // system call makes the change).
+      let syncs = shared.takeSyncs()
       #if os(Linux)
-      if descriptors.count > 1 && descriptors[1].revents != 0 {
+      if descriptors.count > 1 && (descriptors[1].revents != 0 || !syncs.isEmpty) {
         let before = hints.isEmpty
         readEvents()
         if !hints.isEmpty {
@@ -83,13 +88,14 @@ final class WatchLoop {
       #endif
       let now = clock.now
       if let first = firstHint, let last = lastHint,
-        now >= min(last + options.debounce, first + options.debounce * 5)
+        !syncs.isEmpty || now >= min(last + options.debounce, first + options.debounce * 5)
       {
         flush()
         hints = ChangeHints()
         firstHint = nil
         lastHint = nil
       }
+      for caller in syncs { caller.signal() }
       if mode != .events && !shared.isStopped {
         if let due = nextRescan {
           if now >= due {
@@ -102,6 +108,7 @@ final class WatchLoop {
       }
     }
     shared.stop()
+    shared.closeSyncs()
   }
 
   #if os(Linux)
@@ -175,7 +182,9 @@ final class WatchLoop {
     guard present else { return workspaceDeleted() }
     checkWatchLimit()
     publish()
-    let batch = WatchBatch(changes: changes.sorted(), gitMetadataChanged: git, rescanned: rescanned)
+    let batch = WatchBatch(
+      changes: changes.sorted(), gitMetadataChanged: git, rescanned: rescanned,
+      repositories: changes.repositories.sorted { [UInt8].bytewiseLess(Array($0.utf8), Array($1.utf8)) })
     if !batch.isEmpty && !shared.isStopped { deliver(batch) }
   }
 
@@ -185,7 +194,9 @@ final class WatchLoop {
     guard tree.rescanAll(&changes, &git) else { return workspaceDeleted() }
     checkWatchLimit()
     publish()
-    let batch = WatchBatch(changes: changes.sorted(), gitMetadataChanged: git, rescanned: true)
+    let batch = WatchBatch(
+      changes: changes.sorted(), gitMetadataChanged: git, rescanned: true,
+      repositories: changes.repositories.sorted { [UInt8].bytewiseLess(Array($0.utf8), Array($1.utf8)) })
     if !batch.isEmpty && !shared.isStopped { deliver(batch) }
   }
 
@@ -195,6 +206,7 @@ final class WatchLoop {
       deliver(WatchBatch(changes: [WatchChange(path: "", kind: .deleted)], workspaceDeleted: true))
     }
     shared.stop()
+    shared.closeSyncs()
   }
 
   /// Past the watch limit, a periodic rescan covers what has no watch.

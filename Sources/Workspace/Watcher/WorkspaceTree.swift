@@ -53,6 +53,10 @@ final class WorkspaceTree {
     /// children only: the repositories gitChanges reports).
     var gitWatches: Set<Int32> = []
     var hasGitDirectory = false
+    /// This directory's own `.git` (a directory or a gitfile), at any depth:
+    /// one coming, going or changing turns the directory into a repository
+    /// of its own or back, which changes what git status shows for it.
+    var git: Entry?
   }
 
   let root: WorkspaceRoot
@@ -94,7 +98,9 @@ final class WorkspaceTree {
     if let names {
       for name in names {
         if name == Self.gitName {
-          gitSeen = Self.status(in: handle, name).map { Entry($0).kind == .directory } ?? false
+          let now = Self.status(in: handle, name).map(Entry.init)
+          gitSeen = now?.kind == .directory
+          noteGit(now, in: directory, &changes)
         } else if !Self.isDropped(name, in: directory, kind: nil) {
           current[name] = .some(Self.status(in: handle, name).map(Entry.init))
         }
@@ -102,15 +108,18 @@ final class WorkspaceTree {
     } else {
       guard let listing = DirectoryReader.entries(of: handle) else { return true }
       gitSeen = false
+      var gitEntry: Entry?
       for entry in listing {
         if entry.name == Self.gitName {
           gitSeen = entry.kind == .directory
+          gitEntry = Self.status(in: handle, entry.name).map(Entry.init)
           continue
         }
         if Self.isDropped(entry.name, in: directory, kind: entry.kind) { continue }
         current[entry.name] = .some(Self.status(in: handle, entry.name).map(Entry.init))
       }
       for name in known.entries.keys where current[name] == nil { current[name] = .some(nil) }
+      noteGit(gitEntry, in: directory, &changes)
     }
     if let gitSeen, isRepositoryLevel {
       if gitSeen != known.hasGitDirectory { git = true }
@@ -202,6 +211,8 @@ final class WorkspaceTree {
       let listing = DirectoryReader.entries(of: handle) ?? []
       for item in listing {
         if item.name == Self.gitName {
+          directory.git = Self.status(in: handle, item.name).map(Entry.init).map(Self.gitIdentity)
+          if report && directory.git != nil { changes.addRepository(next.path) }
           if item.kind == .directory && Self.holdsReportedRepository(next.path) {
             directory.hasGitDirectory = true
             if report { git = true }
@@ -222,6 +233,25 @@ final class WorkspaceTree {
       directories[next.path] = directory
       if directory.hasGitDirectory { watchGit(next.path, in: handle) }
     }
+  }
+
+  /// Records what a directory's `.git` is now, reporting a change of it.
+  private func noteGit(_ now: Entry?, in directory: String, _ changes: inout ChangeSet) {
+    let now = now.map(Self.gitIdentity)
+    guard directories[directory] != nil, directories[directory]?.git != now else { return }
+    directories[directory]?.git = now
+    changes.addRepository(directory)
+  }
+
+  /// What of a `.git` entry matters: a gitfile's every change, but only a
+  /// directory's identity (its times move with every lock git takes in it).
+  private static func gitIdentity(_ entry: Entry) -> Entry {
+    guard entry.kind == .directory else { return entry }
+    var identity = entry
+    identity.size = 0
+    identity.modified = 0
+    identity.statusChanged = 0
+    return identity
   }
 
   /// Forgets a directory and everything below it, reporting each as deleted.

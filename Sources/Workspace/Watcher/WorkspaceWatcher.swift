@@ -1,3 +1,4 @@
+import Dispatch
 import Git
 
 /// Watches one workspace and delivers what changed in it, in batches.
@@ -40,6 +41,18 @@ public final class WorkspaceWatcher: Sendable {
   deinit { stop() }
 
   public var state: WatchState { shared.state.withLock { $0 } }
+
+  /// Delivers, before returning, every change made before the call (that
+  /// the kernel reports: with `mode` `.events`), without waiting out the
+  /// debounce. False when the watcher has stopped or did not answer within
+  /// `timeout`; then nothing is promised.
+  public func sync(timeout: Duration = .seconds(5)) -> Bool {
+    guard !shared.isStopped, let semaphore = shared.requestSync() else { return false }
+    let (seconds, attoseconds) = timeout.components
+    let nanoseconds = Int(clamping: seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+    guard semaphore.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success else { return false }
+    return !shared.isStopped
+  }
 
   /// Stops watching; no batch is delivered after the one running, if any.
   public func stop() { shared.stop() }

@@ -1,0 +1,72 @@
+import CLibGit2
+
+/// What one repository's scan leaves for the next: the working-tree half of
+/// its comparison, per path, and the facts it depended on beyond the files
+/// themselves. While those facts hold, only the paths that changed need
+/// comparing again; when any moves, the next scan starts over.
+struct ScanMemory: Sendable {
+  struct Key: Equatable, Sendable {
+    /// The repository as opened, and the part of it reported.
+    var repository: FoundRepository
+    var scope: String
+    /// The base tree and the index (HEAD, refs, `git add`, `git commit`,
+    /// `git checkout` all move one of them).
+    var staged: StagedCache.Key
+    /// The files whose rules apply to every path: config (filemode,
+    /// autocrlf, ...), `info/exclude`, `info/attributes`.
+    var settings: [FileStamp?]
+
+    static func settingsFiles(gitdir: String, commondir: String) -> [String] {
+      var files = [commondir + "/config", gitdir + "/config.worktree", commondir + "/info/exclude"]
+      files.append(commondir + "/info/attributes")
+      if gitdir != commondir { files += [gitdir + "/config", gitdir + "/info/exclude"] }
+      return files
+    }
+  }
+
+  var key: Key
+  /// Index to working tree, by repository-relative path.
+  var unstaged: [String: WorkdirDelta]
+  /// The index's submodules: their status moves with commits and edits made
+  /// inside them, which the enclosing working tree's events do not name.
+  var gitlinks: [String]
+  /// Answers made from this memory since its full scan (for tests: a
+  /// tracker that always rescans would pass any comparison).
+  var narrowedScans = 0
+
+  /// Replaces what was known under `specs` (repository-relative paths, a
+  /// directory standing for everything below it) with a fresh comparison
+  /// of exactly those paths.
+  mutating func replace(under specs: Set<String>, with fresh: [WorkdirDelta]) {
+    let normalized = Set(specs.map(Self.trimmingSlash))
+    unstaged = unstaged.filter { !Self.isCovered($0.key, by: normalized) }
+    for delta in fresh { unstaged[delta.path] = delta }
+  }
+
+  /// Whether `path`, or a directory holding it, is in `specs`.
+  static func isCovered(_ path: String, by specs: Set<String>) -> Bool {
+    let bytes = Array(trimmingSlash(path).utf8)
+    if specs.contains(String(decoding: bytes, as: UTF8.self)) { return true }
+    for (position, byte) in bytes.enumerated() where byte == UInt8(ascii: "/") {
+      if specs.contains(String(decoding: bytes[..<position], as: UTF8.self)) { return true }
+    }
+    return false
+  }
+
+  static func trimmingSlash(_ path: String) -> String {
+    path.utf8.last == UInt8(ascii: "/") ? String(decoding: path.utf8.dropLast(), as: UTF8.self) : path
+  }
+
+  /// Paths of the index's gitlink (submodule) entries under `scope`.
+  static func gitlinks(in index: Index, scope: String) -> [String] {
+    var paths: [String] = []
+    for position in 0..<git_index_entrycount(index.pointer) {
+      guard let entry = git_index_get_byindex(index.pointer, position), entry.pointee.mode == GIT_FILEMODE_COMMIT.rawValue,
+        let raw = entry.pointee.path
+      else { continue }
+      let path = String(cString: raw)
+      if path.utf8.starts(with: scope.utf8) { paths.append(path) }
+    }
+    return paths
+  }
+}
