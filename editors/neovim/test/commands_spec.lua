@@ -59,6 +59,9 @@ T.test(':AgentBridgeChanges: a buffer of the changes, live', function()
   -- The agent writes: the view follows, and the cursor stays on its file
   -- though an entry appears above it.
   vim.api.nvim_win_set_cursor(0, { 5, 0 })
+  -- A selection of old.txt and src/app.lua, as V and j leave it.
+  vim.api.nvim_buf_set_mark(buf, '<', 4, 0, {})
+  vim.api.nvim_buf_set_mark(buf, '>', 5, 0, {})
   T.write_file(repo .. '/a first.txt', 'new\n')
   T.wait(function()
     return vim.api.nvim_buf_line_count(buf) == 6
@@ -66,6 +69,7 @@ T.test(':AgentBridgeChanges: a buffer of the changes, live', function()
   T.eq(changes_entries(buf)[1], { 'added', 'a first.txt' })
   T.eq(vim.api.nvim_win_get_cursor(0)[1], 6, 'the cursor follows src/app.lua')
   T.eq(buffer_lines(buf)[6], 'modified  src/app.lua')
+  T.eq({ vim.api.nvim_buf_get_mark(buf, '<')[1], vim.api.nvim_buf_get_mark(buf, '>')[1] }, { 5, 6 }, 'the selection follows its entries')
   os.remove(repo .. '/a first.txt')
   T.git(repo, { 'add', '-A' })
   T.git(repo, { 'commit', '-q', '-m', 'everything' })

@@ -94,6 +94,37 @@ T.test(':AgentBridgeStop stops; :AgentBridgeRestart starts anew and the changes 
   end, 10000, 'the view on the other workspace')
 end, { skip = T.unless_methods('subscribe') })
 
+T.test('a killed bridge: the changes buffer says so, and entering it reconnects', function()
+  local repo = T.make_repo()
+  local bridge = T.fresh(repo)
+  vim.cmd('AgentBridgeChanges')
+  local buf = vim.api.nvim_get_current_buf()
+  local function header()
+    return vim.api.nvim_buf_get_lines(buf, 0, 1, false)[1]
+  end
+  T.wait(function()
+    return header():find('3 changes · live$') ~= nil
+  end, 10000, 'live')
+  local pid = bridge.pid()
+  T.uv.kill(pid, 'sigkill')
+  T.wait(function()
+    return header():find('the bridge stopped', 1, true) ~= nil
+  end, 5000, 'the header to say so')
+  T.match(T.notes[1].message, 'exited unexpectedly')
+  T.eq(vim.api.nvim_buf_line_count(buf), 5, 'the last entries stay')
+  vim.cmd('wincmd p')
+  vim.cmd('wincmd p')
+  T.eq(vim.api.nvim_get_current_buf(), buf)
+  T.wait(function()
+    return header():find('3 changes · live$') ~= nil
+  end, 10000, 'live again')
+  T.ok(bridge.pid() ~= pid)
+  T.write_file(repo .. '/after.txt', 'x\n')
+  T.wait(function()
+    return vim.api.nvim_buf_line_count(buf) == 6
+  end, 10000, 'a notification from the new bridge')
+end, { skip = T.unless_methods('subscribe') })
+
 T.test('<C-c> in a prompt is quiet; an error in a callback is one line, not a stack trace', function()
   local repo = T.make_repo()
   T.fresh(repo)

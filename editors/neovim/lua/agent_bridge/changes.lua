@@ -2,8 +2,8 @@
 -- kept current by the bridge's workspace/gitChanged notifications. It is a
 -- plain buffer rather than the quickfix list because Neovim makes a buffer
 -- for each quickfix file (20,000 entries take 15 s on 0.7); here 20,000
--- lines are one nvim_buf_set_lines. An update replaces the lines in place
--- and puts each window's cursor back on the file it was on.
+-- lines are one nvim_buf_set_lines. An update replaces only the lines that
+-- differ, in place, and puts each window's cursor back on the file it was on.
 local C = {}
 
 local HEADER = 2 -- lines above the first entry
@@ -70,10 +70,11 @@ local function render()
     return
   end
   local buf = state.buf
-  local lines = header()
+  local entries = {}
   for i, change in ipairs(state.changes) do
-    lines[HEADER + i] = string.format('%-8s  %s', WORDS[change.status] or change.status, change.path)
+    entries[i] = string.format('%-8s  %s', WORDS[change.status] or change.status, change.path)
   end
+  local total = HEADER + #entries
   -- Where each window showing the buffer was: its file and view.
   local windows = {}
   for _, win in ipairs(vim.api.nvim_list_wins()) do
@@ -88,8 +89,32 @@ local function render()
     rows[change.path] = HEADER + i
   end
   state.rendered = state.changes
+  -- Only the lines between the unchanged first and last ones are replaced:
+  -- marks (a visual selection's '< and '>) stay on the entries they were on.
+  local old = state.entry_lines or {}
+  local same_start, same_end = 0, 0
+  while same_start < #old and same_start < #entries and old[same_start + 1] == entries[same_start + 1] do
+    same_start = same_start + 1
+  end
+  while
+    same_end < #old - same_start
+    and same_end < #entries - same_start
+    and old[#old - same_end] == entries[#entries - same_end]
+  do
+    same_end = same_end + 1
+  end
+  local middle = {}
+  for i = same_start + 1, #entries - same_end do
+    middle[#middle + 1] = entries[i]
+  end
   vim.bo[buf].modifiable = true
-  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  if vim.api.nvim_buf_line_count(buf) < HEADER or not state.entry_lines then
+    vim.api.nvim_buf_set_lines(buf, 0, -1, false, header())
+  else
+    vim.api.nvim_buf_set_lines(buf, 0, HEADER, false, header())
+  end
+  vim.api.nvim_buf_set_lines(buf, HEADER + same_start, HEADER + #old - same_end, false, middle)
+  state.entry_lines = entries
   vim.bo[buf].modifiable = false
   vim.bo[buf].modified = false
   for _, w in ipairs(windows) do
@@ -99,8 +124,8 @@ local function render()
       -- The file moved: scroll with it, so it stays where the eye is.
       view.topline = math.max(1, view.topline + row - view.lnum)
     else
-      row = math.min(view.lnum, #lines)
-      if row <= HEADER and #lines > HEADER then
+      row = math.min(view.lnum, total)
+      if row <= HEADER and total > HEADER then
         row = HEADER + 1 -- on the first entry rather than the header
       end
     end
@@ -166,6 +191,7 @@ function C.connect()
     end
     state.subscription = { id = result.subscriptionId, generation = generation }
     state.live = true
+    state.error = nil
     render()
   end)
   generation = bridge().generation()
@@ -192,7 +218,7 @@ local function open_entry(row)
   if not path then
     return
   end
-  if status == 'D' or path:sub(-1) == '/' then
+  if status == 'D' then
     bridge().diff(path)
     return
   end
@@ -206,8 +232,8 @@ local function open_entry(row)
     vim.cmd('edit ' .. vim.fn.fnameescape(target))
     pcall(vim.api.nvim_win_set_cursor, 0, { math.min(line, vim.api.nvim_buf_line_count(0)), 0 })
   end
-  if status == 'A' then
-    go(1)
+  if status == 'A' or path:sub(-1) == '/' then
+    go(1) -- a new file, or an untracked nested repository (a directory)
     return
   end
   bridge().request('gitDiff', { path = path }, function(err, diff)
@@ -263,6 +289,15 @@ local function make_buffer()
       end)
     end,
   })
+  -- Without subscribe, coming back to Neovim is the cue to ask again.
+  vim.api.nvim_create_autocmd('FocusGained', {
+    group = group,
+    callback = function()
+      if valid() and state.live == false and vim.fn.bufwinid(buf) > 0 then
+        bridge().guarded(C.refresh)
+      end
+    end,
+  })
   vim.api.nvim_create_autocmd('BufWipeout', {
     group = group,
     buffer = buf,
@@ -282,7 +317,8 @@ end
 function C.open()
   if not valid() then
     state.buf = make_buffer()
-    state.live = nil
+    state.live, state.error, state.info, state.entry_lines, state.rendered = nil, nil, nil, nil, nil
+    state.changes = {}
     vim.api.nvim_buf_call(state.buf, function()
       vim.cmd([[
         syntax match AgentBridgeAdded /^added\s.*/
