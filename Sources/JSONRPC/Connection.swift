@@ -80,8 +80,9 @@ public final class Connection: NotificationSink, Sendable {
   public var backlogBytes: Int { writer.backlogBytes }
 
   /// Reads until end of input, then waits for the requests in flight and
-  /// flushes their replies. Blocks the calling thread.
-  public func run(handler: any RequestHandler) {
+  /// flushes their replies. Blocks the calling thread for the connection's
+  /// life, so only `serve` calls it, on a thread of its own.
+  private func run(handler: any RequestHandler) {
     self.handler.withLock { $0 = handler }
     var parser = FrameParser(maxMessageBytes: options.maxMessageBytes, forcedFraming: options.forcedFraming)
     let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: options.readChunkBytes, alignment: 16)
@@ -113,6 +114,19 @@ public final class Connection: NotificationSink, Sendable {
     if let event = parser.finish() { receive(event, handler: handler) }
     running.wait()
     writer.flush()
+  }
+
+  /// Reads until end of input, then waits for the requests in flight and
+  /// flushes their replies. The reading blocks in read(2), so it runs on a
+  /// thread of its own (see `ReaderThread`), never on the caller's: that is
+  /// one of the cooperative pool's, where requests' child tasks run.
+  public func serve(handler: any RequestHandler) async {
+    await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+      ReaderThread.start {
+        self.run(handler: handler)
+        finished.resume()
+      }
+    }
   }
 
   // MARK: Receiving

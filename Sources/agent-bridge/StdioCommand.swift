@@ -4,7 +4,7 @@ import Foundation
 import JSONRPC
 import Logging
 
-struct StdioCommand: ParsableCommand {
+struct StdioCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "stdio",
     abstract: "Speak JSON-RPC 2.0 on stdin/stdout (the default).",
@@ -47,7 +47,7 @@ struct StdioCommand: ParsableCommand {
     guard maxInFlight > 0 else { throw ValidationError("--max-in-flight must be positive") }
   }
 
-  func run() throws {
+  func run() async throws {
     let output = ProtocolOutput.claimStandardOutput()
     common.bootstrapLogging()
     let logger = Logger(label: "agent-bridge")
@@ -76,7 +76,8 @@ struct StdioCommand: ParsableCommand {
     }
     defer { signals.forEach { $0.cancel() } }
     logger.info("serving \(dispatcher.conversations.defaultConversation.workspace) on stdio")
-    connection.run(handler: dispatcher)
+    // Not `run`: this is a cooperative-pool thread, and the reader blocks.
+    await connection.serve(handler: dispatcher)
     Foundation.exit(0)
   }
 }

@@ -22,8 +22,11 @@ import Testing
     var output: [Int32] = [0, 0]
     #expect(pipe(&input) == 0 && pipe(&output) == 0)
     let connection = Connection(input: input[0], writer: MessageWriter(fd: output[1]))
-    let reader = Thread { connection.run(handler: dispatcher) }
-    reader.start()
+    let finished = DispatchSemaphore(value: 0)
+    Task {
+      await connection.serve(handler: dispatcher)
+      finished.signal()
+    }
 
     let subscribe = Array(#"{"jsonrpc":"2.0","id":1,"method":"subscribe","params":{"events":["files"]}}"#.utf8) + [10]
     #expect(write(input[1], subscribe, subscribe.count) == subscribe.count)
@@ -48,9 +51,7 @@ import Testing
     // Let the connection finish: the client goes away.
     close(output[0])
     close(input[1])
-    let ended = Date().addingTimeInterval(5)
-    while !reader.isFinished && Date() < ended { usleep(10_000) }
-    #expect(reader.isFinished)
+    #expect(finished.wait(timeout: .now() + 5) == .success)
     close(input[0])
     close(output[1])
   }

@@ -71,8 +71,8 @@ final class Harness: @unchecked Sendable {
     let finished = finished
     let input = toServer.readEnd
     let output = toClient.writeEnd
-    Thread.detachNewThread {
-      connection.run(handler: handler)
+    Task {
+      await connection.serve(handler: handler)
       close(input)
       close(output)
       finished.signal()
@@ -107,7 +107,38 @@ final class Harness: @unchecked Sendable {
   }
 }
 
+/// Tasks started so far, shared between them.
+final class StartCount: Sendable {
+  let value = Atomic<Int>(0)
+}
+
 @Suite struct ConnectionTests {
+  /// The reader blocks in read(2) for the connection's life; on a thread of
+  /// the cooperative pool (one per core) it would leave the requests' child
+  /// tasks one core short: a stdio zipDirectory compressed on one core.
+  @Test func aReadingConnectionLeavesEveryCooperativeThreadToTheWork() async throws {
+    let h = Harness()
+    h.request(1, "echo")
+    #expect(try await h.client.expectMessage()["id"] == 1)
+    // As many tasks as the pool has threads, each holding its thread until
+    // all have started: they can only all start if none is the reader's.
+    let width = ProcessInfo.processInfo.activeProcessorCount
+    let started = StartCount()
+    let together = await withTaskGroup(of: Bool.self) { group in
+      for _ in 0..<width {
+        group.addTask {
+          started.value.add(1, ordering: .relaxed)
+          let deadline = ContinuousClock.now + .seconds(5)
+          while started.value.load(ordering: .relaxed) < width && ContinuousClock.now < deadline { usleep(1000) }
+          return started.value.load(ordering: .relaxed) >= width
+        }
+      }
+      return await group.allSatisfy { $0 }
+    }
+    #expect(together, "only \(started.value.load(ordering: .relaxed)) of \(width) tasks ran at once beside the reader")
+    #expect(try await h.finish().isEmpty)
+  }
+
   @Test func repliesOvertakeASlowRequestAndCancellationIsPrompt() async throws {
     let h = Harness()
     h.request(1, "slow")

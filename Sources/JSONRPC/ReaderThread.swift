@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A thread of its own for work that blocks in system calls for as long as
+/// the process lives (a connection's reader in read(2)). Such work must not
+/// sit on one of the cooperative pool's threads: there is one per core, and
+/// the tasks requests start (zipDirectory's compression) would lose that core.
+enum ReaderThread {
+  /// Runs `body` on a new detached thread; if none can be made, here.
+  static func start(_ body: @escaping @Sendable () -> Void) {
+    let job = Unmanaged.passRetained(Job(body)).toOpaque()
+    #if canImport(Glibc)
+    var thread = pthread_t()
+    #else
+    var thread: pthread_t?
+    #endif
+    guard
+      pthread_create(
+        &thread, nil,
+        { raw in
+          Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().body()
+          return nil
+        }, job) == 0
+    else {
+      Unmanaged<Job>.fromOpaque(job).takeRetainedValue().body()
+      return
+    }
+    #if canImport(Glibc)
+    pthread_detach(thread)
+    #else
+    pthread_detach(thread!)
+    #endif
+  }
+
+  private final class Job: Sendable {
+    let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+  }
+}
