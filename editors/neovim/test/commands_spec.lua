@@ -222,6 +222,25 @@ T.test(':AgentBridgeQuickfix: entries at their first changed line; d diffs the e
   T.eq(vim.api.nvim_win_get_cursor(0)[1], 2)
 end, { skip = T.unless_methods('gitChanges', 'gitDiff') })
 
+T.test(':AgentBridgeQuickfix stops at quickfix_limit and points to the changes buffer', function()
+  local repo = T.make_repo()
+  T.fresh(repo)
+  local bridge = require('agent_bridge')
+  local limit = bridge.quickfix_limit
+  bridge.quickfix_limit = 2
+  local done
+  bridge.quickfix(function()
+    done = true
+  end)
+  local ok, err = pcall(T.wait, function()
+    return done
+  end)
+  bridge.quickfix_limit = limit
+  assert(ok, err)
+  T.eq(#vim.fn.getqflist(), 2)
+  T.match(T.notes[1].message, '3 changes; the quickfix list has the first 2, :AgentBridgeChanges has all')
+end, { skip = T.unless_methods('gitChanges') })
+
 T.test(':AgentBridgeQuickfix on a clean repository says so and leaves an empty list', function()
   local repo = T.make_repo()
   T.git(repo, { 'add', '-A' })
