@@ -16,37 +16,37 @@ import Testing
     let python = try #require(which("python3"), "python3 drives Chromium over its DevTools pipe")
     let workspace = try TemporaryDirectory.make("docs-ws")
     try "Hello from the workspace ✓\n".write(toFile: workspace + "/hello.txt", atomically: true, encoding: .utf8)
-    let server = try await TestServer.start(workspace: workspace)
-    defer { Task { await server.stop() } }
-    let output = try TestOutput.directory("HTTPAdapterTests")
-    let script = try TemporaryDirectory.make("cdp") + "/drive_docs.py"
-    try Self.driver.write(toFile: script, atomically: true, encoding: .utf8)
+    try await withServer(workspace: workspace) { server in
+      let output = try TestOutput.directory("HTTPAdapterTests")
+      let script = try TemporaryDirectory.make("cdp") + "/drive_docs.py"
+      try Self.driver.write(toFile: script, atomically: true, encoding: .utf8)
 
-    let plan: JSONValue = [
-      "url": .string("http://127.0.0.1:\(server.port)/docs"),
-      "operation": "selectFile",
-      "fill": ["file": "hello.txt"],
-      "screenshot": .string(output + "/docs-page.png"),
-      "dom": .string(output + "/docs-page.html"),
-    ]
-    let (status, text) = try await RawHTTP.onThread {
-      try runProcess(python, [script, chromium, JSONWriter.string(plan)])
+      let plan: JSONValue = [
+        "url": .string("http://127.0.0.1:\(server.port)/docs"),
+        "operation": "selectFile",
+        "fill": ["file": "hello.txt"],
+        "screenshot": .string(output + "/docs-page.png"),
+        "dom": .string(output + "/docs-page.html"),
+      ]
+      let (status, text) = try await RawHTTP.onThread {
+        try runProcess(python, [script, chromium, JSONWriter.string(plan)])
+      }
+      #expect(status == 0, "driver: \(text)")
+      let lastLine = text.split(separator: "\n").last.map(String.init) ?? ""
+      let result = try #require(try? JSONParser.parse(lastLine), "driver said: \(text)")
+      // The call's outcome as the page shows it.
+      #expect(result["status"]?.stringValue?.hasPrefix("200") == true, "\(result)")
+      // The page pretty-prints the JSON body it received.
+      #expect(result["body"].flatMap { try? JSONParser.parse($0.stringValue ?? "") } == ["code": "Hello from the workspace ✓\n"])
+      // The page found the default conversation on its own.
+      #expect(result["conversation"] == .string(server.conversationId))
+      // Every operation of the OpenAPI document got a form (but the event
+      // stream, which the Changes panel reads).
+      #expect(result["operations"]?.intValue == Int64(RESTMapping.endpoints.count + 5))
+      let png = try Data(contentsOf: URL(fileURLWithPath: output + "/docs-page.png"))
+      #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+      #expect(png.count > 10_000)
     }
-    #expect(status == 0, "driver: \(text)")
-    let lastLine = text.split(separator: "\n").last.map(String.init) ?? ""
-    let result = try #require(try? JSONParser.parse(lastLine), "driver said: \(text)")
-    // The call's outcome as the page shows it.
-    #expect(result["status"]?.stringValue?.hasPrefix("200") == true, "\(result)")
-    // The page pretty-prints the JSON body it received.
-    #expect(result["body"].flatMap { try? JSONParser.parse($0.stringValue ?? "") } == ["code": "Hello from the workspace ✓\n"])
-    // The page found the default conversation on its own.
-    #expect(result["conversation"] == .string(server.conversationId))
-    // Every operation of the OpenAPI document got a form (but the event
-    // stream, which the Changes panel reads).
-    #expect(result["operations"]?.intValue == Int64(RESTMapping.endpoints.count + 5))
-    let png = try Data(contentsOf: URL(fileURLWithPath: output + "/docs-page.png"))
-    #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
-    #expect(png.count > 10_000)
   }
 
   /// The Changes panel, fed by the events stream: a file written in the
@@ -58,26 +58,26 @@ import Testing
     }
     let python = try #require(which("python3"), "python3 drives Chromium over its DevTools pipe")
     let workspace = try WorkspaceRouteTests.repository()
-    let server = try await TestServer.start(workspace: workspace)
-    defer { Task { await server.stop() } }
-    let output = try TestOutput.directory("HTTPAdapterTests")
-    let script = try TemporaryDirectory.make("cdp") + "/drive_docs.py"
-    try Self.driver.write(toFile: script, atomically: true, encoding: .utf8)
-    let plan: JSONValue = [
-      "url": .string("http://127.0.0.1:\(server.port)/docs"),
-      "changes": ["write": .string(workspace + "/from-the-driver.txt"), "name": "from-the-driver.txt"],
-      "screenshot": .string(output + "/docs-changes.png"),
-    ]
-    let (status, text) = try await RawHTTP.onThread {
-      try runProcess(python, [script, chromium, JSONWriter.string(plan)])
+    try await withServer(workspace: workspace) { server in
+      let output = try TestOutput.directory("HTTPAdapterTests")
+      let script = try TemporaryDirectory.make("cdp") + "/drive_docs.py"
+      try Self.driver.write(toFile: script, atomically: true, encoding: .utf8)
+      let plan: JSONValue = [
+        "url": .string("http://127.0.0.1:\(server.port)/docs"),
+        "changes": ["write": .string(workspace + "/from-the-driver.txt"), "name": "from-the-driver.txt"],
+        "screenshot": .string(output + "/docs-changes.png"),
+      ]
+      let (status, text) = try await RawHTTP.onThread {
+        try runProcess(python, [script, chromium, JSONWriter.string(plan)])
+      }
+      #expect(status == 0, "driver: \(text)")
+      let result = try #require(try? JSONParser.parse(text.split(separator: "\n").last.map(String.init) ?? ""), "\(text)")
+      #expect(result["git"]?.stringValue?.contains("A from-the-driver.txt") == true, "\(result)")
+      #expect(result["git"]?.stringValue?.contains("M a.txt") == true, "\(result)")
+      #expect(result["files"]?.stringValue?.contains("created from-the-driver.txt") == true, "\(result)")
+      let seconds = try #require(result["seconds"]?.doubleValue)
+      #expect(seconds < 1.0, "shown after \(seconds) s")
     }
-    #expect(status == 0, "driver: \(text)")
-    let result = try #require(try? JSONParser.parse(text.split(separator: "\n").last.map(String.init) ?? ""), "\(text)")
-    #expect(result["git"]?.stringValue?.contains("A from-the-driver.txt") == true, "\(result)")
-    #expect(result["git"]?.stringValue?.contains("M a.txt") == true, "\(result)")
-    #expect(result["files"]?.stringValue?.contains("created from-the-driver.txt") == true, "\(result)")
-    let seconds = try #require(result["seconds"]?.doubleValue)
-    #expect(seconds < 1.0, "shown after \(seconds) s")
   }
 
   /// A POST from the page (it sends the server's own Origin and
@@ -89,49 +89,49 @@ import Testing
       return
     }
     let python = try #require(which("python3"), "python3 drives Chromium over its DevTools pipe")
-    let server = try await TestServer.start()
-    defer { Task { await server.stop() } }
-    let output = try TestOutput.directory("HTTPAdapterTests")
-    let script = try TemporaryDirectory.make("cdp") + "/drive_docs.py"
-    try Self.driver.write(toFile: script, atomically: true, encoding: .utf8)
-    let records = server.dispatcher.options.stateDirectory! + "/feedback.jsonl"
-    func lines() -> Int {
-      ((try? String(contentsOfFile: records, encoding: .utf8)) ?? "").split(separator: "\n").count
-    }
+    try await withServer { server in
+      let output = try TestOutput.directory("HTTPAdapterTests")
+      let script = try TemporaryDirectory.make("cdp") + "/drive_docs.py"
+      try Self.driver.write(toFile: script, atomically: true, encoding: .utf8)
+      let records = server.dispatcher.options.stateDirectory! + "/feedback.jsonl"
+      func lines() -> Int {
+        ((try? String(contentsOfFile: records, encoding: .utf8)) ?? "").split(separator: "\n").count
+      }
 
-    let docs: JSONValue = [
-      "url": .string("http://127.0.0.1:\(server.port)/docs"),
-      "operation": "submitFeedback", "fill": [:], "body": #"{"polarity": "positive", "feedback": "from the docs"}"#,
-      "screenshot": .string(output + "/docs-page-post.png"), "dom": .string(output + "/docs-page-post.html"),
-    ]
-    let (status, text) = try await RawHTTP.onThread { try runProcess(python, [script, chromium, JSONWriter.string(docs)]) }
-    #expect(status == 0, "driver: \(text)")
-    let result = try #require(try? JSONParser.parse(text.split(separator: "\n").last.map(String.init) ?? ""), "\(text)")
-    #expect(result["status"]?.stringValue?.hasPrefix("200") == true, "\(result)")
-    #expect(lines() == 1)
+      let docs: JSONValue = [
+        "url": .string("http://127.0.0.1:\(server.port)/docs"),
+        "operation": "submitFeedback", "fill": [:], "body": #"{"polarity": "positive", "feedback": "from the docs"}"#,
+        "screenshot": .string(output + "/docs-page-post.png"), "dom": .string(output + "/docs-page-post.html"),
+      ]
+      let (status, text) = try await RawHTTP.onThread { try runProcess(python, [script, chromium, JSONWriter.string(docs)]) }
+      #expect(status == 0, "driver: \(text)")
+      let result = try #require(try? JSONParser.parse(text.split(separator: "\n").last.map(String.init) ?? ""), "\(text)")
+      #expect(result["status"]?.stringValue?.hasPrefix("200") == true, "\(result)")
+      #expect(lines() == 1)
 
-    // Another origin on loopback (a second server's docs page, as
-    // localhost): what a hostile local page or rebinding site would be.
-    let other = try await TestServer.start()
-    defer { Task { await other.stop() } }
-    let base = "http://127.0.0.1:\(server.port)"
-    let foreign: JSONValue = [
-      "url": .string("http://localhost:\(other.port)/docs"),
-      "foreign": [
-        "post": .string(base + server.conversationPath("submit-feedback")),
-        "body": #"{"polarity": "negative", "feedback": "forged"}"#,
-        "image": .string(base + server.conversationPath("zip-directory")),
-      ],
-    ]
-    let (foreignStatus, foreignText) = try await RawHTTP.onThread {
-      try runProcess(python, [script, chromium, JSONWriter.string(foreign)])
+      // Another origin on loopback (a second server's docs page, as
+      // localhost): what a hostile local page or rebinding site would be.
+      try await withServer { other in
+        let base = "http://127.0.0.1:\(server.port)"
+        let foreign: JSONValue = [
+          "url": .string("http://localhost:\(other.port)/docs"),
+          "foreign": [
+            "post": .string(base + server.conversationPath("submit-feedback")),
+            "body": #"{"polarity": "negative", "feedback": "forged"}"#,
+            "image": .string(base + server.conversationPath("zip-directory")),
+          ],
+        ]
+        let (foreignStatus, foreignText) = try await RawHTTP.onThread {
+          try runProcess(python, [script, chromium, JSONWriter.string(foreign)])
+        }
+        #expect(foreignStatus == 0, "driver: \(foreignText)")
+        let seen = try #require(
+          try? JSONParser.parse(foreignText.split(separator: "\n").last.map(String.init) ?? ""), "\(foreignText)")
+        #expect(seen["origin"] == .string("http://localhost:\(other.port)"))
+        #expect(seen["image"] == "error")
+        #expect(lines() == 1, "the foreign page's POST was stored")
+      }
     }
-    #expect(foreignStatus == 0, "driver: \(foreignText)")
-    let seen = try #require(
-      try? JSONParser.parse(foreignText.split(separator: "\n").last.map(String.init) ?? ""), "\(foreignText)")
-    #expect(seen["origin"] == .string("http://localhost:\(other.port)"))
-    #expect(seen["image"] == "error")
-    #expect(lines() == 1, "the foreign page's POST was stored")
   }
 
   /// Drives Chromium over `--remote-debugging-pipe` (fds 3 and 4, JSON

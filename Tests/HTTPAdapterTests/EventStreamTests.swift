@@ -80,31 +80,31 @@ final class EventStreamReader: Sendable {
 @Suite struct EventStreamTests {
   @Test func changesArePushedAsEventsWithHeartbeats() async throws {
     let root = try WorkspaceRouteTests.repository()
-    let server = try await TestServer.start(workspace: root, configure: { $0.eventHeartbeat = .milliseconds(200) })
-    defer { Task { await server.stop() } }
-    let reader = try EventStreamReader(port: server.port, target: server.conversationPath("events"))
-    #expect(reader.wait { !reader.events("gitChanged").isEmpty })
-    #expect(reader.text.hasPrefix("HTTP/1.1 200"))
-    #expect(reader.text.lowercased().contains("content-type: text/event-stream"))
-    let first = reader.events("gitChanged").first
-    #expect(first?["changes"] == [["status": "M", "path": "a.txt"]])
-    #expect(first?["conversationId"]?.stringValue == server.conversationId)
+    try await withServer(workspace: root, configure: { $0.eventHeartbeat = .milliseconds(200) }) { server in
+      let reader = try EventStreamReader(port: server.port, target: server.conversationPath("events"))
+      #expect(reader.wait { !reader.events("gitChanged").isEmpty })
+      #expect(reader.text.hasPrefix("HTTP/1.1 200"))
+      #expect(reader.text.lowercased().contains("content-type: text/event-stream"))
+      let first = reader.events("gitChanged").first
+      #expect(first?["changes"] == [["status": "M", "path": "a.txt"]])
+      #expect(first?["conversationId"]?.stringValue == server.conversationId)
 
-    try "new\n".write(toFile: root + "/new.txt", atomically: false, encoding: .utf8)
-    #expect(
-      reader.wait {
-        reader.events("filesChanged").contains { $0["changes"] == [["path": "new.txt", "type": "created"]] }
-          && reader.events("gitChanged").contains {
-            $0["changes"] == [["status": "M", "path": "a.txt"], ["status": "A", "path": "new.txt"]]
-          }
-      })
-    #expect(reader.wait { reader.body.contains(": heartbeat\n\n") })
-    #expect(server.dispatcher.subscriptions.count == 1)
+      try "new\n".write(toFile: root + "/new.txt", atomically: false, encoding: .utf8)
+      #expect(
+        reader.wait {
+          reader.events("filesChanged").contains { $0["changes"] == [["path": "new.txt", "type": "created"]] }
+            && reader.events("gitChanged").contains {
+              $0["changes"] == [["status": "M", "path": "a.txt"], ["status": "A", "path": "new.txt"]]
+            }
+        })
+      #expect(reader.wait { reader.body.contains(": heartbeat\n\n") })
+      #expect(server.dispatcher.subscriptions.count == 1)
 
-    // The client goes: the next heartbeat finds out and the watcher stops.
-    reader.close()
-    #expect(reader.wait { server.dispatcher.subscriptions.count == 0 })
-    #expect(server.dispatcher.subscriptions.watchState(conversationId: server.conversationId) == nil)
+      // The client goes: the next heartbeat finds out and the watcher stops.
+      reader.close()
+      #expect(reader.wait { server.dispatcher.subscriptions.count == 0 })
+      #expect(server.dispatcher.subscriptions.watchState(conversationId: server.conversationId) == nil)
+    }
   }
 
   /// A page that stops reading: past the backlog limit its subscription is
@@ -112,50 +112,50 @@ final class EventStreamReader: Sendable {
   /// notification it does not read.
   @Test func aStreamNobodyReadsIsDropped() async throws {
     let root = try WorkspaceRouteTests.repository()
-    let server = try await TestServer.start(workspace: root, bridge: { $0.maxSubscriberBacklogBytes = 16 << 10 })
-    defer { Task { await server.stop() } }
-    // Connected, asked, never read.
-    let fd = try RawHTTP.connect(port: server.port)
-    defer { close(fd) }
-    let head = Array("GET \(server.conversationPath("events")) HTTP/1.1\r\nHost: 127.0.0.1:\(server.port)\r\n\r\n".utf8)
-    _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    let subscribed = Date().addingTimeInterval(5)
-    while server.dispatcher.subscriptions.count == 0 && Date() < subscribed { usleep(10_000) }
-    #expect(server.dispatcher.subscriptions.count == 1)
-    let long = String(repeating: "n", count: 150)
-    var round = 0
-    while server.dispatcher.subscriptions.count == 1 && round < 60 {
-      try FileManager.default.createDirectory(atPath: root + "/r\(round)", withIntermediateDirectories: true)
-      for file in 0..<200 { _ = FileManager.default.createFile(atPath: root + "/r\(round)/\(long)\(file)", contents: nil) }
-      round += 1
-      usleep(100_000)
-    }
-    #expect(server.dispatcher.subscriptions.count == 0, "still subscribed after \(round) rounds")
-    #expect(server.dispatcher.subscriptions.watchState(conversationId: server.conversationId) == nil)
-    // Read now: what was written comes, then the response ends with its last chunk.
-    let ending = try await RawHTTP.onThread { () -> Bool in
-      var timeout = timeval(tv_sec: 5, tv_usec: 0)
-      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-      var tail: [UInt8] = []
-      var buffer = [UInt8](repeating: 0, count: 1 << 16)
-      while true {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { return false }
-        tail = Array((tail + buffer[0..<n]).suffix(16))
-        if tail.suffix(5).elementsEqual("0\r\n\r\n".utf8) { return true }
+    try await withServer(workspace: root, bridge: { $0.maxSubscriberBacklogBytes = 16 << 10 }) { server in
+      // Connected, asked, never read.
+      let fd = try RawHTTP.connect(port: server.port)
+      defer { close(fd) }
+      let head = Array("GET \(server.conversationPath("events")) HTTP/1.1\r\nHost: 127.0.0.1:\(server.port)\r\n\r\n".utf8)
+      _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+      let subscribed = Date().addingTimeInterval(5)
+      while server.dispatcher.subscriptions.count == 0 && Date() < subscribed { usleep(10_000) }
+      #expect(server.dispatcher.subscriptions.count == 1)
+      let long = String(repeating: "n", count: 150)
+      var round = 0
+      while server.dispatcher.subscriptions.count == 1 && round < 60 {
+        try FileManager.default.createDirectory(atPath: root + "/r\(round)", withIntermediateDirectories: true)
+        for file in 0..<200 { _ = FileManager.default.createFile(atPath: root + "/r\(round)/\(long)\(file)", contents: nil) }
+        round += 1
+        usleep(100_000)
       }
+      #expect(server.dispatcher.subscriptions.count == 0, "still subscribed after \(round) rounds")
+      #expect(server.dispatcher.subscriptions.watchState(conversationId: server.conversationId) == nil)
+      // Read now: what was written comes, then the response ends with its last chunk.
+      let ending = try await RawHTTP.onThread { () -> Bool in
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var tail: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+          let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+          guard n > 0 else { return false }
+          tail = Array((tail + buffer[0..<n]).suffix(16))
+          if tail.suffix(5).elementsEqual("0\r\n\r\n".utf8) { return true }
+        }
+      }
+      #expect(ending, "the dropped stream did not end")
     }
-    #expect(ending, "the dropped stream did not end")
   }
 
   @Test func unknownConversationIs404AndTheKeyIsRequired() async throws {
-    let server = try await TestServer.start(configure: { $0.apiKey = "k" })
-    defer { Task { await server.stop() } }
-    let unknown = try await server.get("/api/conversations/nope/events", headers: [("X-Session-API-Key", "k")])
-    #expect(unknown.status == 404)
-    let unkeyed = try await server.get(server.conversationPath("events"))
-    #expect(unkeyed.status == 401)
-    #expect(server.dispatcher.subscriptions.count == 0)
+    try await withServer(configure: { $0.apiKey = "k" }) { server in
+      let unknown = try await server.get("/api/conversations/nope/events", headers: [("X-Session-API-Key", "k")])
+      #expect(unknown.status == 404)
+      let unkeyed = try await server.get(server.conversationPath("events"))
+      #expect(unkeyed.status == 401)
+      #expect(server.dispatcher.subscriptions.count == 0)
+    }
   }
 
   /// SIGTERM ends every stream with its last chunk, and the process exits

@@ -28,8 +28,8 @@ final class TestServer: Sendable {
   }
 
   /// Starts a server over `workspace` (a fresh temporary directory when nil)
-  /// and returns once it listens.
-  static func start(
+  /// and returns once it listens. Tests use `withServer`, which also stops it.
+  fileprivate static func start(
     workspace: String? = nil, configure: (inout HTTPServerOptions) -> Void = { _ in },
     bridge: (inout BridgeOptions) -> Void = { _ in }
   ) async throws -> TestServer {
@@ -80,6 +80,24 @@ final class TestServer: Sendable {
 
   /// `/api/conversations/<default id>/<path>`
   func conversationPath(_ path: String) -> String { "/api/conversations/\(conversationId)/\(path)" }
+}
+
+/// Runs `body` against a server started as `TestServer.start` would, then
+/// stops the server and waits until it has stopped, whether `body` returned
+/// or threw: no test leaves a server running behind it.
+func withServer(
+  workspace: String? = nil, configure: (inout HTTPServerOptions) -> Void = { _ in },
+  bridge: (inout BridgeOptions) -> Void = { _ in },
+  _ body: (TestServer) async throws -> Void
+) async throws {
+  let server = try await TestServer.start(workspace: workspace, configure: configure, bridge: bridge)
+  do {
+    try await body(server)
+  } catch {
+    await server.stop()
+    throw error
+  }
+  await server.stop()
 }
 
 struct TestFailure: Error, CustomStringConvertible {
