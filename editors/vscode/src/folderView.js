@@ -245,9 +245,17 @@ class FolderView {
     return state;
   }
 
-  /** QuickDiffProvider: the agent's base of a file in this folder. */
+  /**
+   * QuickDiffProvider: the agent's base of a file it changed. Only for the
+   * listed files: gitDiff of an ignored file has an empty base, which the
+   * gutter would show as all new. VS Code asks again whenever the resources
+   * change, so a file the agent starts changing gets its marks then.
+   */
   originalResource(uri) {
-    if (uri.scheme !== 'file' || this.repository === false || !this.relative(uri.fsPath)) return undefined;
+    if (uri.scheme !== 'file') return undefined;
+    const relative = this.relative(uri.fsPath);
+    const state = relative && this.resources.get(relative);
+    if (!state || state.contextValue === 'D' || relative.endsWith('/')) return undefined;
     return contentUri(uri.fsPath, 'original');
   }
 

@@ -134,7 +134,7 @@ test('the view: groups, decorations, status bar; a resource opens the diff again
   }
 });
 
-test('QuickDiffProvider: the gutter compares a file with the agent’s base', async () => {
+test('QuickDiffProvider: the gutter compares a changed file with the agent’s base', async () => {
   const repo = makeRepo();
   const { api, state } = activate([repo]);
   try {
@@ -145,8 +145,16 @@ test('QuickDiffProvider: the gutter compares a file with the agent’s base', as
     assert.equal(original.scheme, 'agent-bridge');
     assert.equal(original.path, file.fsPath, 'the original keeps the file’s name, so its language');
     assert.equal(await standIn.provide(original), 'one\ntwo\nthree');
-    const unchanged = await provider.provideOriginalResource(vscode.Uri.file(path.join(repo, 'README.md')));
-    assert.equal(await standIn.provide(unchanged), '# demo');
+    const added = provider.provideOriginalResource(vscode.Uri.file(path.join(repo, 'notes', 'new.md')));
+    assert.equal(await standIn.provide(added), '', 'a new file: every line is the agent’s');
+    assert.equal(provider.provideOriginalResource(vscode.Uri.file(path.join(repo, 'README.md'))), undefined, 'unchanged');
+    assert.equal(provider.provideOriginalResource(vscode.Uri.file(path.join(repo, 'build', 'out.o'))), undefined, 'ignored: not all new');
+
+    // Once the agent changes a file, VS Code asks again and gets its base.
+    fs.writeFileSync(path.join(repo, 'README.md'), '# demo\nmore\n');
+    await shown(api, repo, { count: 4 });
+    const readme = provider.provideOriginalResource(vscode.Uri.file(path.join(repo, 'README.md')));
+    assert.equal(await standIn.provide(readme), '# demo');
     assert.equal(provider.provideOriginalResource(vscode.Uri.file(path.join(os.tmpdir(), 'elsewhere.txt'))), undefined);
     assert.equal(provider.provideOriginalResource(original), undefined, 'not for its own documents');
   } finally {
