@@ -162,341 +162,134 @@ public struct FrameParser: Sendable {
   private var resyncAtJSON: Bool { forcedFraming != .lsp }
 
   private mutating func parse() {
-    parsing: while true {
-      switch state {
-      case .idle:
-        while start < buffer.count, Self.isWhitespace(buffer[start]) { start += 1 }
-        guard start < buffer.count else { break parsing }
-        if forcedFraming == .ndjson || (forcedFraming == nil && Self.startsJSON(buffer[start])) {
-          if !readLine() { break parsing }
-        } else {
-          state = .header(contentLength: nil, invalid: nil, fields: 0)
-        }
-
-      case .header(let contentLength, let invalid, let fields):
-        let newline = nextNewline()
-        if (newline ?? buffer.count) - start > Self.maxHeaderBytes {
-          // Judged, and resynchronised from, the same byte whether or not
-          // the line arrived in one read: just past the limit. (Skipping to
-          // the line's end only when it had arrived made a `Content-Length`
-          // in the tail of an overlong line count or not by read size.)
-          emit(.malformed(reason: "header line longer than \(Self.maxHeaderBytes) bytes", .lsp))
-          start += Self.maxHeaderBytes + 1
-          scanned = 0
-          state = .resync(atLineStart: false, json: resyncAtJSON)
-          continue parsing
-        }
-        guard let newline else { break parsing }
-        var lineEnd = newline
-        while lineEnd > start, buffer[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
-        let line = buffer[start..<lineEnd]
-        if line.isEmpty {
-          start = newline + 1
-          finishHeader(contentLength: contentLength, invalid: invalid)
-          continue parsing
-        }
-        guard Self.isHeaderField(line) else {
-          if fields == 0 {
-            // A stray line where a message should start is dropped alone,
-            // unless a header was glued to its end (garbage written without
-            // a newline before a real message): that header is kept.
-            emit(.malformed(reason: "expected a Content-Length header or a JSON value", .lsp))
-            // Searched from the line's second byte: the parser must move on
-            // even should the line start with something header-like.
-            if newline > start + 1, let header = findContentLength(in: (start + 1)..<newline) {
-              start = header
-              state = .header(contentLength: nil, invalid: nil, fields: 0)
-            } else {
-              start = newline + 1
-              state = .idle
-            }
-          } else if resyncAtJSON, Self.startsJSON(buffer[start]) {
-            // Headers, then JSON without the blank line: the header block is
-            // bad, but the JSON line may well be a message of its own.
-            emit(.malformed(reason: "header block not ended by an empty line", .lsp))
-            state = .idle
-          } else {
-            emit(.malformed(reason: "malformed header line", .lsp))
-            start = newline + 1
-            state = .resync(atLineStart: true, json: resyncAtJSON)
-          }
-          continue parsing
-        }
-        start = newline + 1
-        state = headerField(line, contentLength: contentLength, invalid: invalid, fields: fields + 1)
-
-      case .body(let length):
-        guard buffer.count - start >= length else { break parsing }
-        emit(.message(Array(buffer[start..<(start + length)]), .lsp))
-        start += length
-        state = .idle
-
-      case .resync(let atLineStart, let json):
-        if resync(atLineStart: atLineStart, json: json) { continue parsing }
-        break parsing
-
-      case .skipBytes(let remaining):
-        let dropped = min(remaining, buffer.count - start)
-        start += dropped
-        if dropped < remaining {
-          state = .skipBytes(remaining: remaining - dropped)
-          break parsing
-        }
-        state = .idle
-
-      case .skipLine:
-        if let newline = nextNewline() {
-          start = newline + 1
-          state = .idle
-        } else {
-          start = buffer.count
-          scanned = 0
-          break parsing
-        }
-      }
-    }
+    while step() {}
     compact()
   }
 
-  /// Reads one JSON line; false when it is not complete yet.
-  private mutating func readLine() -> Bool {
-    guard let newline = nextNewline() else {
-      // One byte of slack for a `\r` that the coming `\n` would strip.
-      if buffer.count - start > maxMessageBytes + 1 {
-        emit(.oversized(length: nil, .ndjson))
-        start = buffer.count
-        scanned = 0
-        state = .skipLine
-        return true
-      }
-      return false
+  /// Takes one step through the states; false when the buffer holds too
+  /// little for another.
+  private mutating func step() -> Bool {
+    switch state {
+    case .idle: return startMessage()
+    case .header(let contentLength, let invalid, let fields):
+      return readHeaderLine(contentLength: contentLength, invalid: invalid, fields: fields)
+    case .body(let length): return readBody(length: length)
+    case .resync(let atLineStart, let json): return resync(atLineStart: atLineStart, json: json)
+    case .skipBytes(let remaining): return skipBuffered(remaining)
+    case .skipLine: return skipBufferedLine()
     }
-    // The limit applies to the line as sent (less the `\r` of a `\r\n`),
-    // trailing blanks included: that is what the incomplete-line check above
-    // can see, and the verdict must not depend on where the reads split.
-    // For the same reason an oversized line never carries its length.
-    let rawEnd = newline > start && buffer[newline - 1] == UInt8(ascii: "\r") ? newline - 1 : newline
-    if rawEnd - start > maxMessageBytes {
-      // Before looking for a glued header: the incomplete-line check above
-      // gives up on a long line without seeing its end, so looking here
-      // would make a glued header count only when its line came in one read.
-      emit(.oversized(length: nil, .ndjson))
-      start = newline + 1
-      return true
+  }
+
+  /// Skips the blanks between messages and reads the next one's first byte
+  /// to tell its framing.
+  private mutating func startMessage() -> Bool {
+    while start < buffer.count, Self.isWhitespace(buffer[start]) { start += 1 }
+    guard start < buffer.count else { return false }
+    if forcedFraming == .ndjson || (forcedFraming == nil && Self.startsJSON(buffer[start])) {
+      return readLine()
     }
-    var end = newline
-    if forcedFraming == nil, let header = findGluedHeader(in: start..<newline) {
-      // `{...}Content-Length: N`: a JSON value with an LSP header glued to
-      // it, which is what a body shorter than its Content-Length, or one
-      // whose header was lost, leaves behind. Without this split, every
-      // later LSP message would be read as one broken line with the next
-      // one's header.
-      end = header
-      while end > start, Self.isWhitespace(buffer[end - 1]) { end -= 1 }
-      emit(.message(Array(buffer[start..<end]), .ndjson))
-      start = header
-      state = .header(contentLength: nil, invalid: nil, fields: 0)
-      return true
-    }
-    while end > start, Self.isWhitespace(buffer[end - 1]) { end -= 1 }
-    emit(.message(Array(buffer[start..<end]), .ndjson))
-    start = newline + 1
+    state = .header(contentLength: nil, invalid: nil, fields: 0)
     return true
   }
 
-  /// Scans forward for `Content-Length:` anywhere, or (when `json`) for a
-  /// whole line that starts with `{` or `[` and holds no `Content-Length:`
-  /// (so the body of a bad LSP message, glued to the next header, is not
-  /// taken for a JSON line). True when the parser found where to go on.
-  ///
-  /// While a candidate JSON line is incomplete, `start` stays on its first
-  /// byte and `scanned` says how far it has been searched.
-  private mutating func resync(atLineStart: Bool, json: Bool) -> Bool {
-    let needle = Self.contentLengthNeedle
-    let count = buffer.count
-    var candidate: Int? = json && atLineStart && start < count && Self.startsJSON(buffer[start]) ? start : nil
-    var i = candidate == nil ? start : start + scanned
-    var lineStart = candidate == nil ? atLineStart : false
-    while i < count {
-      let byte = buffer[i]
-      if candidate == nil, json, lineStart, Self.startsJSON(byte) { candidate = i }
-      if byte != 0x0A, let line = candidate, i - line > maxMessageBytes {
-        // Too long to be a message whatever follows: say so at this byte,
-        // where it is known however the stream was chunked (the check after
-        // the loop used to drop the line silently when a read ended past the
-        // limit, while a read holding the whole line answered it oversized).
-        emit(.oversized(length: nil, .ndjson))
-        candidate = nil
-      }
-      if byte == 0x0A, let line = candidate {
-        start = line
-        scanned = 0
-        state = .idle
-        return true
-      }
-      if Self.folds(byte, to: needle[0]) {
-        if count - i < needle.count { break }  // Maybe a split "Content-Length:"; wait.
-        var match = true
-        for j in 1..<needle.count where !Self.folds(buffer[i + j], to: needle[j]) {
-          match = false
-          break
-        }
-        if match {
-          start = i
-          scanned = 0
-          state = .header(contentLength: nil, invalid: nil, fields: 0)
-          return true
-        }
-      }
-      lineStart = byte == 0x0A || (lineStart && Self.isWhitespace(byte))
-      i += 1
+  private mutating func readBody(length: Int) -> Bool {
+    guard buffer.count - start >= length else { return false }
+    emit(.message(Array(buffer[start..<(start + length)]), .lsp))
+    start += length
+    state = .idle
+    return true
+  }
+
+  private mutating func skipBuffered(_ remaining: Int) -> Bool {
+    let dropped = min(remaining, buffer.count - start)
+    start += dropped
+    guard dropped == remaining else {
+      state = .skipBytes(remaining: remaining - dropped)
+      return false
     }
-    if let line = candidate {
-      start = line
-      scanned = i - line
-      state = .resync(atLineStart: true, json: json)
-    } else {
-      start = i
+    state = .idle
+    return true
+  }
+
+  private mutating func skipBufferedLine() -> Bool {
+    guard let newline = nextNewline() else {
+      start = buffer.count
       scanned = 0
-      state = .resync(atLineStart: lineStart && candidate == nil, json: json)
+      return false
     }
-    return false
+    start = newline + 1
+    state = .idle
+    return true
   }
 
-  /// The first `content-length:` (any case) in `range`.
-  private func findContentLength(in range: Range<Int>) -> Int? {
-    let needle = Self.contentLengthNeedle
-    guard range.count >= needle.count else { return nil }
-    return buffer.withUnsafeBufferPointer { bytes in
-      var i = range.lowerBound
-      let last = range.upperBound - needle.count
-      while i <= last {
-        if Self.folds(bytes[i], to: needle[0]) {
-          var j = 1
-          while j < needle.count, Self.folds(bytes[i + j], to: needle[j]) { j += 1 }
-          if j == needle.count { return i }
-        }
-        i += 1
-      }
-      return nil
+  // MARK: LSP headers
+
+  /// Reads one header line, or the empty line that ends the block.
+  private mutating func readHeaderLine(contentLength: Int?, invalid: String?, fields: Int) -> Bool {
+    let newline = nextNewline()
+    if (newline ?? buffer.count) - start > Self.maxHeaderBytes {
+      rejectLongHeaderLine()
+      return true
     }
-  }
-
-  /// The offset of a `content-length:` that directly follows a `}` or `]`
-  /// (spaces allowed) in `range`: where a glued header starts.
-  private func findGluedHeader(in range: Range<Int>) -> Int? {
-    let needle = Self.contentLengthNeedle
-    guard range.count > needle.count else { return nil }
-    return buffer.withUnsafeBufferPointer { bytes in
-      var i = range.lowerBound
-      let last = range.upperBound - needle.count
-      while i < last {
-        let byte = bytes[i]
-        i += 1
-        guard byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") else { continue }
-        var k = i
-        while k <= last, bytes[k] == 0x20 || bytes[k] == 0x09 { k += 1 }
-        guard k <= last, Self.folds(bytes[k], to: needle[0]) else { continue }
-        var j = 1
-        while j < needle.count, Self.folds(bytes[k + j], to: needle[j]) { j += 1 }
-        if j == needle.count { return k }
-      }
-      return nil
+    guard let newline else { return false }
+    var lineEnd = newline
+    while lineEnd > start, buffer[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
+    let line = buffer[start..<lineEnd]
+    if line.isEmpty {
+      start = newline + 1
+      finishHeader(contentLength: contentLength, invalid: invalid)
+    } else if let length = contentLengthValue(line) {
+      start = newline + 1
+      state = Self.adding(length: length, to: contentLength, invalid: invalid, fields: fields + 1)
+    } else if Self.isHeaderField(line) {
+      start = newline + 1
+      state = headerField(line, contentLength: contentLength, invalid: invalid, fields: fields + 1)
+    } else {
+      rejectHeaderLine(endingAt: newline, fields: fields)
     }
+    return true
   }
 
-  /// Lowercase `content-length:`, matched with `folds(_:to:)`.
-  private static let contentLengthNeedle: [UInt8] = Array("content-length:".utf8)
-
-  /// `byte` is `expected` (a lowercase needle byte) in either case. Only
-  /// letters fold: `byte | 0x20` used to, but it also made `\r` a `-` and
-  /// 0x1A a `:`, so `Content-Length<0x1A> 2` passed for a header that no
-  /// header parser accepts, and the parser spun on it for ever.
-  @inline(__always) private static func folds(_ byte: UInt8, to expected: UInt8) -> Bool {
-    byte == expected || (expected >= UInt8(ascii: "a") && expected <= UInt8(ascii: "z") && byte == expected - 0x20)
+  /// Judged, and resynchronised from, the same byte whether or not the line
+  /// arrived in one read: just past the limit, so that a `Content-Length`
+  /// in the tail of an overlong line counts or not regardless of read size.
+  private mutating func rejectLongHeaderLine() {
+    emit(.malformed(reason: "header line longer than \(Self.maxHeaderBytes) bytes", .lsp))
+    start += Self.maxHeaderBytes + 1
+    scanned = 0
+    state = .resync(atLineStart: false, json: resyncAtJSON)
   }
 
-  /// `token ":" value`, with RFC 7230 token characters in the name.
-  private static func isHeaderField(_ line: ArraySlice<UInt8>) -> Bool {
-    guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { return false }
-    return line[..<colon].allSatisfy { byte in
-      switch byte {
-      case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-        UInt8(ascii: "0")...UInt8(ascii: "9"):
-        return true
-      default:
-        return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-      }
+  /// A line in a header block that is not `name: value`.
+  private mutating func rejectHeaderLine(endingAt newline: Int, fields: Int) {
+    if fields == 0 {
+      rejectStrayLine(endingAt: newline)
+    } else if resyncAtJSON, Self.startsJSON(buffer[start]) {
+      // Headers, then JSON without the blank line: the header block is bad,
+      // but the JSON line may well be a message of its own.
+      emit(.malformed(reason: "header block not ended by an empty line", .lsp))
+      state = .idle
+    } else {
+      emit(.malformed(reason: "malformed header line", .lsp))
+      start = newline + 1
+      state = .resync(atLineStart: true, json: resyncAtJSON)
     }
   }
 
-  private func headerField(_ line: ArraySlice<UInt8>, contentLength: Int?, invalid: String?, fields: Int) -> State {
-    // The common header, read straight from the bytes: this runs for every
-    // LSP message, so it allocates nothing.
-    if invalid == nil, let length = Self.plainContentLength(line) {
-      if let contentLength, contentLength != length {
-        return .header(contentLength: nil, invalid: "conflicting Content-Length headers", fields: fields)
-      }
-      return .header(contentLength: length, invalid: nil, fields: fields)
+  /// A stray line where a message should start is dropped alone, unless a
+  /// header was glued to its end (garbage written without a newline before a
+  /// real message): that header is kept. The search starts at the line's
+  /// second byte so that the parser moves on even when the line itself
+  /// starts with something header-like.
+  private mutating func rejectStrayLine(endingAt newline: Int) {
+    emit(.malformed(reason: "expected a Content-Length header or a JSON value", .lsp))
+    if let header = firstContentLength(in: (start + 1)..<newline) {
+      start = header
+      state = .header(contentLength: nil, invalid: nil, fields: 0)
+    } else {
+      start = newline + 1
+      state = .idle
     }
-    let colon = line.firstIndex(of: UInt8(ascii: ":"))!
-    let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
-    let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingSpaces()
-    func keep(_ invalidNow: String? = nil, length: Int? = contentLength) -> State {
-      .header(contentLength: length, invalid: invalid ?? invalidNow, fields: fields)
-    }
-    switch name {
-    case "content-length":
-      guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-        return keep("Content-Length is not a number: \(value.prefix(40))", length: nil)
-      }
-      guard value.utf8.count <= Self.maxLengthDigits, let length = Int(value) else {
-        // Not a length anyone can send; treat it as noise and resynchronise.
-        return keep("Content-Length out of range: \(value.prefix(40))", length: nil)
-      }
-      if let contentLength, contentLength != length {
-        return keep("conflicting Content-Length headers", length: nil)
-      }
-      return keep(length: length)
-    case "content-type":
-      // `application/vscode-jsonrpc; charset=utf-8`; `utf8` is the legacy
-      // spelling LSP asks servers to accept. Any other charset is refused.
-      let lowered = value.lowercased()
-      for parameter in lowered.split(separator: ";").dropFirst() {
-        let pair = parameter.split(separator: "=", maxSplits: 1)
-        guard pair.count == 2, pair[0].trimmingCharacters(in: " \t") == "charset" else { continue }
-        let charset = pair[1].trimmingCharacters(in: "\" \t")
-        if charset != "utf-8" && charset != "utf8" {
-          return keep("unsupported charset \(charset): only utf-8 is accepted")
-        }
-      }
-      return keep()
-    default:
-      return keep()  // Unknown headers are ignored.
-    }
-  }
-
-  /// `Content-Length: <1-18 digits>` (any case, optional blanks), else nil.
-  private static func plainContentLength(_ line: ArraySlice<UInt8>) -> Int? {
-    let needle = contentLengthNeedle
-    guard line.count > needle.count else { return nil }
-    var i = line.startIndex
-    for expected in needle {
-      guard Self.folds(line[i], to: expected) else { return nil }
-      i += 1
-    }
-    while i < line.endIndex, line[i] == 0x20 || line[i] == 0x09 { i += 1 }
-    var end = line.endIndex
-    while end > i, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
-    guard end > i, end - i <= maxLengthDigits else { return nil }
-    var value = 0
-    while i < end {
-      let digit = line[i] &- UInt8(ascii: "0")
-      guard digit < 10 else { return nil }
-      value = value * 10 + Int(digit)
-      i += 1
-    }
-    return value
   }
 
   private mutating func finishHeader(contentLength: Int?, invalid: String?) {
@@ -517,6 +310,254 @@ public struct FrameParser: Sendable {
       state = .body(length: length)
     }
   }
+
+  /// The value of `Content-Length: <1-18 digits>` (any case, optional
+  /// blanks around the digits), else nil. Every LSP message has one, so
+  /// this reads the bytes and allocates nothing.
+  private func contentLengthValue(_ line: ArraySlice<UInt8>) -> Int? {
+    guard line.count > Self.contentLengthNeedle.count, isContentLength(at: line.startIndex) else { return nil }
+    var i = line.startIndex + Self.contentLengthNeedle.count
+    var end = line.endIndex
+    while i < end, Self.isBlank(line[i]) { i += 1 }
+    while end > i, Self.isBlank(line[end - 1]) { end -= 1 }
+    guard end > i, end - i <= Self.maxLengthDigits else { return nil }
+    var value = 0
+    for byte in line[i..<end] {
+      let digit = byte &- UInt8(ascii: "0")
+      guard digit < 10 else { return nil }
+      value = value * 10 + Int(digit)
+    }
+    return value
+  }
+
+  /// A header block that has read `length` in a Content-Length header. An
+  /// invalid block keeps the reason it had, but still learns the length so
+  /// that its body can be skipped exactly.
+  private static func adding(length: Int, to contentLength: Int?, invalid: String?, fields: Int) -> State {
+    if let contentLength, contentLength != length {
+      return .header(contentLength: nil, invalid: invalid ?? "conflicting Content-Length headers", fields: fields)
+    }
+    return .header(contentLength: length, invalid: invalid, fields: fields)
+  }
+
+  /// Any header line but a plain Content-Length: those that need reading as
+  /// text (an odd Content-Length, Content-Type) and those that are ignored.
+  private func headerField(_ line: ArraySlice<UInt8>, contentLength: Int?, invalid: String?, fields: Int) -> State {
+    let colon = line.firstIndex(of: UInt8(ascii: ":"))!
+    let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
+    let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingSpaces()
+    func keep(_ invalidNow: String? = nil, length: Int? = contentLength) -> State {
+      .header(contentLength: length, invalid: invalid ?? invalidNow, fields: fields)
+    }
+    switch name {
+    case "content-length":
+      guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        return keep("Content-Length is not a number: \(value.prefix(40))", length: nil)
+      }
+      guard value.utf8.count <= Self.maxLengthDigits, let length = Int(value) else {
+        // Not a length anyone can send; treat it as noise and resynchronise.
+        return keep("Content-Length out of range: \(value.prefix(40))", length: nil)
+      }
+      if let contentLength, contentLength != length {
+        return keep("conflicting Content-Length headers", length: nil)
+      }
+      return keep(length: length)
+    case "content-type":
+      return keep(Self.charsetProblem(value))
+    default:
+      return keep()  // Unknown headers are ignored.
+    }
+  }
+
+  /// Why a Content-Type is refused, or nil. `utf8` is the legacy spelling
+  /// of `utf-8` that LSP asks servers to accept; any other charset is refused
+  /// (`application/vscode-jsonrpc; charset=utf-8`).
+  private static func charsetProblem(_ contentType: String) -> String? {
+    for parameter in contentType.lowercased().split(separator: ";").dropFirst() {
+      let pair = parameter.split(separator: "=", maxSplits: 1)
+      guard pair.count == 2, pair[0].trimmingCharacters(in: " \t") == "charset" else { continue }
+      let charset = pair[1].trimmingCharacters(in: "\" \t")
+      if charset != "utf-8" && charset != "utf8" {
+        return "unsupported charset \(charset): only utf-8 is accepted"
+      }
+    }
+    return nil
+  }
+
+  /// `token ":" value`, with RFC 7230 token characters in the name.
+  private static func isHeaderField(_ line: ArraySlice<UInt8>) -> Bool {
+    guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { return false }
+    return line[..<colon].allSatisfy(isTokenByte)
+  }
+
+  @inline(__always) private static func isTokenByte(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+      UInt8(ascii: "0")...UInt8(ascii: "9"):
+      return true
+    case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+      UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+      UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+      return true
+    default:
+      return false
+    }
+  }
+
+  // MARK: JSON lines
+
+  /// Reads one JSON line; false when it is not complete yet.
+  private mutating func readLine() -> Bool {
+    guard let newline = nextNewline() else { return rejectIncompleteLongLine() }
+    // The limit applies to the line as sent (less the `\r` of a `\r\n`),
+    // trailing blanks included: that is what the incomplete-line check can
+    // see, and the verdict must not depend on where the reads split. For
+    // the same reason an oversized line never carries its length, and it is
+    // judged before looking for a glued header.
+    let rawEnd = newline > start && buffer[newline - 1] == UInt8(ascii: "\r") ? newline - 1 : newline
+    if rawEnd - start > maxMessageBytes {
+      emit(.oversized(length: nil, .ndjson))
+      start = newline + 1
+      return true
+    }
+    if forcedFraming == nil, let header = gluedHeader(in: start..<newline) {
+      // `{...}Content-Length: N`: a JSON value with an LSP header glued to
+      // it, which is what a body shorter than its Content-Length, or one
+      // whose header was lost, leaves behind. Without this split, every
+      // later LSP message would be read as one broken line with the next
+      // one's header.
+      emitLine(endingAt: header)
+      start = header
+      state = .header(contentLength: nil, invalid: nil, fields: 0)
+      return true
+    }
+    emitLine(endingAt: newline)
+    start = newline + 1
+    return true
+  }
+
+  /// A line without its newline yet that is already too long: dropped up to
+  /// the newline to come. One byte of slack for a `\r` that the coming `\n`
+  /// would strip.
+  private mutating func rejectIncompleteLongLine() -> Bool {
+    guard buffer.count - start > maxMessageBytes + 1 else { return false }
+    emit(.oversized(length: nil, .ndjson))
+    start = buffer.count
+    scanned = 0
+    state = .skipLine
+    return true
+  }
+
+  /// The line from `start` to `end`, trailing blanks dropped, as a message.
+  private mutating func emitLine(endingAt end: Int) {
+    var end = end
+    while end > start, Self.isWhitespace(buffer[end - 1]) { end -= 1 }
+    emit(.message(Array(buffer[start..<end]), .ndjson))
+  }
+
+  // MARK: Resynchronising
+
+  /// Scans forward for `Content-Length:` anywhere, or (when `json`) for a
+  /// whole line that starts with `{` or `[` and holds no `Content-Length:`
+  /// (so the body of a bad LSP message, glued to the next header, is not
+  /// taken for a JSON line). True when the parser found where to go on.
+  ///
+  /// While a candidate JSON line is incomplete, `start` stays on its first
+  /// byte and `scanned` says how far it has been searched.
+  private mutating func resync(atLineStart: Bool, json: Bool) -> Bool {
+    let count = buffer.count
+    var candidate: Int? = json && atLineStart && start < count && Self.startsJSON(buffer[start]) ? start : nil
+    var i = candidate == nil ? start : start + scanned
+    var lineStart = candidate == nil ? atLineStart : false
+    while i < count {
+      let byte = buffer[i]
+      if candidate == nil, json, lineStart, Self.startsJSON(byte) { candidate = i }
+      if byte != 0x0A, let line = candidate, i - line > maxMessageBytes {
+        // Too long to be a message whatever follows: said at this byte,
+        // where it is known however the stream was chunked.
+        emit(.oversized(length: nil, .ndjson))
+        candidate = nil
+      }
+      if byte == 0x0A, let line = candidate {
+        start = line
+        scanned = 0
+        state = .idle
+        return true
+      }
+      if Self.folds(byte, to: Self.contentLengthNeedle[0]) {
+        if count - i < Self.contentLengthNeedle.count { break }  // Maybe a split "Content-Length:"; wait.
+        if isContentLength(at: i) {
+          start = i
+          scanned = 0
+          state = .header(contentLength: nil, invalid: nil, fields: 0)
+          return true
+        }
+      }
+      lineStart = byte == 0x0A || (lineStart && Self.isWhitespace(byte))
+      i += 1
+    }
+    if let line = candidate {
+      start = line
+      scanned = i - line
+      state = .resync(atLineStart: true, json: json)
+    } else {
+      start = i
+      scanned = 0
+      state = .resync(atLineStart: lineStart, json: json)
+    }
+    return false
+  }
+
+  // MARK: Finding `Content-Length:`
+
+  /// Lowercase `content-length:`, matched with `folds(_:to:)`.
+  private static let contentLengthNeedle: [UInt8] = Array("content-length:".utf8)
+
+  /// Whether `content-length:` (any case) is at `offset`, whole, in the
+  /// buffer. The one matcher every search for a header goes through.
+  private func isContentLength(at offset: Int) -> Bool {
+    let needle = Self.contentLengthNeedle
+    guard offset >= 0, buffer.count - offset >= needle.count else { return false }
+    return buffer.withUnsafeBufferPointer { bytes in
+      for j in 0..<needle.count where !Self.folds(bytes[offset + j], to: needle[j]) { return false }
+      return true
+    }
+  }
+
+  /// The first `content-length:` that lies wholly in `range`.
+  private func firstContentLength(in range: Range<Int>) -> Int? {
+    let last = range.upperBound - Self.contentLengthNeedle.count
+    guard last >= range.lowerBound else { return nil }
+    return (range.lowerBound...last).first(where: isContentLength(at:))
+  }
+
+  /// The offset of a `content-length:` that directly follows a `}` or `]`
+  /// (blanks allowed) in `range`: where a glued header starts.
+  private func gluedHeader(in range: Range<Int>) -> Int? {
+    let last = range.upperBound - Self.contentLengthNeedle.count
+    var i = range.lowerBound
+    while i < last {
+      let byte = buffer[i]
+      i += 1
+      guard byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") else { continue }
+      var k = i
+      while k <= last, Self.isBlank(buffer[k]) { k += 1 }
+      if k <= last, isContentLength(at: k) { return k }
+    }
+    return nil
+  }
+
+  /// `byte` is `expected` (a lowercase needle byte) in either case. Only
+  /// letters fold: `byte | 0x20` would also make `\r` a `-` and 0x1A a `:`,
+  /// so that `Content-Length<0x1A> 2` passed for a header that no header
+  /// parser accepts, and the parser spun on it for ever.
+  @inline(__always) private static func folds(_ byte: UInt8, to expected: UInt8) -> Bool {
+    byte == expected || (expected >= UInt8(ascii: "a") && expected <= UInt8(ascii: "z") && byte == expected - 0x20)
+  }
+
+  @inline(__always) private static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+
+  // MARK: The buffer
 
   /// The next `\n` at or after `start`, remembering how far a failed search
   /// got so that the next call does not read those bytes again.

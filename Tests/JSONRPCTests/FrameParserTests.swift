@@ -108,6 +108,25 @@ import Testing
     if case .malformed(let reason, _) = events[0] { #expect(reason.contains("charset")) }
   }
 
+  /// A header block already refused (for its charset) still learns its
+  /// length from a later plain Content-Length, so its body (here one that
+  /// holds a message of its own) is skipped exactly and the first reason
+  /// kept; two different lengths leave the length unknown, so the parser
+  /// resynchronises inside the body instead.
+  @Test func aRefusedHeaderBlockStillLearnsItsLength() {
+    let refused = "Content-Type: application/json; charset=utf-16\r\n"
+    let body = Self.lsp("[]")
+    let skipped = Self.events(refused + "Content-Length: \(body.utf8.count)\r\n\r\n" + body + Self.lsp(Self.health))
+    #expect(Self.shape(skipped) == ["lsp:malformed", "lsp:\(Self.health)"])
+    let conflicting = Self.events(
+      refused + "Content-Length: \(body.utf8.count)\r\nContent-Length: 1\r\n\r\n" + body + Self.lsp(Self.health))
+    #expect(Self.shape(conflicting) == ["lsp:malformed", "lsp:[]", "lsp:\(Self.health)"])
+    for events in [skipped, conflicting] {
+      guard case .malformed(let reason, _) = events.first else { continue }
+      #expect(reason.contains("charset"))
+    }
+  }
+
   @Test func missingOrBadContentLengthIsMalformedThenResyncs() {
     for header in [
       "Content-Type: application/json\r\n", "Content-Length: abc\r\n", "Content-Length: -5\r\n",
