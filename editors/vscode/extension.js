@@ -160,6 +160,19 @@ class Commands {
     return { original, modified, title };
   }
 
+  /** Opens a changed file at its first changed line (a file Uri or a Source Control resource). */
+  async openFile(target) {
+    const uri = target && target.resourceUri ? target.resourceUri : target;
+    const view = uri && uri.scheme === 'file' && this.views.forPath(uri.fsPath);
+    const relative = view && view.relative(uri.fsPath);
+    if (!relative) throw userError('That file is not in the Agent Bridge workspace.');
+    const diff = await view.request('gitDiff', { path: relative });
+    const line = firstChangedLine(diff.original, diff.modified);
+    const selection = new vscode.Range(line, 0, line, 0);
+    await vscode.commands.executeCommand('vscode.open', uri, { selection });
+    return { uri, line };
+  }
+
   async quickOpen() {
     const view = await this.folder('Find a file in which folder?');
     if (!view) return undefined;
@@ -276,6 +289,15 @@ class Commands {
   }
 }
 
+/** The 0-based line of the first difference between two texts (the end of the shorter when one extends the other). */
+function firstChangedLine(original, modified) {
+  const before = original.split('\n');
+  const after = modified.split('\n');
+  let line = 0;
+  while (line < before.length && line < after.length && before[line] === after[line]) line++;
+  return Math.min(line, Math.max(after.length - 1, 0));
+}
+
 async function exists(file) {
   try {
     await fs.promises.lstat(file);
@@ -325,6 +347,7 @@ function activate(context) {
 
   register('showChanges', () => commands.showChanges());
   register('openDiff', (target) => commands.openDiff(target));
+  register('openFile', (target) => commands.openFile(target));
   register('quickOpen', () => commands.quickOpen());
   register('downloadWorkspace', () => commands.downloadWorkspace());
   register('submitFeedback', () => commands.submitFeedback());
@@ -366,4 +389,4 @@ async function deactivate() {
   }
 }
 
-module.exports = { activate, deactivate, BridgeService, Commands, DiffContentProvider, relativeTo, formatBytes, defaultZipPath };
+module.exports = { activate, deactivate, BridgeService, Commands, DiffContentProvider, relativeTo, formatBytes, defaultZipPath, firstChangedLine };

@@ -44,6 +44,7 @@ test('activate registers exactly the commands package.json contributes', async (
     assert.deepEqual(contributed, [
       'agentBridge.downloadWorkspace',
       'agentBridge.openDiff',
+      'agentBridge.openFile',
       'agentBridge.quickOpen',
       'agentBridge.refresh',
       'agentBridge.restart',

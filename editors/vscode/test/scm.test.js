@@ -442,6 +442,36 @@ test('the zip goes outside the workspace by default, even when the workspace is 
   assert.equal(extension.defaultZipPath([os.tmpdir(), home]), path.join(path.dirname(os.tmpdir()), `${path.basename(os.tmpdir())}.zip`));
 });
 
+test('Open File (inline on a change) opens it at the first changed line', async () => {
+  const repo = makeRepo();
+  fs.writeFileSync(path.join(repo, 'README.md'), '# demo\n');
+  const { api, state } = activate([repo]);
+  try {
+    await shown(api, repo, { count: 3 });
+    const [modified] = group(state, repo, 'changed').resourceStates;
+    const opened = await vscode.commands.executeCommand('agentBridge.openFile', modified);
+    assert.equal(opened.line, 1, "'two' became '2'");
+    const [command, uri, options] = state.executed.at(-1);
+    assert.equal(command, 'vscode.open');
+    assert.equal(uri.fsPath, path.join(repo, 'src', 'app.js'));
+    assert.deepEqual([options.selection.start.line, options.selection.start.character], [1, 0]);
+    const [added] = group(state, repo, 'untracked').resourceStates;
+    assert.equal((await vscode.commands.executeCommand('agentBridge.openFile', added)).line, 0, 'a new file: its first line');
+    assert.ok(manifest.contributes.menus['scm/resourceState/context'].some((item) => item.command === 'agentBridge.openFile'));
+  } finally {
+    await deactivate(api);
+    removeDir(repo);
+  }
+});
+
+test('firstChangedLine: a change, an append, a truncation, nothing', () => {
+  assert.equal(extension.firstChangedLine('a\nb\nc', 'a\nB\nc'), 1);
+  assert.equal(extension.firstChangedLine('a\nb', 'a\nb\nc'), 2);
+  assert.equal(extension.firstChangedLine('a\nb\nc', 'a'), 0);
+  assert.equal(extension.firstChangedLine('', 'x'), 0);
+  assert.equal(extension.firstChangedLine('same', 'same'), 0);
+});
+
 /** Settings that run the real binary as one without `methods`. */
 function olderBridge(...methods) {
   return {

@@ -80,6 +80,20 @@ class ThemeIcon {
   }
 }
 
+class Position {
+  constructor(line, character) {
+    this.line = line;
+    this.character = character;
+  }
+}
+
+class Range {
+  constructor(startLine, startCharacter, endLine, endCharacter) {
+    this.start = new Position(startLine, startCharacter);
+    this.end = new Position(endLine, endCharacter);
+  }
+}
+
 class ThemeColor {
   constructor(id) {
     this.id = id;
@@ -203,6 +217,8 @@ const vscode = {
   ThemeIcon,
   ThemeColor,
   FileDecoration,
+  Position,
+  Range,
   StatusBarAlignment: { Left: 1, Right: 2 },
   ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
   ViewColumn: { Active: -1, Beside: -2, One: 1 },
