@@ -51,6 +51,7 @@ class FolderView {
     this.conversationId = null;
     this.attaching = null;
     this.notification = null;
+    this.disposed = false;
     this.live = false;
     this.repository = null; // true, false, or null before the bridge said
     this.realWorkspace = null;
@@ -111,6 +112,11 @@ class FolderView {
 
   async open(client) {
     const { conversationId } = await client.request('openConversation', { workspace: this.root });
+    if (this.disposed) {
+      // The folder was removed while the conversation opened.
+      await client.request('closeConversation', { conversationId }).catch(() => {});
+      return;
+    }
     if (this.client !== client) return;
     this.conversationId = conversationId;
     if (this.notification) this.notification.dispose();
@@ -307,6 +313,7 @@ class FolderView {
   }
 
   dispose() {
+    this.disposed = true;
     if (this.notification) this.notification.dispose();
     this.notification = null;
     this.client = null;

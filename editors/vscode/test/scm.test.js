@@ -320,6 +320,7 @@ test('every workspace folder: one bridge, one conversation and one source contro
   const first = makeRepo();
   const second = makeRepo();
   const third = makeRepo();
+  const fourth = makeRepo();
   const { api, state } = activate([first, second]);
   try {
     await shown(api, first, { count: 3 });
@@ -357,9 +358,17 @@ test('every workspace folder: one bridge, one conversation and one source contro
     }, 5000, 'the conversation of the new folder');
     assert.equal(state.sourceControls.length, 2);
     assert.equal(standIn.decoration(vscode.Uri.file(path.join(first, 'src', 'app.js'))), undefined, 'its decorations went too');
+
+    // A folder removed while its conversation opens leaves none behind.
+    standIn.changeFolders([second, third, fourth]);
+    standIn.changeFolders([second, third]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const open = (await client.request('listConversations')).map((c) => c.workspace);
+    assert.ok(!open.includes(fourth), `${fourth} is still open`);
+    assert.ok(open.includes(first), 'the bridge’s default conversation stays (it cannot be closed)');
   } finally {
     await deactivate(api);
-    for (const dir of [first, second, third]) removeDir(dir);
+    for (const dir of [first, second, third, fourth]) removeDir(dir);
   }
 });
 
