@@ -167,9 +167,7 @@ public final class Connection: NotificationSink, Sendable {
   private func receiveSingle(_ message: Message, framing: Framing, handler: any RequestHandler) {
     switch message {
     case .request(let id, let method, let params):
-      start(IncomingRequest(id: id, method: method, params: params), handler: handler) { reply in
-        self.writer.send(reply, framing: framing)
-      }
+      start(IncomingRequest(id: id, method: method, params: params), handler: handler, replyTo: .single(framing))
     case .notification(let method, let params):
       receiveNotification(method: method, params: params, handler: handler)
     case .response:
@@ -190,7 +188,7 @@ public final class Connection: NotificationSink, Sendable {
       case .request(let id, let method, let params):
         start(
           IncomingRequest(id: id, method: method, params: params), handler: handler, share: share,
-          reply: batch.add, afterBatch: batch)
+          replyTo: .batch(batch))
       case .notification(let method, let params):
         receiveNotification(method: method, params: params, handler: handler)
       case .response:
@@ -215,8 +213,8 @@ public final class Connection: NotificationSink, Sendable {
     task?.cancel()
   }
 
-  /// Registers, routes and (for work) starts one request. `reply` is called
-  /// exactly once with the whole response message.
+  /// Registers, routes and (for work) starts one request, whose response
+  /// goes to `target` exactly once.
   ///
   /// Only the reader thread adds to the in-flight table, so checking for a
   /// duplicate and inserting need not be one atomic step; tasks only remove.
@@ -225,17 +223,16 @@ public final class Connection: NotificationSink, Sendable {
     _ request: IncomingRequest,
     handler: any RequestHandler,
     share: ReplyShare? = nil,
-    reply: @escaping @Sendable (JSONValue) -> Void,
-    afterBatch batch: BatchCollector? = nil
+    replyTo target: ReplyTarget
   ) {
     let duplicate = inFlight.withLock { !$0.isEmpty && $0[request.id] != nil }
     if duplicate {
-      reply(Exchange.duplicate(request.id))
+      respond(.failure(Exchange.duplicateError(request.id)), id: request.id, to: target)
       return
     }
     let route = handler.route(request)
     if case .answer(let result) = route {
-      reply(Exchange.response(result, id: request.id))
+      respond(result, id: request.id, to: target)
       return
     }
     let inFlightNow = inFlight.withLock { $0.count }
@@ -243,7 +240,7 @@ public final class Connection: NotificationSink, Sendable {
       let error = ResponseError.invalidRequest(
         "Invalid request: \(inFlightNow) requests are already in flight, the limit (--max-in-flight);"
           + " wait for replies before sending more")
-      reply(Reply.error(error, id: request.id))
+      respond(.failure(error), id: request.id, to: target)
       return
     }
     let afterReply = AfterReply()
@@ -260,14 +257,27 @@ public final class Connection: NotificationSink, Sendable {
           if Task.isCancelled, case .success = result { result = .failure(.cancelled) }
           self.inFlight.withLock { _ = $0.removeValue(forKey: request.id) }
           // In a batch the reply leaves with the last of its requests.
-          batch?.runAfterSending(afterReply)
-          reply(Exchange.response(result, id: request.id))
-          if batch == nil { afterReply.run() }
+          if case .batch(let batch) = target { batch.runAfterSending(afterReply) }
+          self.respond(result, id: request.id, to: target)
+          if case .single = target { afterReply.run() }
           self.running.leave()
         })
     }
   }
 
+  /// Where a request's response goes: written alone in the framing of the
+  /// message it answers, or into its batch's reply.
+  enum ReplyTarget: Sendable {
+    case single(Framing)
+    case batch(BatchCollector)
+  }
+
+  private func respond(_ outcome: Result<JSONValue, ResponseError>, id: RequestID, to target: ReplyTarget) {
+    switch target {
+    case .single(let framing): writer.sendResponse(outcome, id: id, framing: framing)
+    case .batch(let batch): batch.add(Exchange.response(outcome, id: id))
+    }
+  }
 }
 
 /// Gathers the replies of one batch and sends them as one array when the

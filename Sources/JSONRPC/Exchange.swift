@@ -64,7 +64,11 @@ public enum Exchange {
 
   /// The reply to a request whose id is already in use.
   public static func duplicate(_ id: RequestID) -> JSONValue {
-    Reply.error(.invalidRequest("Invalid request: id \(id) is already in flight"), id: id)
+    Reply.error(duplicateError(id), id: id)
+  }
+
+  public static func duplicateError(_ id: RequestID) -> ResponseError {
+    .invalidRequest("Invalid request: id \(id) is already in flight")
   }
 
   /// Whether a message gets an entry in a batch reply.

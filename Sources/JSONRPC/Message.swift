@@ -144,6 +144,28 @@ public enum Reply {
     .object(["jsonrpc": "2.0", "id": id?.json ?? .null, "error": error.json])
   }
 
+  /// The response to request `id` as bytes, written as `JSONWriter` writes
+  /// `Exchange.response(outcome, id: id)`: the envelope is constant, so only
+  /// the id and the result are encoded.
+  public static func encodedResponse(_ outcome: Result<JSONValue, ResponseError>, id: RequestID) -> [UInt8] {
+    var writer = JSONWriter(reservingCapacity: 128)
+    writer.append(#"{"jsonrpc":"2.0","id":"#)
+    switch id {
+    case .number(let number): writer.write(.int(number))
+    case .string(let string): writer.writeString(string)
+    }
+    switch outcome {
+    case .success(let result):
+      writer.append(#","result":"#)
+      writer.write(result)
+    case .failure(let error):
+      writer.append(#","error":"#)
+      writer.write(error.json)
+    }
+    writer.append("}")
+    return writer.bytes
+  }
+
   public static func notification(_ method: String, params: JSONValue) -> JSONValue {
     .object(["jsonrpc": "2.0", "method": .string(method), "params": params])
   }

@@ -50,11 +50,18 @@ public final class MessageWriter: Sendable {
     send(body: writer.bytes, framing: framing)
   }
 
+  /// Queues the response to request `id`, encoded straight from its outcome
+  /// (the same bytes as `send(Exchange.response(outcome, id: id))`, without
+  /// building the envelope as a `JSONValue` first).
+  public func sendResponse(_ outcome: Result<JSONValue, ResponseError>, id: RequestID, framing: Framing) {
+    send(body: Reply.encodedResponse(outcome, id: id), framing: framing)
+  }
+
   /// Queues an already encoded body.
   public func send(body: [UInt8], framing: Framing) {
     let schedule = state.withLock { state -> Bool in
       if state.closed { return false }
-      if framing == .lsp { state.pending.append(contentsOf: "Content-Length: \(body.count)\r\n\r\n".utf8) }
+      if framing == .lsp { state.pending.appendLSPHeader(length: body.count) }
       if body.count >= Self.queueWholeBytes {
         state.queuePending()
         state.queue(body)
@@ -191,4 +198,25 @@ extension MessageWriter.State {
     queuedBytes += bytes.count
     queued.append(bytes)
   }
+}
+
+extension [UInt8] {
+  /// `Content-Length: <length>\r\n\r\n`, written digit by digit: it
+  /// precedes every LSP message, and an interpolated String cost more than
+  /// the rest of a small reply's framing.
+  mutating func appendLSPHeader(length: Int) {
+    append(contentsOf: Self.contentLengthPrefix)
+    var divisor = 1
+    while divisor <= length / 10 { divisor *= 10 }
+    var rest = length
+    while divisor > 0 {
+      append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest / divisor))
+      rest %= divisor
+      divisor /= 10
+    }
+    append(contentsOf: Self.headerEnd)
+  }
+
+  private static let contentLengthPrefix: [UInt8] = Array("Content-Length: ".utf8)
+  private static let headerEnd: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A]
 }
