@@ -1,10 +1,12 @@
 /// A JSON value as it travels on the wire.
 ///
 /// The bridge parses and writes JSON itself (see `JSONParser` and `JSONWriter`)
-/// rather than going through `JSONDecoder`: a tiny request must cost a
-/// microsecond, not eleven, and the parser must enforce the contract's limits
-/// (UTF-8, nesting depth) while it reads. Objects keep their key order so that
-/// results come out in the order OpenHands writes them.
+/// rather than through Foundation: the parser must enforce the contract's
+/// limits (strict UTF-8, nesting depth, elements counted as they are read)
+/// and keep ids exact as Int64, objects keep their key order so that results
+/// come out in the order OpenHands writes them, which `JSONSerialization`
+/// loses, and per-message cost matters on the stdio path (`bench/json/run`
+/// compares both on tiny requests and large replies).
 public enum JSONValue: Sendable, Equatable {
   case null
   case bool(Bool)

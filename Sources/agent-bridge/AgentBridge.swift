@@ -30,8 +30,8 @@ struct AgentBridge: AsyncParsableCommand {
   }
 
   /// Serving does (stdio, serve); a one-shot call only for the methods that
-  /// read git (elsewhere the set-up would only compete for the CPU: `call
-  /// health` took 1.1 ms longer with it); printing commands never do.
+  /// read git (elsewhere the set-up would only compete with the call for
+  /// the CPU); printing commands never do.
   static func readsRepositories(_ arguments: [String]) -> Bool {
     let informational: Set<String> = ["-h", "--help", "help", "--version", "openrpc", "feedback"]
     if arguments.contains(where: informational.contains) { return false }

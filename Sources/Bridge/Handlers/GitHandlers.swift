@@ -9,7 +9,8 @@ import Workspace
 ///
 /// Choices where the contract leaves room (recorded here, tested in GitTests):
 /// - A detached HEAD has no branch, so the base starts at the merge-base
-///   with origin/HEAD's target (V0 used origin/HEAD's tip).
+///   with origin/HEAD's target, not at its tip: commits origin gained after
+///   HEAD left it are not changes in the workspace.
 /// - The root repository's own entry for a depth-1 nested repository (an
 ///   untracked `app/` or a gitlink `app`) is dropped with its contents; the
 ///   nested repository reports its files itself.

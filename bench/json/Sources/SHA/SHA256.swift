@@ -1,0 +1,1 @@
+../../../../Sources/Workspace/SHA256.swift
