@@ -35,7 +35,7 @@ enum SubscriptionHandlers {
           field: "subscriptionId", type: "value_error", message: "No such subscription",
           input: .string(params.subscriptionId))
       }
-      return .null
+      return NullResult()
     }
   }
 }

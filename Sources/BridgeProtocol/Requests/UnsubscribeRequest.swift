@@ -7,7 +7,7 @@ public enum UnsubscribeRequest: BridgeRequest {
     public var subscriptionId: String
     public init(subscriptionId: String) { self.subscriptionId = subscriptionId }
   }
-  public typealias Result = JSONValue
+  public typealias Result = NullResult
 
   public static let method = "unsubscribe"
   public static let summary = "End a subscription made with subscribe; its watcher stops with its last subscriber."
