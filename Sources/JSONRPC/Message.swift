@@ -121,13 +121,12 @@ public enum Message: Sendable {
     switch rawID {
     case nil:
       self = .notification(method: method, params: params)
-    case .some(let raw):
+    case .some:
       if let id {
         self = .request(id: id, method: method, params: params)
-      } else if raw.isNull {
-        // A null id is legal JSON-RPC but cannot be matched; LSP forbids it.
-        self = .invalid(id: nil, reason: "\"id\" must be a number or a string")
       } else {
+        // Null (legal JSON-RPC, but a reply to it cannot be matched, and
+        // LSP forbids it) or neither a number nor a string.
         self = .invalid(id: nil, reason: "\"id\" must be a number or a string")
       }
     }
