@@ -83,14 +83,72 @@ public final class MessageWriter: Sendable {
     state.withLock { $0.corked = true }
   }
 
+  /// Sends what was queued while corked. A small burst (one request's
+  /// reply, typically) is written by the calling thread, through the queue
+  /// but without waking its thread, when the descriptor can take it at
+  /// once: waking the writer thread was most of a lone request's round trip.
   public func uncork() {
-    let schedule = state.withLock { state -> Bool in
+    let taken = state.withLock { state -> [UInt8]? in
       state.corked = false
-      if state.drainScheduled || state.isEmpty || state.closed { return false }
+      if state.drainScheduled || state.isEmpty || state.closed { return nil }
       state.drainScheduled = true
+      guard state.queued.isEmpty, state.pending.count <= Self.directWriteBytes else { return [] }
+      var taken: [UInt8] = []
+      swap(&taken, &state.pending)
+      state.writing = taken.count
+      return taken
+    }
+    guard let taken else { return }
+    if taken.isEmpty {
+      queue.async { self.drain() }
+    } else if Self.takesWithoutBlocking(fd) {
+      // `sync` on an idle serial queue runs here, on this thread, and still
+      // orders the write with the queue's work, so `flush()` waits for it.
+      queue.sync { self.writeThenHandOff(taken) }
+    } else {
+      queue.async { self.writeThenHandOff(taken, thenDrain: true) }
+    }
+  }
+
+  /// Bursts at most this large may be written by the uncorking thread: a
+  /// descriptor that polls writable takes PIPE_BUF bytes without blocking
+  /// (a pipe with a free page, a socket with a quarter of its buffer free).
+  static let directWriteBytes = 4096
+
+  private static func takesWithoutBlocking(_ fd: Int32) -> Bool {
+    var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+    return poll(&poller, 1, 0) > 0 && poller.revents & Int16(POLLOUT | POLLERR | POLLHUP) != 0
+  }
+
+  /// Writes bytes already taken from `pending`, then drains what came
+  /// since: here when on the writer thread, else by scheduling the drain.
+  private func writeThenHandOff(_ bytes: [UInt8], thenDrain: Bool = false) {
+    if let error = writeAll(bytes) {
+      fail(error)
+      return
+    }
+    if thenDrain { return drain() }
+    let more = state.withLock { state -> Bool in
+      state.writing = 0
+      if state.isEmpty {
+        state.drainScheduled = false
+        return false
+      }
       return true
     }
-    if schedule { queue.async { self.drain() } }
+    if more { queue.async { self.drain() } }
+  }
+
+  private func fail(_ error: Int32) {
+    state.withLock {
+      $0.closed = true
+      $0.pending = []
+      $0.queued = []
+      $0.queuedBytes = 0
+      $0.writing = 0
+      $0.drainScheduled = false
+    }
+    onError(error)
   }
 
   /// Bytes queued or being written: replies the client has not read yet.
@@ -135,15 +193,7 @@ public final class MessageWriter: Sendable {
       // is still one buffer and one write.
       for bytes in buffers {
         if let error = writeAll(bytes) {
-          state.withLock {
-            $0.closed = true
-            $0.pending = []
-            $0.queued = []
-            $0.queuedBytes = 0
-            $0.writing = 0
-            $0.drainScheduled = false
-          }
-          onError(error)
+          fail(error)
           return
         }
       }
