@@ -25,6 +25,9 @@ public struct BridgeOptions: Sendable {
   /// A subscription whose client has more than this unread is dropped,
   /// rather than holding its notifications in memory.
   public var maxSubscriberBacklogBytes = 8 << 20
+  /// Test hook: the watchers behave as if the kernel queue held only this
+  /// many events (`WatcherOptions.maxQueuedEvents`), to force an overflow.
+  public var watcherMaxQueuedEvents: Int?
   /// More conversations to open at start (from the config file), each with
   /// its own workspace and runtime facts.
   public var conversations: [ConversationConfig] = []

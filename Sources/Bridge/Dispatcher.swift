@@ -73,7 +73,8 @@ public final class Dispatcher: RequestHandler, Sendable {
     }
     self.onExit = onExit
     self.subscriptions = Subscriptions(
-      debounce: options.debounce, maxBacklogBytes: options.maxSubscriberBacklogBytes, logger: logger)
+      debounce: options.debounce, maxBacklogBytes: options.maxSubscriberBacklogBytes,
+      maxQueuedEvents: options.watcherMaxQueuedEvents, logger: logger)
     self.discoverDocument = OpenRPC.document(serverVersion: BridgeVersion.version)
     var table = HandlerTable()
     LifecycleHandlers.register(into: &table)

@@ -43,11 +43,13 @@ public final class Subscriptions: Sendable {
   private let state = Mutex(State())
   private let debounce: Duration
   private let maxBacklogBytes: Int
+  private let maxQueuedEvents: Int?
   private let logger: Logger
 
-  init(debounce: Duration, maxBacklogBytes: Int, logger: Logger) {
+  init(debounce: Duration, maxBacklogBytes: Int, maxQueuedEvents: Int? = nil, logger: Logger) {
     self.debounce = debounce
     self.maxBacklogBytes = maxBacklogBytes
+    self.maxQueuedEvents = maxQueuedEvents
     self.logger = logger
   }
 
@@ -69,7 +71,7 @@ public final class Subscriptions: Sendable {
       let tracker = GitChangeTracker(watched: conversation.git)
       let logger = self.logger
       started = WorkspaceWatcher(
-        root: WorkspaceRoot(realPath: workspace), options: WatcherOptions(debounce: debounce),
+        root: WorkspaceRoot(realPath: workspace), options: WatcherOptions(debounce: debounce, maxQueuedEvents: maxQueuedEvents),
         log: { logger.warning("watching \(workspace): \($0)") },
         deliver: { [weak self] batch in self?.deliver(batch, conversationId: id, tracker: tracker) }
       ).map { ($0, tracker) }
@@ -167,6 +169,12 @@ public final class Subscriptions: Sendable {
 
   private func deliver(_ batch: WatchBatch, conversationId: String, tracker: GitChangeTracker) {
     tracker.note(batch)
+    if batch.stateChanged, let watcher = state.withLock({ $0.watched[conversationId]?.watcher }) {
+      let watchState = Self.json(watcher.state)
+      send(to: conversationId) { subscriber in
+        [(ServerNotifications.watchState, Self.params(subscriber, key: "state", watchState))]
+      }
+    }
     // Files first: they need no git status, which can take a while.
     if !batch.changes.isEmpty {
       let files: JSONValue = .array(
@@ -251,10 +259,28 @@ public final class Subscriptions: Sendable {
     return nil
   }
 
-  private static func params(_ subscriber: Subscriber, _ changes: JSONValue) -> JSONValue {
-    [
-      "subscriptionId": .string(subscriber.id), "conversationId": .string(subscriber.conversationId),
-      "changes": changes,
+  private static func params(_ subscriber: Subscriber, key: String = "changes", _ value: JSONValue) -> JSONValue {
+    .object([
+      "subscriptionId": .string(subscriber.id), "conversationId": .string(subscriber.conversationId), key: value,
+    ])
+  }
+
+  /// A conversation's watcher state as `subscribe` and `workspace/watchState` carry it.
+  func watchStateJSON(conversationId: String) -> JSONValue {
+    Self.json(watchState(conversationId: conversationId) ?? WatchState(mode: .stopped))
+  }
+
+  private static func json(_ state: WatchState) -> JSONValue {
+    let mode: String
+    switch state.mode {
+    case .events: mode = "watching"
+    case .eventsWithPeriodicRescan: mode = "rescanning"
+    case .polling: mode = "polling"
+    case .stopped: mode = "stopped"
+    }
+    return [
+      "mode": .string(mode), "overflows": .int(Int64(state.overflows)),
+      "notes": .array(state.notes.map { .string($0) }),
     ]
   }
 

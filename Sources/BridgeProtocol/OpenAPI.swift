@@ -302,8 +302,9 @@ public enum OpenAPI {
         "responses": [
           "200": [
             "description": .string(
-              "text/event-stream: one event per notification, `event: filesChanged` or `event: gitChanged`, whose"
-                + " `data:` is the notification's params (workspace/filesChanged, workspace/gitChanged); the first"
+              "text/event-stream: one event per notification, `event: filesChanged`, `event: gitChanged` or"
+                + " `event: watchState`, whose `data:` is the notification's params (workspace/filesChanged,"
+                + " workspace/gitChanged, workspace/watchState); the first"
                 + " gitChanged at once; a `: heartbeat` comment every 15 s; ended cleanly when the server shuts"
                 + " down."),
             // Before OpenAPI 3.2, `schema` of an event stream describes one event.
@@ -311,7 +312,7 @@ public enum OpenAPI {
               "text/event-stream": [
                 "schema": Schema.object(
                   [
-                    "event": Schema.enumeration(["filesChanged", "gitChanged"]),
+                    "event": Schema.enumeration(["filesChanged", "gitChanged", "watchState"]),
                     "data": Schema.string("The notification's params, as JSON."),
                   ], required: ["event", "data"])
               ]

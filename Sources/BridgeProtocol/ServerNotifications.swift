@@ -6,6 +6,23 @@ public import JSONRPC
 public enum ServerNotifications {
   public static let filesChanged = "workspace/filesChanged"
   public static let gitChanged = "workspace/gitChanged"
+  public static let watchState = "workspace/watchState"
+
+  /// How a subscription's watcher keeps up: in `subscribe`'s reply and in
+  /// `workspace/watchState`.
+  public static let watchStateSchema: JSONValue = Schema.object(
+    [
+      "mode": Schema.enumeration(
+        ["watching", "rescanning", "polling", "stopped"],
+        description: "watching: kernel events (inotify) on every directory; rescanning: events where watches"
+          + " could be placed plus a full rescan every 2 s (fs.inotify.max_user_watches ran out); polling: a"
+          + " full rescan every 2 s only (no inotify); stopped: the workspace was deleted."),
+      "overflows": [
+        "type": "integer",
+        "description": "Times the kernel's event queue overflowed; each was followed by a full rescan.",
+      ],
+      "notes": Schema.array(Schema.string("A fallback taken, in words (also logged once on stderr).")),
+    ], required: ["mode", "overflows", "notes"], additional: false)
   public static let progress = "$/progress"
 
   public static let all: [(method: String, summary: String, params: JSONValue)] = [
@@ -48,6 +65,14 @@ public enum ServerNotifications {
           "subscriptionId": Schema.string, "conversationId": Schema.string,
           "changes": GitChangesRequest.resultSchema,
         ], required: ["subscriptionId", "conversationId", "changes"], additional: false)
+    ),
+    (
+      watchState,
+      "The watcher's state changed (a fallback taken, or one more overflow); the same object subscribe's"
+        + " reply carries.",
+      Schema.object(
+        ["subscriptionId": Schema.string, "conversationId": Schema.string, "state": watchStateSchema],
+        required: ["subscriptionId", "conversationId", "state"], additional: false)
     ),
   ]
 }

@@ -32,6 +32,10 @@ final class WatchPrinter: NotificationSink, Sendable {
     var text: String
     if json {
       text = JSONWriter.string(Reply.notification(method, params: params)) + "\n"
+    } else if method == "workspace/watchState" {
+      let state = params["state"]
+      let notes = state?["notes"]?.arrayValue?.compactMap(\.stringValue) ?? []
+      text = "watch: \(state?["mode"]?.stringValue ?? "?")" + (notes.last.map { " (\($0))" } ?? "") + "\n"
     } else if method == "workspace/gitChanged" {
       text = changes.isEmpty ? "git: no changes\n" : "git: \(changes.count) changed\n"
       for change in changes {

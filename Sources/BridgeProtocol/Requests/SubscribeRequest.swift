@@ -1,9 +1,9 @@
 public import JSONRPC
 
-/// `subscribe` {events: ["files", "git"], conversationId?} -> {subscriptionId}:
-/// the workspace is watched from now on, and its changes are pushed as
-/// `workspace/filesChanged` and `workspace/gitChanged` notifications (see
-/// `WorkspaceNotifications`). Needs a connection that carries notifications
+/// `subscribe` {events: ["files", "git"], conversationId?} -> {subscriptionId,
+/// state}: the workspace is watched from now on, and its changes are pushed as
+/// `workspace/filesChanged` and `workspace/gitChanged` notifications, the
+/// watcher's fallbacks as `workspace/watchState` (see `ServerNotifications`). Needs a connection that carries notifications
 /// (stdio): over `POST /api/jsonrpc` or `agent-bridge call` it is -32600.
 public enum SubscribeRequest: BridgeRequest {
   public enum Event: String, Sendable, CaseIterable {
@@ -18,8 +18,8 @@ public enum SubscribeRequest: BridgeRequest {
 
   public static let method = "subscribe"
   public static let summary =
-    "Watch the workspace and push its changes: workspace/filesChanged and workspace/gitChanged notifications "
-    + "(stdio only)."
+    "Watch the workspace and push its changes: workspace/filesChanged and workspace/gitChanged notifications, "
+    + "and workspace/watchState when the watcher falls back (stdio only)."
   public static let errors: [BridgeErrorCode] = [.invalidRequest, .invalidParams, .conversationNotFound]
 
   public static let paramsSchema: JSONValue = Schema.params(
@@ -34,8 +34,11 @@ public enum SubscribeRequest: BridgeRequest {
     ], required: ["events"])
 
   public static let resultSchema: JSONValue = Schema.object(
-    ["subscriptionId": Schema.string("Names the subscription in its notifications and in unsubscribe.")],
-    required: ["subscriptionId"], additional: false)
+    [
+      "subscriptionId": Schema.string("Names the subscription in its notifications and in unsubscribe."),
+      "state": ServerNotifications.watchStateSchema,
+    ],
+    required: ["subscriptionId", "state"], additional: false)
 
   public static func decode(_ params: JSONValue?) throws(ResponseError) -> Params {
     let reader = try ParamsReader(params)

@@ -15,17 +15,21 @@ public struct WatchBatch: Sendable, Equatable {
   /// went or changed: each is now a repository of its own, or no longer
   /// one, so git status may differ anywhere below it. Sorted.
   public var repositories: [String]
+  /// The watcher's `state` moved (its mode, or one more overflow) since
+  /// the last batch.
+  public var stateChanged: Bool
 
   public init(
     changes: [WatchChange] = [], gitMetadataChanged: Bool = false, rescanned: Bool = false,
-    workspaceDeleted: Bool = false, repositories: [String] = []
+    workspaceDeleted: Bool = false, repositories: [String] = [], stateChanged: Bool = false
   ) {
     self.changes = changes
     self.repositories = repositories
+    self.stateChanged = stateChanged
     self.gitMetadataChanged = gitMetadataChanged
     self.rescanned = rescanned
     self.workspaceDeleted = workspaceDeleted
   }
 
-  public var isEmpty: Bool { changes.isEmpty && !gitMetadataChanged && !workspaceDeleted && repositories.isEmpty }
+  public var isEmpty: Bool { changes.isEmpty && !gitMetadataChanged && !workspaceDeleted && repositories.isEmpty && !stateChanged }
 }

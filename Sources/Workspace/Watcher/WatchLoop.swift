@@ -47,7 +47,7 @@ final class WatchLoop {
     #endif
     guard tree.scanAll() else { return false }
     checkWatchLimit()
-    publish()
+    _ = publish()
     return true
   }
 
@@ -181,10 +181,11 @@ final class WatchLoop {
     }
     guard present else { return workspaceDeleted() }
     checkWatchLimit()
-    publish()
+    let stateChanged = publish()
     let batch = WatchBatch(
       changes: changes.sorted(), gitMetadataChanged: git, rescanned: rescanned,
-      repositories: changes.repositories.sorted { [UInt8].bytewiseLess(Array($0.utf8), Array($1.utf8)) })
+      repositories: changes.repositories.sorted { [UInt8].bytewiseLess(Array($0.utf8), Array($1.utf8)) },
+      stateChanged: stateChanged)
     if !batch.isEmpty && !shared.isStopped { deliver(batch) }
   }
 
@@ -193,10 +194,11 @@ final class WatchLoop {
     var git = false
     guard tree.rescanAll(&changes, &git) else { return workspaceDeleted() }
     checkWatchLimit()
-    publish()
+    let stateChanged = publish()
     let batch = WatchBatch(
       changes: changes.sorted(), gitMetadataChanged: git, rescanned: true,
-      repositories: changes.repositories.sorted { [UInt8].bytewiseLess(Array($0.utf8), Array($1.utf8)) })
+      repositories: changes.repositories.sorted { [UInt8].bytewiseLess(Array($0.utf8), Array($1.utf8)) },
+      stateChanged: stateChanged)
     if !batch.isEmpty && !shared.isStopped { deliver(batch) }
   }
 
@@ -227,7 +229,8 @@ final class WatchLoop {
     shared.state.withLock { $0.notes.append(message) }
   }
 
-  private func publish() {
+  /// Whether the mode or the overflow count moved since the last time.
+  private func publish() -> Bool {
     #if os(Linux)
     let watches = inotify?.count ?? 0
     #else
@@ -235,10 +238,12 @@ final class WatchLoop {
     #endif
     let mode = self.mode
     let overflows = self.overflows
-    shared.state.withLock { state in
+    return shared.state.withLock { state in
+      let before = (state.mode, state.overflows)
       if state.mode != .stopped { state.mode = mode }
       state.watches = watches
       state.overflows = overflows
+      return before != (state.mode, state.overflows)
     }
   }
 
