@@ -2,14 +2,18 @@
 """Subscriptions benchmark: what a subscribed client waits for and what it costs.
 
 Builds a repository of FILES files (default 2,000; the issue's 20,000 with
---files 20000), starts one `agent-bridge stdio`, subscribes to files and git,
-then measures:
+--files 20000) of which MODIFIED (default a tenth) are modified after the
+commit, starts one `agent-bridge stdio`, subscribes to files and git, then
+measures:
 
+  asked:   ASKED (default 30) times, one more tracked file is modified and
+           `gitChanges` asked at once; the time to its reply (which must
+           name the file), median and p90, against `git status --porcelain
+           -uall` on the same tree, and against a gitChanges asked of a
+           second bridge that is not watching (a full status each time).
   latency: WRITES (default 200) times, one tracked file is modified and the
            clock runs until the workspace/gitChanged that shows it (and the
            workspace/filesChanged that names it) arrives; median and p99.
-           Reference in the same run: one `git status --porcelain -uall`,
-           which every gitChanged costs today (no incremental status yet).
   burst:   BURST (default 10,000) files created by one shell loop; the number
            of notifications until the last gitChanged holds them all, and
            whether it equals a gitChanges asked afterwards.
@@ -46,7 +50,7 @@ def git(repo, *args):
     subprocess.run(["git", "-C", repo, *args], env=GIT_ENV, check=True, stdout=subprocess.DEVNULL)
 
 
-def make_repository(repo, files):
+def make_repository(repo, files, modified):
     os.makedirs(repo)
     git(repo, "init", "-q", "-b", "main")
     paths = []
@@ -60,6 +64,10 @@ def make_repository(repo, files):
         paths.append(path)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "base")
+    # Modified from the end, so the files the benchmark writes start clean.
+    for path in paths[len(paths) - modified:]:
+        with open(path, "a") as handle:
+            handle.write("modified before the bridge started\n")
     return paths
 
 
@@ -122,6 +130,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=None)
     parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--modified", type=int, default=None)
+    parser.add_argument("--asked", type=int, default=30)
     parser.add_argument("--writes", type=int, default=200)
     parser.add_argument("--burst", type=int, default=10000)
     parser.add_argument("--idle", type=float, default=10.0)
@@ -135,9 +145,13 @@ def main():
     base = tempfile.mkdtemp(prefix="watch-bench-")
     try:
         repo = os.path.join(base, "repo")
-        paths = make_repository(repo, options.files)
+        modified = options.files // 10 if options.modified is None else options.modified
+        assert options.files >= modified + options.asked + options.writes, "too few files for the writes"
+        paths = make_repository(repo, options.files, modified)
         relative = [os.path.relpath(p, repo) for p in paths]
 
+        subprocess.run(["git", "-C", repo, "status", "--porcelain", "-uall"], env=GIT_ENV, check=True,
+                       stdout=subprocess.DEVNULL)
         runs = []
         for _ in range(5):
             t0 = time.monotonic()
@@ -154,6 +168,36 @@ def main():
         first = bridge.read()
         assert first["method"] == "workspace/gitChanged", first
         subscribe_ms = (time.monotonic() - subscribed) * 1000
+
+        # Asked while watched, one modified file since the last answer.
+        asked_ms = []
+        for index in range(options.asked):
+            position = options.writes + index
+            with open(paths[position], "a") as handle:
+                handle.write("asked %d\n" % index)
+            t0 = time.monotonic()
+            asked = bridge.send("gitChanges")
+            while True:
+                answer = bridge.read()
+                if answer.get("id") == asked:
+                    break
+            asked_ms.append((time.monotonic() - t0) * 1000)
+            assert any(c["path"] == relative[position] and c["status"] == "M" for c in answer["result"]), answer
+        # Let the pushes those writes caused go by.
+        while not bridge.quiet(0.5):
+            bridge.read()
+
+        # The same question of a bridge that is not watching.
+        unwatched = Bridge(binary, repo, options.debounce_ms)
+        unwatched_runs = []
+        for _ in range(6):
+            t0 = time.monotonic()
+            asked = unwatched.send("gitChanges")
+            answer = unwatched.read(timeout=60)
+            assert answer.get("id") == asked, answer
+            unwatched_runs.append((time.monotonic() - t0) * 1000)
+        unwatched.close()
+        unwatched_ms = statistics.median(unwatched_runs[1:])
 
         git_latency, files_latency = [], []
         for index in range(options.writes):
@@ -213,9 +257,14 @@ def main():
         bridge.close()
         shutil.rmtree(burst_dir, ignore_errors=True)
 
-        print("binary: %s, %d files, debounce %s ms" % (binary, options.files, options.debounce_ms or 50))
+        print("binary: %s, %d files (%d modified), debounce %s ms"
+              % (binary, options.files, modified, options.debounce_ms or 50))
         print("git status --porcelain -uall: %.1f ms (median of 5); subscribe + first gitChanged: %.1f ms"
               % (status_ms, subscribe_ms))
+        print("gitChanges asked while watched, one file modified since: median %.1f ms, p90 %.1f ms over %d"
+              " (%.3fx git status); not watched: %.1f ms (%.2fx)"
+              % (statistics.median(asked_ms), percentile(asked_ms, 0.9), options.asked,
+                 statistics.median(asked_ms) / status_ms, unwatched_ms, unwatched_ms / status_ms))
         print("write -> filesChanged over %d writes: median %.1f ms, p99 %.1f ms"
               % (options.writes, statistics.median(files_latency), percentile(files_latency, 0.99)))
         print("write -> gitChanged   over %d writes: median %.1f ms, p99 %.1f ms (%.2fx git status)"
