@@ -16,6 +16,24 @@ public enum JSONValue: Sendable, Equatable {
   case string(String)
   case array([JSONValue])
   case object(JSONObject)
+  /// A string already escaped, for text too large to go through a `String`
+  /// (selectFile's): equal to the `.string` it stands for.
+  case encodedString(EncodedString)
+
+  public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    switch (lhs, rhs) {
+    case (.null, .null): true
+    case (.bool(let a), .bool(let b)): a == b
+    case (.int(let a), .int(let b)): a == b
+    case (.double(let a), .double(let b)): a == b
+    case (.string(let a), .string(let b)): a == b
+    case (.array(let a), .array(let b)): a == b
+    case (.object(let a), .object(let b)): a == b
+    case (.encodedString(let a), .encodedString(let b)): a == b
+    case (.encodedString(let a), .string(let b)), (.string(let b), .encodedString(let a)): a.string == b
+    default: false
+    }
+  }
 }
 
 /// An ordered JSON object. Lookups are linear: protocol objects are small, and
@@ -75,7 +93,13 @@ extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expre
 extension JSONValue {
   public var isNull: Bool { if case .null = self { true } else { false } }
 
-  public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+  public var stringValue: String? {
+    switch self {
+    case .string(let s): s
+    case .encodedString(let e): e.string
+    default: nil
+    }
+  }
 
   public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
 
@@ -109,7 +133,7 @@ extension JSONValue {
     case .null: "null"
     case .bool: "a boolean"
     case .int, .double: "a number"
-    case .string: "a string"
+    case .string, .encodedString: "a string"
     case .array: "an array"
     case .object: "an object"
     }

@@ -23,6 +23,7 @@ public struct JSONWriter {
     case .int(let i): append(String(i))
     case .double(let d): writeDouble(d)
     case .string(let s): writeString(s)
+    case .encodedString(let e): bytes.append(contentsOf: e.bytes)
     case .array(let elements):
       bytes.append(UInt8(ascii: "["))
       for (offset, element) in elements.enumerated() {

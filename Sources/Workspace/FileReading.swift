@@ -25,8 +25,21 @@ public enum FileReading {
     "pdf": "application/pdf", "mp4": "video/mp4", "webm": "video/webm", "ogg": "video/ogg",
   ]
 
-  /// The `code` selectFile answers for a client path.
+  /// The `code` selectFile answers for a client path, as a `String`.
   public static func read(root: WorkspaceRoot, path clientPath: String, maxBytes: Int) -> Result<String, ReadError> {
+    content(root: root, path: clientPath, maxBytes: maxBytes).flatMap { content in
+      switch content {
+      case .text(let bytes): text(from: bytes)
+      case .dataURL(let url): .success(url)
+      }
+    }
+  }
+
+  /// What selectFile shows for a client path: text not yet checked for
+  /// UTF-8, or a `data:` URL.
+  public static func content(root: WorkspaceRoot, path clientPath: String, maxBytes: Int)
+    -> Result<FileContent, ReadError>
+  {
     let lookup: Lookup
     do {
       lookup = try root.lookup(clientPath)
@@ -57,9 +70,9 @@ public enum FileReading {
     }
     // The name the client asked for decides; a link's target name is the fallback.
     if let mime = mediaType(forName: clientPath) ?? mediaType(forName: item.relative.text) {
-      return .success("data:\(mime);base64," + Base64.encode(bytes))
+      return .success(.dataURL("data:\(mime);base64," + Base64.encode(bytes)))
     }
-    return text(from: bytes)
+    return isBinary(bytes) ? .failure(.binary) : .success(.text(bytes))
   }
 
   static func mediaType(forName name: String) -> String? {

@@ -27,9 +27,17 @@ enum FileHandlers {
 
     table.async(SelectFileRequest.self) { params, scope in
       let root = WorkspaceRoot(realPath: scope.conversation.workspace)
-      switch FileReading.read(root: root, path: params.file, maxBytes: scope.options.maxFileBytes) {
-      case .success(let code):
-        return ["code": .string(code)]
+      switch FileReading.content(root: root, path: params.file, maxBytes: scope.options.maxFileBytes) {
+      case .success(.text(let bytes)):
+        // Validated, line ends folded and escaped in one pass, as the
+        // contract's text: the same bytes as `FileReading.text(from:)`
+        // written by JSONWriter.
+        guard let code = EncodedString(validating: bytes, foldingLineEnds: true) else {
+          throw responseError(.notUTF8, path: params.file)
+        }
+        return ["code": .encodedString(code)]
+      case .success(.dataURL(let url)):
+        return ["code": .string(url)]
       case .failure(let error):
         throw responseError(error, path: params.file)
       }
