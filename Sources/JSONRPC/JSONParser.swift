@@ -171,7 +171,13 @@ public struct JSONParser {
     while true {
       skipWhitespace()
       guard !atEnd, peek() == UInt8(ascii: "\"") else { throw error(.syntax, "expected a member name") }
-      if members.isEmpty { try charge(Cost.container) }
+      if members.isEmpty {
+        // Room for four at once: a request object has three to five
+        // members, and growing one by one reallocated twice per message.
+        // Four members are what `Cost.member` counts for two.
+        try charge(Cost.container + Cost.member)
+        members.reserveCapacity(4)
+      }
       try charge(Cost.member)
       let key = try parseString()
       skipWhitespace()

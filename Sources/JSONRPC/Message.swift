@@ -105,11 +105,12 @@ public enum Message: Sendable {
       self = .invalid(id: id, reason: "\"jsonrpc\" must be \"2.0\"")
       return
     }
-    if object["method"] == nil, object["result"] != nil || object["error"] != nil {
+    let method = object["method"]
+    if method == nil, object["result"] != nil || object["error"] != nil {
       self = .response(id: id)
       return
     }
-    guard case .string(let method)? = object["method"] else {
+    guard case .string(let method)? = method else {
       self = .invalid(id: id, reason: "\"method\" must be a string")
       return
     }
@@ -118,17 +119,13 @@ public enum Message: Sendable {
       self = .invalid(id: id, reason: "\"params\" must be an object or an array")
       return
     }
-    switch rawID {
-    case nil:
+    if rawID == nil {
       self = .notification(method: method, params: params)
-    case .some:
-      if let id {
-        self = .request(id: id, method: method, params: params)
-      } else {
-        // Null (legal JSON-RPC, but a reply to it cannot be matched, and
-        // LSP forbids it) or neither a number nor a string.
-        self = .invalid(id: nil, reason: "\"id\" must be a number or a string")
-      }
+    } else if let id {
+      self = .request(id: id, method: method, params: params)
+    } else {
+      // A null id is legal JSON-RPC but cannot be matched; LSP forbids it.
+      self = .invalid(id: nil, reason: "\"id\" must be a number or a string")
     }
   }
 }
