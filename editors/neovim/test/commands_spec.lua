@@ -453,4 +453,142 @@ T.test(':AgentBridgeFeedback with no arguments asks; a cancelled prompt sends no
   assert(ok, err)
 end, { skip = T.unless_methods('submitFeedback') })
 
+-- A file name of the agent's that, built into an Ex command line, would
+-- run a command of its own: fnameescape leaves the newline, and vim.cmd
+-- runs what follows it.
+local EVIL = 'README.md\nlua(vim.g).agent_bridge_pwned=1'
+
+local function press_enter_on(buf, row)
+  vim.api.nvim_win_set_cursor(0, { row, 0 })
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<CR>', true, false, true), 'x', false)
+  T.wait(function()
+    return vim.api.nvim_get_current_buf() ~= buf
+  end, 5000, 'the file to open')
+end
+
+T.test('a file name with a newline runs nothing: :AgentBridgeFiles, the changes buffer, :AgentBridgeDiff', function()
+  local repo = T.make_repo()
+  T.write_file(repo .. '/' .. EVIL, 'evil\n')
+  vim.g.agent_bridge_pwned = nil
+  T.fresh(repo)
+  local select = vim.ui.select
+  local shown
+  vim.ui.select = function(items, opts, on_choice)
+    for _, item in ipairs(items) do
+      if item == EVIL then
+        shown = opts.format_item(item)
+        on_choice(item)
+      end
+    end
+  end
+  local opened
+  local ok, err = pcall(function()
+    require('agent_bridge').files(function(_, choice)
+      opened = choice
+    end)
+    T.wait(function()
+      return opened ~= nil
+    end, 5000, 'the choice to open')
+  end)
+  vim.ui.select = select
+  assert(ok, err)
+  T.eq(vim.g.agent_bridge_pwned, nil, 'nothing ran')
+  T.eq(shown, 'README.md^@lua(vim.g).agent_bridge_pwned=1', 'offered on one line')
+  T.eq(vim.api.nvim_buf_get_name(0), repo .. '/' .. EVIL)
+  T.eq(buffer_lines(0), { 'evil' })
+  -- The changes buffer shows it on one line and opens the real file.
+  vim.cmd('silent! %bwipe!')
+  vim.cmd('AgentBridgeChanges')
+  local buf = vim.api.nvim_get_current_buf()
+  wait_entries(buf, 4)
+  T.eq(buffer_lines(buf)[3], 'added     README.md^@lua(vim.g).agent_bridge_pwned=1')
+  press_enter_on(buf, 3)
+  T.eq(vim.g.agent_bridge_pwned, nil, 'nothing ran from <CR>')
+  T.eq(vim.api.nvim_buf_get_name(0), repo .. '/' .. EVIL)
+  -- The diff tab too.
+  require('agent_bridge').diff(EVIL)
+  T.wait(function()
+    return vim.fn.bufnr('agent-bridge://original/' .. EVIL) > 0
+  end, 5000, 'the diff')
+  T.eq(vim.g.agent_bridge_pwned, nil, 'nothing ran from the diff')
+  T.eq(vim.api.nvim_buf_get_name(0), repo .. '/' .. EVIL)
+  T.eq(buffer_lines(0), { 'evil' })
+end, { skip = T.unless_methods('listFiles', 'gitChanges', 'gitDiff') })
+
+T.test('a symlink out of the workspace is not opened, nor written through', function()
+  local repo = T.make_repo()
+  local outside = T.temp_dir()
+  T.write_file(outside .. '/credentials', 'secret\n')
+  T.ok(T.uv.fs_symlink(outside .. '/credentials', repo .. '/link'))
+  T.ok(T.uv.fs_symlink(outside .. '/made-by-a-write', repo .. '/dangling'))
+  T.ok(T.uv.fs_symlink(outside, repo .. '/dir'))
+  T.ok(T.uv.fs_symlink(repo .. '/README.md', repo .. '/inner'))
+  local bridge = T.fresh(repo)
+  T.eq(bridge.inside('link'), false)
+  T.eq(bridge.inside('dangling'), false)
+  T.eq(bridge.inside('dir/credentials'), false)
+  T.eq(bridge.inside('../' .. vim.fn.fnamemodify(outside, ':t') .. '/credentials'), false)
+  T.eq(bridge.inside('inner'), true, 'a link inside is fine')
+  T.eq(bridge.inside('notes/not-yet.md'), true, 'a file yet to be written')
+  local function no_outside_buffer()
+    for _, b in ipairs(vim.api.nvim_list_bufs()) do
+      local name = vim.api.nvim_buf_get_name(b)
+      T.ok(not name:find(outside, 1, true), 'a buffer of the outside file: ' .. name)
+      T.ok(name ~= repo .. '/link' and name ~= repo .. '/dangling', 'a buffer of the link: ' .. name)
+      for _, line in ipairs(buffer_lines(b)) do
+        T.ok(line ~= 'secret', 'the secret in buffer ' .. name)
+      end
+    end
+  end
+  -- From the changes buffer.
+  vim.cmd('AgentBridgeChanges')
+  local buf = vim.api.nvim_get_current_buf()
+  T.wait(function()
+    return buffer_lines(buf)[1]:find('live', 1, true) ~= nil and vim.tbl_contains(buffer_lines(buf), 'added     link')
+  end, 10000, 'the link entry')
+  local row
+  for i, line in ipairs(buffer_lines(buf)) do
+    if line == 'added     link' then
+      row = i
+    end
+  end
+  press_enter_on(buf, row)
+  T.wait(function()
+    return #T.notes > 0
+  end, 5000, 'the warning')
+  T.match(T.notes[#T.notes].message, 'link leads out of the workspace')
+  T.ok(vim.api.nvim_buf_get_name(0) ~= repo .. '/link', 'the link is not opened')
+  no_outside_buffer()
+  -- Opened directly, and the dangling one.
+  for _, path in ipairs({ 'link', 'dangling', 'dir/credentials' }) do
+    local done
+    bridge.open(path, function()
+      done = true
+    end)
+    T.wait(function()
+      return done
+    end, 5000, path)
+    vim.cmd('silent! write!')
+    no_outside_buffer()
+  end
+  T.eq(T.uv.fs_stat(outside .. '/made-by-a-write'), nil, 'no write through the dangling link')
+  T.eq(table.concat(vim.fn.readfile(outside .. '/credentials'), '\n'), 'secret')
+  -- The diff tab: the bridge's text on the right, not the file.
+  bridge.diff('link')
+  T.wait(function()
+    return vim.fn.bufnr('agent-bridge://original/link') > 0 or #T.notes > 1
+  end, 5000, 'the diff')
+  no_outside_buffer()
+  -- A link inside opens as a file.
+  local done
+  bridge.open('inner', function()
+    done = true
+  end)
+  T.wait(function()
+    return done
+  end)
+  T.eq(vim.api.nvim_buf_get_name(0), repo .. '/inner')
+  T.eq(buffer_lines(0), { '# demo' })
+end, { skip = T.unless_methods('gitChanges', 'gitDiff') })
+
 T.run()

@@ -72,7 +72,8 @@ local function render()
   local buf = state.buf
   local entries = {}
   for i, change in ipairs(state.changes) do
-    entries[i] = string.format('%-8s  %s', WORDS[change.status] or change.status, change.path)
+    -- The path as displayed; the real one stays in state.changes.
+    entries[i] = string.format('%-8s  %s', WORDS[change.status] or change.status, bridge().display(change.path))
   end
   local total = HEADER + #entries
   -- Where each window showing the buffer was: its file and view.
@@ -223,14 +224,16 @@ local function open_entry(row)
     return
   end
   local function go(line)
-    local target = bridge().absolute(path)
     local changes_win = vim.api.nvim_get_current_win()
     vim.cmd('wincmd p')
     if vim.api.nvim_get_current_win() == changes_win then
       vim.cmd('aboveleft split')
     end
-    vim.cmd('edit ' .. vim.fn.fnameescape(target))
-    pcall(vim.api.nvim_win_set_cursor, 0, { math.min(line, vim.api.nvim_buf_line_count(0)), 0 })
+    bridge().open(path, function(buf)
+      if buf then
+        pcall(vim.api.nvim_win_set_cursor, 0, { math.min(line, vim.api.nvim_buf_line_count(0)), 0 })
+      end
+    end)
   end
   if status == 'A' or path:sub(-1) == '/' then
     go(1) -- a new file, or an untracked nested repository (a directory)

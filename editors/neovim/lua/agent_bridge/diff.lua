@@ -71,9 +71,18 @@ function D.show(path, diff)
   vim.cmd('silent! only!')
   local target = bridge().absolute(path)
   local file_window = vim.api.nvim_get_current_win()
-  if vim.fn.filereadable(target) == 1 then
+  if not bridge().inside(path) then
+    -- A link out of the workspace: the bridge's text of it, read-only,
+    -- rather than the file it leads to (which a :w would write).
+    vim.cmd('hide enew')
+    scratch('agent-bridge://modified/' .. path, path, vim.split(diff.modified, '\n', { plain = true }), nil)
+  elseif vim.fn.filereadable(target) == 1 then
     if vim.api.nvim_buf_get_name(0) ~= target then
-      vim.cmd('hide edit ' .. vim.fn.fnameescape(target))
+      -- By number, never an Ex command built from the name (a newline in
+      -- it would start a command of the agent's).
+      local buf = vim.fn.bufadd(target)
+      vim.bo[buf].buflisted = true
+      vim.api.nvim_win_set_buf(0, buf)
     end
   else
     -- Deleted: an empty, read-only side rather than a new file that a

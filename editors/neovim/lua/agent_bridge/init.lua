@@ -537,6 +537,82 @@ function M.absolute(relative)
 end
 local absolute = M.absolute
 
+--- Whether `relative` (a path the bridge gave) stays in the workspace once
+--- every symlink on the way is followed. The agent names the files: a link
+--- `notes -> ~/.aws/credentials` must not be read, nor written by a :w.
+--- A missing tail is judged by the deepest part that exists, and a dangling
+--- link is out (writing it would create its target).
+function M.inside(relative)
+  local root = M.workspace()
+  root = uv.fs_realpath(root) or root
+  local path = absolute(relative)
+  local resolved = uv.fs_realpath(path)
+  while not resolved do
+    local stat = uv.fs_lstat(path)
+    if stat and stat.type == 'link' then
+      return false
+    end
+    local parent = vim.fn.fnamemodify(path, ':h')
+    if parent == path then
+      return false
+    end
+    path = parent
+    resolved = uv.fs_realpath(path)
+  end
+  return resolved == root or resolved:sub(1, #root + 1) == root .. '/'
+end
+
+--- `path` as it may be shown on one line: a newline (or any control
+--- character) in an agent's file name is made visible, not obeyed.
+function M.display(path)
+  return (path:find('[%c]') and vim.fn.strtrans(path)) or path
+end
+
+--- A read-only scratch buffer named `agent-bridge://<kind>/<path>` holding
+--- `text`, shown in the current window.
+function M.scratch(kind, path, text)
+  local name = 'agent-bridge://' .. kind .. '/' .. path
+  for _, old in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(old) == name then
+      pcall(vim.api.nvim_buf_delete, old, { force = true })
+    end
+  end
+  local buf = vim.api.nvim_create_buf(false, true)
+  vim.bo[buf].bufhidden = 'wipe'
+  vim.api.nvim_buf_set_name(buf, name)
+  vim.api.nvim_buf_set_var(buf, 'agent_bridge_path', path)
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, vim.split(text, '\n', { plain = true }))
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].readonly = true
+  vim.api.nvim_win_set_buf(0, buf)
+  return buf
+end
+
+--- Opens `relative` (a path the bridge gave) in the current window and
+--- calls `on_open(buf)`. The buffer is found by name and shown by number,
+--- never through an Ex command built from the name: fnameescape leaves a
+--- newline, and vim.cmd runs what follows it as a command of its own. A
+--- path whose links lead out of the workspace is not opened: its text as
+--- gitDiff gives it is shown read-only instead (or a refusal).
+function M.open(relative, on_open)
+  on_open = on_open or function() end
+  if not M.inside(relative) then
+    M.request('gitDiff', { path = relative }, function(err, diff)
+      if err or type(diff) ~= 'table' then
+        notify(M.display(relative) .. ' leads out of the workspace: not opened', vim.log.levels.WARN)
+        return on_open(nil)
+      end
+      notify(M.display(relative) .. ' leads out of the workspace: shown read-only as the bridge reads it', vim.log.levels.WARN)
+      on_open(M.scratch('outside', relative, diff.modified or ''))
+    end)
+    return
+  end
+  local buf = vim.fn.bufadd(absolute(relative))
+  vim.bo[buf].buflisted = true
+  vim.api.nvim_win_set_buf(0, buf)
+  on_open(buf)
+end
+
 --- The path of buffer `buf` (default: the current one) relative to the
 --- workspace, or nil. The agent_bridge:// buffers name theirs.
 function M.relative(buf)
@@ -744,11 +820,14 @@ function M.files(on_done)
       end
       return
     end
-    vim.ui.select(files, { prompt = 'Agent workspace file: ' }, function(choice)
+    vim.ui.select(files, { prompt = 'Agent workspace file: ', format_item = M.display }, function(choice)
       if choice then
-        vim.cmd('edit ' .. vim.fn.fnameescape(absolute(choice)))
-      end
-      if on_done then
+        M.open(choice, function()
+          if on_done then
+            on_done(nil, choice)
+          end
+        end)
+      elseif on_done then
         on_done(nil, choice)
       end
     end)
