@@ -537,6 +537,45 @@ Call `agent-bridge--progress-end' with it when the request is done."
   (string-prefix-p (file-name-as-directory (file-truename directory))
                    (file-name-as-directory (file-truename file))))
 
+(defun agent-bridge--file (path root)
+  "PATH (a name the bridge gave) as an absolute file name in ROOT, or nil.
+The agent wrote the names and the links: PATH is joined to ROOT as
+text, since `expand-file-name' would read a leading `~' as a home
+directory, and nil is returned when the result, its links followed
+(a dangling one too), leaves ROOT."
+  (let ((file (expand-file-name (concat (file-name-as-directory root) path))))
+    (and (agent-bridge--inside-p file root) file)))
+
+(defun agent-bridge--show-outside (path)
+  "Show PATH, which leads out of the workspace, as the bridge reads it.
+Neither the file it leads to is read nor a save written through it: a
+read-only buffer gets gitDiff's working-tree text, or says why not.
+Return that buffer, shown in the selected window."
+  (let ((buffer (agent-bridge--text-buffer
+                 (format "*agent-bridge outside: %s*" path)
+                 (format "%s leads out of the workspace: asking the bridge for its text...\n" path)
+                 nil)))
+    (message "agent-bridge: %s leads out of the workspace; not visited" path)
+    (agent-bridge-async-request
+     "gitDiff" (list :path path)
+     :on-result (lambda (diff)
+                  (when (buffer-live-p buffer)
+                    (with-current-buffer buffer
+                      (let ((inhibit-read-only t))
+                        (erase-buffer)
+                        (insert (or (plist-get diff :modified) ""))
+                        (set-buffer-modified-p nil)
+                        (goto-char (point-min))))))
+     :on-error (lambda (err)
+                 (when (buffer-live-p buffer)
+                   (with-current-buffer buffer
+                     (let ((inhibit-read-only t))
+                       (erase-buffer)
+                       (insert (format "%s leads out of the workspace: not visited (%s)\n"
+                                       path (agent-bridge-error-message err)))
+                       (set-buffer-modified-p nil))))))
+    (switch-to-buffer buffer)))
+
 ;;;; Changes
 
 (defconst agent-bridge--status-names
@@ -964,13 +1003,16 @@ Point goes to the first hunk."
 
 (defun agent-bridge--ediff (path diff workspace)
   "Start an Ediff session on PATH's DIFF (gitDiff's result) in WORKSPACE."
-  (let ((file (expand-file-name path workspace)))
+  (let ((file (agent-bridge--file path workspace)))
     (ediff-buffers
      (agent-bridge--text-buffer (format "*agent-bridge original: %s*" path)
                                 (or (plist-get diff :original) "") file)
-     (if (file-exists-p file)
-         (find-file-noselect file)
-       (agent-bridge--text-buffer (format "*agent-bridge deleted: %s*" path) "" file)))))
+     (cond ((null file)
+            ;; A link out of the workspace: the bridge's text, not the file.
+            (agent-bridge--text-buffer (format "*agent-bridge outside: %s*" path)
+                                       (or (plist-get diff :modified) "") nil))
+           ((file-exists-p file) (find-file-noselect file))
+           (t (agent-bridge--text-buffer (format "*agent-bridge deleted: %s*" path) "" file))))))
 
 ;;;###autoload
 (defun agent-bridge-diff (path)
@@ -1012,22 +1054,24 @@ buffer at once (diff-mode); it fills when the bridge answers."
   "Visit PATH of the workspace and move to its first change when the bridge says.
 Return the file's buffer."
   (interactive (list (agent-bridge--read-changed-path "Visit changed file")))
-  (let* ((buffer (find-file (expand-file-name path (agent-bridge--root))))
+  (let* ((file (agent-bridge--file path (agent-bridge--root)))
+         (buffer (if file (find-file file) (agent-bridge--show-outside path)))
          (start (with-current-buffer buffer (point))))
-    (agent-bridge-async-request
-     "gitDiff" (list :path path)
-     :on-result (lambda (diff)
-                  (when (buffer-live-p buffer)
-                    (with-current-buffer buffer
-                      ;; Only when the user has not moved meanwhile.
-                      (when (= (point) start)
-                        (goto-char (point-min))
-                        (forward-line (1- (agent-bridge--first-changed-line
-                                           (or (plist-get diff :original) "")
-                                           (or (plist-get diff :modified) ""))))
-                        (dolist (window (get-buffer-window-list buffer nil t))
-                          (set-window-point window (point)))))))
-     :on-error #'ignore)
+    (when file
+      (agent-bridge-async-request
+       "gitDiff" (list :path path)
+       :on-result (lambda (diff)
+                    (when (buffer-live-p buffer)
+                      (with-current-buffer buffer
+                        ;; Only when the user has not moved meanwhile.
+                        (when (= (point) start)
+                          (goto-char (point-min))
+                          (forward-line (1- (agent-bridge--first-changed-line
+                                             (or (plist-get diff :original) "")
+                                             (or (plist-get diff :modified) ""))))
+                          (dolist (window (get-buffer-window-list buffer nil t))
+                            (set-window-point window (point)))))))
+       :on-error #'ignore))
     buffer))
 
 ;;;; Files, zip, feedback
@@ -1040,7 +1084,8 @@ Return the file's buffer."
                           (agent-bridge--await "listFiles" '(:recursive t) "the workspace's files"
                                                :progress t)
                           nil nil)))
-  (find-file (expand-file-name path (agent-bridge--root))))
+  (let ((file (agent-bridge--file path (agent-bridge--root))))
+    (if file (find-file file) (agent-bridge--show-outside path))))
 
 (defun agent-bridge--zip-directory (workspace)
   "The directory `agent-bridge-zip' offers for WORKSPACE's zip, never inside it."

@@ -678,6 +678,63 @@ instead, on g and whenever its window is selected."
       (should (equal buffer-file-name (expand-file-name "src/app.el" repo)))
       (kill-buffer))))
 
+;; The agent names the files: a leading `~' is a directory of the
+;; workspace, not the user's home.
+(ert-deftest agent-bridge-test-tilde-paths-stay-in-the-workspace ()
+  (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
+    (let* ((home (agent-bridge-test--temp-dir))
+           (process-environment (cons (concat "HOME=" home) process-environment)))
+      (unwind-protect
+          (progn
+            (agent-bridge-test--write (expand-file-name "probe" home) "home\n")
+            (agent-bridge-test--write (concat repo "/~/probe") "workspace\n")
+            (should (equal (expand-file-name "~/probe") (expand-file-name "probe" home)))
+            (let ((buffer (agent-bridge-find-file "~/probe")))
+              (should (equal (buffer-local-value 'buffer-file-name buffer) (concat repo "/~/probe")))
+              (should (equal (agent-bridge-test--text buffer) "workspace\n"))
+              (kill-buffer buffer))
+            (let ((buffer (agent-bridge-visit "~/probe")))
+              (should (equal (buffer-local-value 'buffer-file-name buffer) (concat repo "/~/probe")))
+              (kill-buffer buffer))
+            (should-not (agent-bridge--file "../x" repo))
+            (should-not (agent-bridge--file (concat "../" (file-name-nondirectory home) "/probe") repo)))
+        (delete-directory home t)))))
+
+(ert-deftest agent-bridge-test-links-out-of-the-workspace-are-not-visited ()
+  (skip-unless (agent-bridge-test--has "gitDiff"))
+  (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
+    (let ((outside (agent-bridge-test--temp-dir)))
+      (unwind-protect
+          (progn
+            (agent-bridge-test--write (expand-file-name "credentials" outside) "secret\n")
+            (make-symbolic-link (expand-file-name "credentials" outside) (concat repo "/link"))
+            (make-symbolic-link (expand-file-name "made-by-a-save" outside) (concat repo "/dangling"))
+            (make-symbolic-link outside (concat repo "/dir"))
+            (make-symbolic-link (concat repo "/README.md") (concat repo "/inner"))
+            (dolist (path '("link" "dangling" "dir/credentials"))
+              (dolist (open (list #'agent-bridge-visit #'agent-bridge-find-file))
+                (let ((buffer (funcall open path)))
+                  (with-current-buffer buffer
+                    (should-not buffer-file-name)
+                    (should buffer-read-only)
+                    (agent-bridge-test--wait "the bridge's answer"
+                                             (lambda () (not (string-match-p "asking the bridge" (buffer-string)))))
+                    (should (string-match-p "leads out of the workspace" (buffer-string)))
+                    (should-not (string-match-p "secret" (buffer-string)))
+                    (ignore-errors (save-buffer)))
+                  (kill-buffer buffer))))
+            (dolist (buffer (buffer-list))
+              (should-not (and (buffer-file-name buffer)
+                               (string-prefix-p outside (file-truename (buffer-file-name buffer))))))
+            (should-not (file-exists-p (expand-file-name "made-by-a-save" outside)))
+            (should (equal (agent-bridge--file "inner" repo) (concat repo "/inner")))
+            (let ((buffer (agent-bridge-visit "inner")))
+              ;; (vc may visit the link's target: inside too.)
+              (should (equal (file-truename (buffer-local-value 'buffer-file-name buffer))
+                             (concat repo "/README.md")))
+              (kill-buffer buffer)))
+        (delete-directory outside t)))))
+
 (ert-deftest agent-bridge-test-zip ()
   (skip-unless (agent-bridge-test--has "zipDirectory"))
   (agent-bridge-test--with-workspace (repo (agent-bridge-test--make-repo))
