@@ -1,24 +1,32 @@
 #!/usr/bin/env python3
-"""Benchmarks for listFiles, selectFile and zipDirectory, each printed as a
-ratio against a reference measured in the same run:
+"""Benchmarks for zipDirectory, listFiles and selectFile through every door a
+client uses, each as a ratio to a reference measured in the same run:
+
+  stdio   one long `agent-bridge` session, as an editor keeps it: the request
+          is written, the raw reply read (not parsed)
+  HTTP    `agent-bridge serve`, as a browser asks it: curl, body to /dev/null
+  call    `agent-bridge call`, a process per request, output to /dev/null
 
   zipDirectory  ~120 MB of source-like text in ~6,000 files
-                vs `zip -q -r -6`        targets: time <= 0.6x, size <= 1.05x, peak RSS <= 64 MiB
-                (and ZIPFoundation 0.9.20, for the record)
+                vs `zip -q -r -6`         targets: <= 0.5x through every door, size <= 1.05x,
+                                                   peak RSS <= 64 MiB (call)
+                (stdio and call write a destination file; HTTP streams the archive)
   listFiles     recursive, 20,000-file git repository
-                vs `git ls-files -co --exclude-standard`   target: <= 1.5x
-                (a request to a running bridge, as an editor's quick-open sends
-                it; the first request of a session and a process per request
-                through `agent-bridge call` are printed too)
-  selectFile    a 10 MB text file                          target: >= 200 MB/s
+                vs `git ls-files -co --exclude-standard`   target: <= 1.5x (stdio)
+  selectFile    a 10 MB text file, and a 10.8 MB one with a tab, a quote and a
+                backslash on every line (escape-heavy)
+                vs `cat` of the file through a pipe        target: >= 400 MB/s (stdio, HTTP)
 
-Usage: python3 bench/run.py [--quick] [--no-build] [--only list|select|zip]
-  --quick     a tenth of the sizes, one repetition (while iterating)
+The contenders alternate within each round, so a change in machine load hits
+all of them; each figure is the best of the rounds. One table at the end.
+
+Usage: python3 bench/run.py [--quick] [--no-build] [--only zip|list|select]
+  --quick     a tenth of the sizes, one round (while iterating)
   --only      run one benchmark (while working on it)
 Trees are generated deterministically under bench/out/ (git-ignored) and
 reused between runs.
 """
-import json, os, random, shutil, statistics, subprocess, sys, time
+import json, os, random, re, shutil, statistics, subprocess, sys, time, urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -26,6 +34,7 @@ OUT = os.path.join(HERE, "out")
 QUICK = "--quick" in sys.argv
 SCALE = 10 if QUICK else 1
 REPEAT = 1 if QUICK else 3
+ROWS = []  # the table: (benchmark, reference, best seconds by door, note, passed)
 # AGENT_BRIDGE: measure another build (an earlier commit's, for a before/after).
 BRIDGE = os.environ.get("AGENT_BRIDGE") or os.path.join(ROOT, ".build", "release", "agent-bridge")
 ZIPFOUNDATION = os.path.join(HERE, ".build", "release", "zipfoundation-zip")
@@ -142,26 +151,21 @@ def make_text(path, size):
 
 
 def timed(command, cwd=None, stdin=None):
-    """Wall time and peak RSS (KiB) of one child process."""
+    """Wall time and stdout of one child process."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = process.communicate(stdin)
     elapsed = time.perf_counter() - start
-    # communicate() reaped it; read its rusage via wait4 on a fresh run is not
-    # possible, so peak RSS comes from measure_rss below.
     if process.returncode != 0:
         raise SystemExit(f"{command[0]} failed: {err.decode()[:500]}")
     return elapsed, out
 
 
-def measure_rss(command, cwd=None):
-    """Peak RSS (KiB) of one run, via wait4."""
-    return measure(command, cwd)[0]
-
-
 def measure(command, cwd=None):
-    """Peak RSS (KiB) and CPU seconds (user + system) of one run, via wait4."""
+    """Wall seconds, peak RSS (KiB) and CPU seconds (user + system) of one
+    run with its output to /dev/null, via wait4."""
+    start = time.perf_counter()
     pid = os.fork()
     if pid == 0:
         try:
@@ -174,19 +178,103 @@ def measure(command, cwd=None):
         finally:
             os._exit(127)
     _, status, usage = os.wait4(pid, 0)
+    elapsed = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"{command} exited {status}")
-    return usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
-def best(command, cwd=None, repeat=REPEAT, before=None):
-    times = []
-    for _ in range(repeat):
-        if before:
-            before()
-        elapsed, _ = timed(command, cwd)
-        times.append(elapsed)
-    return min(times)
+class Stdio:
+    """One long stdio session. Replies are read raw: a reply is one line
+    (the bridge never writes a raw newline inside one), so it is complete
+    when a read ends with a newline."""
+
+    def __init__(self, workspace):
+        self.process = subprocess.Popen([BRIDGE, "--workspace", workspace], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+        self.ident = 0
+        self.request("health", {})
+
+    def request(self, method, params):
+        """Seconds from writing the request to the last byte of its reply."""
+        self.ident += 1
+        line = (json.dumps({"jsonrpc": "2.0", "id": self.ident, "method": method, "params": params}) + "\n").encode()
+        fd = self.process.stdout.fileno()
+        start = time.perf_counter()
+        self.process.stdin.write(line)
+        first = os.read(fd, 1 << 20)
+        chunk = first
+        while not chunk.endswith(b"\n"):
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise SystemExit(f"{method}: the session ended")
+        elapsed = time.perf_counter() - start
+        if not first.startswith(b'{"jsonrpc":"2.0","id":%d,"result":' % self.ident):
+            raise SystemExit(f"{method} failed: {first[:300]}")
+        return elapsed
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
+
+
+class Serve:
+    """`agent-bridge serve` on a free port; requests through curl, whose own
+    timer (connect to last byte) is the figure."""
+
+    def __init__(self, workspace):
+        self.log = os.path.join(OUT, "serve.log")
+        self.process = subprocess.Popen([BRIDGE, "serve", "--workspace", workspace, "--port", "0"],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=open(self.log, "w"))
+        deadline = time.time() + 20
+        text = ""
+        while time.time() < deadline:
+            text = open(self.log).read()
+            if "docs: http" in text:
+                break
+            time.sleep(0.05)
+        port = re.search(r"docs: http://[^ ]*:(\d+)/docs", text)
+        conversation = re.search(r"\(conversation ([0-9a-f]+)\)", text)
+        if not port or not conversation:
+            raise SystemExit(f"serve did not start: {text[:500]}")
+        self.base = f"http://127.0.0.1:{port.group(1)}/api/conversations/{conversation.group(1)}/"
+
+    def get(self, route, query):
+        url = self.base + route + ("?" + urllib.parse.urlencode(query) if query else "")
+        out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}", url],
+                             check=True, capture_output=True, text=True).stdout.split()
+        if out[0] != "200":
+            raise SystemExit(f"GET {route} answered {out[0]}")
+        return float(out[1])
+
+    def close(self):
+        self.process.terminate()
+        self.process.wait()
+
+
+def call(workspace, method, params):
+    return measure([BRIDGE, "call", "--workspace", workspace, method, json.dumps(params)])[0]
+
+
+def doors(workspace, reference, stdio, http, call_door, rounds=REPEAT, warm=1):
+    """Best seconds of the reference and of each door over `rounds` rounds,
+    the contenders alternating within each round (after `warm` unmeasured
+    rounds). The stdio session and the server stay up across rounds."""
+    session, server = Stdio(workspace), Serve(workspace)
+    contenders = [("reference", reference), ("stdio", lambda: stdio(session)), ("HTTP", lambda: http(server)),
+                  ("call", call_door)]
+    times = {name: [] for name, _ in contenders}
+    try:
+        for index in range(warm + rounds):
+            for name, run in contenders:
+                elapsed = run()
+                if index >= warm:
+                    times[name].append(elapsed)
+    finally:
+        session.close()
+        server.close()
+    return {name: min(values) for name, values in times.items()}
 
 
 def bench_zip():
@@ -197,130 +285,135 @@ def bench_zip():
     count = sum(len(fs) for _, _, fs in os.walk(tree))
     ref = os.path.join(OUT, "ref.zip")
     ours = os.path.join(OUT, "ours.zip")
-    zf = os.path.join(OUT, "zf.zip")
-    rm = lambda p: (lambda: os.path.exists(p) and os.remove(p))
+    rm = lambda p: os.path.exists(p) and os.remove(p)
     # Warm the page cache so that every contender reads from memory.
     timed(["tar", "cf", "/dev/null", "."], cwd=tree)
-    t_zip = best(["zip", "-q", "-r", "-6", ref, "."], cwd=tree, before=rm(ref))
-    params = json.dumps({"destination": ours})
-    t_ours = best([BRIDGE, "call", "--workspace", tree, "zipDirectory", params], before=rm(ours))
-    rss, cpu_ours = measure([BRIDGE, "call", "--workspace", tree, "zipDirectory", params])
-    rm(ref)()  # zip -r into an existing archive would only update it
-    _, cpu_zip = measure(["/usr/bin/zip", "-q", "-r", "-6", ref, "."], cwd=tree)
-    t_zf = best([ZIPFOUNDATION, tree, zf], before=rm(zf)) if os.path.exists(ZIPFOUNDATION) else None
+
+    def reference():
+        rm(ref)  # zip -r into an existing archive would only update it
+        return measure(["/usr/bin/zip", "-q", "-r", "-6", ref, "."], cwd=tree)[0]
+
+    def stdio(session):
+        rm(ours)
+        return session.request("zipDirectory", {"destination": ours})
+
+    def through_call():
+        rm(ours)
+        return call(tree, "zipDirectory", {"destination": ours})
+
+    best = doors(tree, reference, stdio, lambda server: server.get("zip-directory", {}), through_call)
+    rm(ours)
+    _, rss, cpu_ours = measure([BRIDGE, "call", "--workspace", tree, "zipDirectory", json.dumps({"destination": ours})])
+    rm(ref)
+    _, _, cpu_zip = measure(["/usr/bin/zip", "-q", "-r", "-6", ref, "."], cwd=tree)
+    t_zf = None
+    if os.path.exists(ZIPFOUNDATION):
+        zf = os.path.join(OUT, "zf.zip")
+        rm(zf)
+        t_zf = measure([ZIPFOUNDATION, tree, zf])[0]
+        rm(zf)
     s_zip, s_ours = os.path.getsize(ref), os.path.getsize(ours)
     subprocess.run(["unzip", "-tq", ours], check=True, stdout=subprocess.DEVNULL)
-    print(f"zipDirectory: {count} files, {total / 1e6:.1f} MB of text")
-    print(f"  zip -q -r -6      {t_zip:7.3f} s   {s_zip / 1e6:7.2f} MB")
-    print(f"  agent-bridge      {t_ours:7.3f} s   {s_ours / 1e6:7.2f} MB   peak RSS {rss / 1024:.1f} MiB")
-    if t_zf is not None:
-        s_zf = os.path.getsize(zf)
-        print(f"  ZIPFoundation     {t_zf:7.3f} s   {s_zf / 1e6:7.2f} MB   ({t_zf / t_ours:.2f}x agent-bridge's time)")
-    ok = t_ours / t_zip <= 0.6 and s_ours / s_zip <= 1.05 and rss <= 64 * 1024
-    print(f"  CPU seconds: zip {cpu_zip:.2f}, agent-bridge {cpu_ours:.2f} (both cores; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores while measuring)")
-    print(f"  ratio time {t_ours / t_zip:.2f}x (<= 0.6), size {s_ours / s_zip:.3f}x (<= 1.05), "
-          f"RSS {rss / 1024:.1f} MiB (<= 64)  {'PASS' if ok else 'FAIL'}")
-    for p in (ref, ours, zf):
-        rm(p)()
+    worst = max(best[d] for d in ("stdio", "HTTP", "call")) / best["reference"]
+    ok = worst <= 0.5 and s_ours / s_zip <= 1.05 and rss <= 64 * 1024
+    note = (f"size {s_ours / s_zip:.3f}x ({s_ours / 1e6:.1f} MB), peak RSS {rss / 1024:.1f} MiB, "
+            f"CPU {cpu_ours:.2f} s vs zip's {cpu_zip:.2f} s"
+            + (f"; ZIPFoundation {t_zf:.2f} s" if t_zf else ""))
+    ROWS.append((f"zipDirectory, {total / 1e6:.1f} MB in {count:,} files", "`zip -q -r -6`", best, note, ok))
+    rm(ref)
+    rm(ours)
     return ok
-
-
-def stdio_session(workspace, requests):
-    lines = "".join(json.dumps({"jsonrpc": "2.0", "id": i + 1, "method": m, "params": p}) + "\n"
-                    for i, (m, p) in enumerate(requests))
-    elapsed, out = timed([BRIDGE, "--workspace", workspace], stdin=lines.encode())
-    return elapsed, out
-
-
-def per_request(workspace, method, params, count):
-    """Seconds per request inside one stdio session (start-up subtracted)."""
-    warm = [("health", {})]
-    base = min(stdio_session(workspace, warm)[0] for _ in range(3))
-    full = min(stdio_session(workspace, warm + [(method, params)] * count)[0] for _ in range(REPEAT))
-    return (full - base) / count
-
-
-def session_latency(workspace, method, params, count):
-    """Round trip of each request sent one at a time to one running bridge
-    (what an editor's quick-open waits for): the first one, which opens the
-    repository and reads its index, and the median of the `count` after it."""
-    process = subprocess.Popen([BRIDGE, "--workspace", workspace], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    def round_trip(ident, method, params):
-        line = json.dumps({"jsonrpc": "2.0", "id": ident, "method": method, "params": params}) + "\n"
-        start = time.perf_counter()
-        process.stdin.write(line.encode())
-        process.stdin.flush()
-        reply = process.stdout.readline()
-        elapsed = time.perf_counter() - start
-        # Checked, not parsed: parsing 400 KB in Python would be timed too.
-        if not reply.startswith(b'{"jsonrpc":"2.0","id":%d,"result":' % ident):
-            raise SystemExit(f"{method} failed: {reply[:300]}")
-        return elapsed
-    round_trip(0, "health", {})
-    times = [round_trip(i + 1, method, params) for i in range(count + 1)]
-    process.stdin.close()
-    process.wait()
-    return times[0], statistics.median(times[1:])
 
 
 def bench_list():
     repo = os.path.join(OUT, "repo" + ("-quick" if QUICK else ""))
     make_repo(repo, 20000 // SCALE)
-    runs = 15
-    git = ["git", "ls-files", "-co", "--exclude-standard"]
-    ours = [BRIDGE, "call", "--workspace", repo, "listFiles", '{"recursive":true}']
-    _, git_out = timed(git, cwd=repo)
-    _, our_out = timed(ours)
-    # Alternate the contenders so that a change in machine load hits both.
-    t_git, t_ours, firsts, warms = [], [], [], []
-    for _ in range(runs):
-        t_git.append(timed(git, cwd=repo)[0])
-        t_ours.append(timed(ours)[0])
-    for _ in range(REPEAT):
-        first, warm = session_latency(repo, "listFiles", {"recursive": True}, 10)
-        firsts.append(first)
-        warms.append(warm)
-        t_git.append(timed(git, cwd=repo)[0])
-    t_git = statistics.median(t_git)
-    t_ours = statistics.median(t_ours)
-    first, warm = statistics.median(firsts), statistics.median(warms)
-    n_git = len(git_out.splitlines())
-    n_ours = len(json.loads(our_out))
-    print(f"listFiles recursive: {n_ours} files listed (git lists {n_git})")
-    print(f"  git ls-files -co --exclude-standard       {t_git * 1000:6.1f} ms per process")
-    print(f"  agent-bridge, request to a running bridge {warm * 1000:6.1f} ms  ({warm / t_git:.2f}x)")
-    print(f"    its first request (opens the repository) {first * 1000:5.1f} ms  ({first / t_git:.2f}x)")
-    print(f"  agent-bridge call (a process per request) {t_ours * 1000:6.1f} ms  ({t_ours / t_git:.2f}x)")
-    ok = warm / t_git <= 1.5
-    print(f"  ratio {warm / t_git:.2f}x per request (<= 1.5)  {'PASS' if ok else 'FAIL'}")
+    git = ["/usr/bin/git", "ls-files", "-co", "--exclude-standard"]
+    n_git = len(timed(git, cwd=repo)[1].splitlines())
+    n_ours = len(json.loads(timed([BRIDGE, "call", "--workspace", repo, "listFiles", '{"recursive":true}'])[1]))
+    params = {"recursive": True}
+    best = doors(repo, lambda: measure(git, cwd=repo)[0], lambda session: session.request("listFiles", params),
+                 lambda server: server.get("list-files", {"recursive": "true"}),
+                 lambda: call(repo, "listFiles", params), rounds=REPEAT * 5)
+    ok = best["stdio"] / best["reference"] <= 1.5 and n_ours == n_git
+    ROWS.append((f"listFiles recursive, {n_ours:,}-file repository", "`git ls-files -co --exclude-standard`", best,
+                 f"{n_ours} files listed, git lists {n_git}", ok))
     return ok
+
+
+def make_escape_heavy(path, size):
+    """Text with a tab, a quote and a backslash on every line."""
+    if os.path.exists(path) and os.path.getsize(path) >= size:
+        return
+    rng = random.Random(5)
+    vocab = words(rng, 2000)
+    chunks, length = [], 0
+    while length < size:
+        line = ("\t" * rng.randint(1, 3) + " ".join(rng.choice(vocab) for _ in range(rng.randint(3, 10)))
+                + f' = "{rng.choice(vocab)}\\n" // {rng.choice(vocab)}\n')
+        chunks.append(line)
+        length += len(line)
+    with open(path, "w") as f:
+        f.write("".join(chunks))
 
 
 def bench_select():
     workspace = os.path.join(OUT, "text")
     os.makedirs(workspace, exist_ok=True)
-    size = 10_000_000
-    make_text(os.path.join(workspace, "big.txt"), size)
-    real = os.path.getsize(os.path.join(workspace, "big.txt"))
-    seconds = per_request(workspace, "selectFile", {"file": "big.txt"}, 10)
-    rate = real / seconds / 1e6
-    ok = rate >= 200
-    print(f"selectFile: {real / 1e6:.1f} MB text file, {seconds * 1000:.1f} ms per request (reply written), "
-          f"{rate:.0f} MB/s (>= 200)  {'PASS' if ok else 'FAIL'}")
+    make_text(os.path.join(workspace, "big.txt"), 10_000_000 // SCALE)
+    make_escape_heavy(os.path.join(workspace, "escapes.txt"), 10_800_000 // SCALE)
+    ok = True
+    for name, label in (("big.txt", "text"), ("escapes.txt", "escape-heavy text")):
+        path = os.path.join(workspace, name)
+        size = os.path.getsize(path)
+
+        def reference():
+            start = time.perf_counter()
+            with subprocess.Popen(["cat", path], stdout=subprocess.PIPE) as process:
+                while process.stdout.read1(1 << 20):
+                    pass
+            return time.perf_counter() - start
+
+        params = {"file": name}
+        best = doors(workspace, reference, lambda session: session.request("selectFile", params),
+                     lambda server: server.get("select-file", params), lambda: call(workspace, "selectFile", params),
+                     rounds=REPEAT * 3)
+        rates = {door: size / best[door] / 1e6 for door in ("stdio", "HTTP", "call")}
+        passed = rates["stdio"] >= 400 and rates["HTTP"] >= 400
+        ok = ok and passed
+        ROWS.append((f"selectFile, {size / 1e6:.1f} MB of {label}", "`cat` through a pipe", best,
+                     "MB/s: " + ", ".join(f"{door} {rate:.0f}" for door, rate in rates.items()), passed))
     return ok
+
+
+def seconds(value):
+    return f"{value:.2f} s" if value >= 1 else f"{value * 1000:.1f} ms"
+
+
+def print_table():
+    print()
+    print(f"{subprocess.run([BRIDGE, '--version'], capture_output=True, text=True).stdout.strip()}, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; best of {REPEAT} rounds"
+          + (" (--quick)" if QUICK else ""))
+    print()
+    print("| benchmark | reference | stdio session | HTTP (`serve`) | `call` | |")
+    print("|---|---|---|---|---|---|")
+    for name, reference, best, note, ok in ROWS:
+        ref = best["reference"]
+        cells = [f"{seconds(best[d])}, {best[d] / ref:.2f}x" for d in ("stdio", "HTTP", "call")]
+        print(f"| {name} | {reference} {seconds(ref)} | " + " | ".join(cells) + f" | {'PASS' if ok else 'FAIL'}: {note} |")
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
     if "--no-build" not in sys.argv:
         build()
-    benches = {"select": bench_select, "list": bench_list, "zip": bench_zip}
+    benches = {"zip": bench_zip, "list": bench_list, "select": bench_select}
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     if only is not None and only not in benches:
         raise SystemExit(f"--only takes one of {', '.join(benches)}")
     results = [run() for name, run in benches.items() if only in (None, name)]
+    print_table()
     sys.exit(0 if all(results) else 1)
 
 
