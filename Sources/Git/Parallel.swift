@@ -27,10 +27,12 @@ public enum Parallel {
         #else
         var thread: pthread_t?
         #endif
-        let started = pthread_create(&thread, nil, { raw in
-          Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().work()
-          return nil
-        }, job)
+        let started = withThreadAttributes { attributes in
+          pthread_create(&thread, attributes, { raw in
+            Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().work()
+            return nil
+          }, job)
+        }
         if started == 0 {
           #if canImport(Glibc)
           threads.append(thread)
@@ -56,10 +58,13 @@ public enum Parallel {
     #else
     var thread: pthread_t?
     #endif
-    guard pthread_create(&thread, nil, { raw in
-      Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().work()
-      return nil
-    }, job) == 0 else {
+    let started = withThreadAttributes { attributes in
+      pthread_create(&thread, attributes, { raw in
+        Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().work()
+        return nil
+      }, job)
+    }
+    guard started == 0 else {
       Unmanaged<Job>.fromOpaque(job).release()
       return
     }
@@ -68,6 +73,19 @@ public enum Parallel {
     #else
     pthread_detach(thread!)
     #endif
+  }
+
+  /// Each thread's stack: fixed, because default attributes give 512 KiB
+  /// on Darwin and `ulimit -s` on glibc, and the work (libgit2, directory
+  /// trees as deep as the workspace has) should not depend on either.
+  static let stackSize = 8 << 20
+
+  private static func withThreadAttributes(_ body: (UnsafePointer<pthread_attr_t>) -> Int32) -> Int32 {
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    pthread_attr_setstacksize(&attributes, stackSize)
+    return body(&attributes)
   }
 
   private final class Job: @unchecked Sendable {

@@ -9,6 +9,12 @@ import Darwin
 /// sit on one of the cooperative pool's threads: there is one per core, and
 /// the tasks requests start (zipDirectory's compression) would lose that core.
 enum ReaderThread {
+  /// The reader parses each message with the recursive `JSONParser`, down to
+  /// `JSONParser.defaultMaxDepth` levels: a debug build needs 1-2 MiB for
+  /// that. Default attributes give 512 KiB on Darwin and `ulimit -s` on
+  /// glibc, so the size is fixed here (only touched pages cost memory).
+  static let stackSize = 16 << 20
+
   /// Runs `body` on a new detached thread; if none can be made, here.
   static func start(_ body: @escaping @Sendable () -> Void) {
     let job = Unmanaged.passRetained(Job(body)).toOpaque()
@@ -17,9 +23,13 @@ enum ReaderThread {
     #else
     var thread: pthread_t?
     #endif
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    pthread_attr_setstacksize(&attributes, stackSize)
     guard
       pthread_create(
-        &thread, nil,
+        &thread, &attributes,
         { raw in
           Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().body()
           return nil

@@ -25,10 +25,12 @@ public final class BridgeProcess: @unchecked Sendable {
   }
 
   /// Starts `agent-bridge ARGS...` in `directory` (default: a fresh temp dir),
-  /// with `environment` added to (or replacing entries of) the test's own.
+  /// with `environment` added to (or replacing entries of) the test's own,
+  /// and, given `stackLimitKiB`, under `ulimit -s` of that (the size glibc
+  /// gives threads made with default attributes).
   public init(
     _ arguments: [String] = [], directory: String? = nil, environment: [String: String] = [:],
-    timeout: Duration = .seconds(20)
+    stackLimitKiB: Int? = nil, timeout: Duration = .seconds(20)
   ) throws {
     let binary = Self.binaryPath
     guard access(binary, X_OK) == 0 else {
@@ -53,7 +55,9 @@ public final class BridgeProcess: @unchecked Sendable {
     // addchdir_np is not visible from Swift); env execs, so the pid is the
     // bridge's own.
     let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-    let argv = (["/usr/bin/env", "-C", cwd] + assignments + [binary] + arguments).map { strdup($0) } + [nil]
+    // sh execs too, so the pid stays the bridge's.
+    let limited = stackLimitKiB.map { ["/bin/sh", "-c", "ulimit -s \($0) && exec \"$0\" \"$@\""] } ?? []
+    let argv = (["/usr/bin/env", "-C", cwd] + assignments + limited + [binary] + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var child: pid_t = 0
     let rc = posix_spawn(&child, "/usr/bin/env", &actions, nil, argv, environ)
