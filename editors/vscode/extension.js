@@ -24,8 +24,13 @@ const ICONS = { A: '$(diff-added)', M: '$(diff-modified)', D: '$(diff-removed)',
 /** Workspace-relative path of a file URI or path, or null when outside. */
 function relativeTo(workspace, fsPath) {
   const relative = path.relative(workspace, fsPath);
-  if (!relative || relative.startsWith('..') || path.isAbsolute(relative)) return null;
+  // '..env' is a file of the workspace; only '..' itself or '../…' leaves it.
+  if (!relative || relative === '..' || relative.startsWith('..' + path.sep) || path.isAbsolute(relative)) return null;
   return relative.split(path.sep).join('/');
+}
+
+function outsideMessage(relative) {
+  return `Agent Bridge: ${relative} leads out of the workspace; shown read-only as the bridge reads it, not opened.`;
 }
 
 function formatBytes(bytes) {
@@ -151,7 +156,13 @@ class Commands {
     this.provider.refresh(original);
     const deleted = knownStatus === 'D' || (diff.modified === '' && !(await exists(onDisk)));
     let modified = vscode.Uri.file(onDisk);
-    if (deleted) {
+    if (!deleted && !(await view.inside(relative))) {
+      // A link out of the folder: the bridge's text, read-only, not the
+      // file it leads to.
+      modified = contentUri(onDisk, 'modified');
+      this.provider.refresh(modified);
+      vscode.window.showWarningMessage(outsideMessage(relative));
+    } else if (deleted) {
       modified = contentUri(onDisk, 'modified');
       this.provider.refresh(modified);
     }
@@ -166,11 +177,30 @@ class Commands {
     const view = uri && uri.scheme === 'file' && this.views.forPath(uri.fsPath);
     const relative = view && view.relative(uri.fsPath);
     if (!relative) throw userError('That file is not in the Agent Bridge workspace.');
+    if (!(await view.inside(relative))) return { uri: await this.openOutside(view, relative), line: 0 };
     const diff = await view.request('gitDiff', { path: relative });
     const line = firstChangedLine(diff.original, diff.modified);
     const selection = new vscode.Range(line, 0, line, 0);
     await vscode.commands.executeCommand('vscode.open', uri, { selection });
     return { uri, line };
+  }
+
+  /**
+   * Shows `relative`, whose links lead out of the folder, as gitDiff's
+   * working-tree text in a read-only document: never the file it leads to,
+   * which a save would write. Returns that document's Uri.
+   */
+  async openOutside(view, relative) {
+    try {
+      await view.request('gitDiff', { path: relative });
+    } catch (error) {
+      throw userError(`${relative} leads out of the workspace: not opened (${error.message}).`);
+    }
+    const uri = contentUri(view.absolute(relative), 'modified');
+    this.provider.refresh(uri);
+    vscode.window.showWarningMessage(outsideMessage(relative));
+    await vscode.commands.executeCommand('vscode.open', uri);
+    return uri;
   }
 
   async quickOpen() {
@@ -190,6 +220,7 @@ class Commands {
       matchOnDescription: true,
     });
     if (!picked) return undefined;
+    if (!(await view.inside(picked.path))) return this.openOutside(view, picked.path);
     const uri = vscode.Uri.file(view.absolute(picked.path));
     await vscode.commands.executeCommand('vscode.open', uri);
     return uri;

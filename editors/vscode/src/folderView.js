@@ -7,6 +7,7 @@
 // the bridge says the answer changed, or on window focus if the bridge
 // cannot push.
 
+const fs = require('fs');
 const path = require('path');
 const vscode = require('vscode');
 const { contentUri } = require('./contentUri');
@@ -74,8 +75,30 @@ class FolderView {
   /** The file's path relative to the folder, '/'-separated, or null when outside. */
   relative(fsPath) {
     const relative = path.relative(this.root, fsPath);
-    if (!relative || relative.startsWith('..') || path.isAbsolute(relative)) return null;
+    // '..env' is a file of the folder; only '..' itself or '../…' leaves it.
+    if (!relative || relative === '..' || relative.startsWith('..' + path.sep) || path.isAbsolute(relative)) return null;
     return relative.split(path.sep).join('/');
+  }
+
+  /**
+   * Whether `relative` (a path the bridge gave) stays in the folder once
+   * every symlink on the way is followed. The agent made the links: one to
+   * ~/.aws/credentials must be neither read nor written through by a save.
+   * A missing tail is judged by the deepest part that exists; a dangling
+   * link is out (a save would create its target).
+   */
+  async inside(relative) {
+    const root = await fs.promises.realpath(this.root).catch(() => this.root);
+    let file = this.absolute(relative);
+    for (;;) {
+      const real = await fs.promises.realpath(file).catch(() => null);
+      if (real) return real === root || real.startsWith(root + path.sep);
+      const stat = await fs.promises.lstat(file).catch(() => null);
+      if (stat && stat.isSymbolicLink()) return false;
+      const parent = path.dirname(file);
+      if (parent === file) return false;
+      file = parent;
+    }
   }
 
   absolute(relative) {

@@ -286,6 +286,66 @@ test('quickOpen offers every listed file and opens the pick', { skip: unlessMeth
   }
 });
 
+test("a name starting with '..' is the workspace's: ..env", { skip: unlessMethods('gitDiff') }, async () => {
+  const repo = makeRepo();
+  fs.writeFileSync(path.join(repo, '..env'), 'KEY=1\n');
+  const { api, state } = activate(repo);
+  try {
+    assert.equal(extension.relativeTo(repo, path.join(repo, '..env')), '..env');
+    assert.equal(extension.relativeTo(repo, path.join(repo, '..')), null);
+    assert.equal(extension.relativeTo(repo, path.join(repo, '..', 'x')), null);
+    await run('openDiff', vscode.Uri.file(path.join(repo, '..env')));
+    assert.deepEqual(state.messages, []);
+    const [command, , right] = state.executed[0];
+    assert.equal(command, 'vscode.diff');
+    assert.equal(right.fsPath, path.join(repo, '..env'));
+    await run('openFile', vscode.Uri.file(path.join(repo, '..env')));
+    assert.deepEqual(state.messages, []);
+    assert.equal(state.executed.at(-1)[1].fsPath, path.join(repo, '..env'));
+  } finally {
+    await deactivate(api);
+    removeDir(repo);
+  }
+});
+
+test('a symlink out of the workspace is not opened: Open File, Open Diff, Quick Open', { skip: unlessMethods('gitDiff') }, async () => {
+  const repo = makeRepo();
+  const outside = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'agent-bridge-outside-')));
+  fs.writeFileSync(path.join(outside, 'credentials'), 'secret\n');
+  fs.symlinkSync(path.join(outside, 'credentials'), path.join(repo, 'link'));
+  fs.symlinkSync(path.join(outside, 'made-by-a-save'), path.join(repo, 'dangling'));
+  fs.symlinkSync(outside, path.join(repo, 'dir'));
+  fs.symlinkSync(path.join(repo, 'README.md'), path.join(repo, 'inner'));
+  const { api, state } = activate(repo);
+  const fileOpened = (name) =>
+    state.executed.some((call) => call.slice(1).some((arg) => arg && arg.scheme === 'file' && arg.fsPath === path.join(repo, name)));
+  try {
+    for (const name of ['link', 'dangling', 'dir/credentials']) {
+      await run('openFile', vscode.Uri.file(path.join(repo, name)));
+      await run('openDiff', name);
+      state.answers.quickPick.push(() => ({ label: name, description: '', path: name }));
+      await run('quickOpen');
+      assert.equal(fileOpened(name), false, `${name} opened as a file: ${JSON.stringify(state.executed)}`);
+      for (const call of state.executed) {
+        for (const arg of call.slice(1)) {
+          if (arg && arg.scheme === 'agent-bridge') assert.doesNotMatch(String(await standIn.provide(arg).catch(() => '')), /secret/);
+        }
+      }
+      assert.ok(state.messages.length > 0 && state.messages.every((m) => /leads out of the workspace|-32014|outside/i.test(m.text)), JSON.stringify(state.messages));
+    }
+    assert.equal(fs.existsSync(path.join(outside, 'made-by-a-save')), false);
+    state.messages.length = 0;
+    state.executed.length = 0;
+    await run('openFile', vscode.Uri.file(path.join(repo, 'inner')));
+    assert.deepEqual(state.messages, []);
+    assert.equal(fileOpened('inner'), true, 'a link inside opens as a file');
+  } finally {
+    await deactivate(api);
+    removeDir(repo);
+    removeDir(outside);
+  }
+});
+
 test('downloadWorkspace writes the zip where the person chose, with progress', { skip: unlessMethods('zipDirectory') }, async () => {
   const repo = makeRepo();
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-bridge-zip-'));
