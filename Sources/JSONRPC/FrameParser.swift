@@ -531,18 +531,45 @@ public struct FrameParser: Sendable {
     return (range.lowerBound...last).first(where: isContentLength(at:))
   }
 
-  /// The offset of a `content-length:` that directly follows a `}` or `]`
-  /// (blanks allowed) in `range`: where a glued header starts.
+  /// The offset of a `content-length:` that directly follows (blanks
+  /// allowed) the `}` or `]` closing the line's top-level value: where a
+  /// glued header starts. Strings are skipped, escapes included: a file name
+  /// such as `a}Content-Length: 2` is data, and splitting there would leave
+  /// its request without a reply.
   private func gluedHeader(in range: Range<Int>) -> Int? {
     let last = range.upperBound - Self.contentLengthNeedle.count
+    var depth = 0
+    var inString = false
+    var escaped = false
     var i = range.lowerBound
     while i < last {
       let byte = buffer[i]
       i += 1
-      guard byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") else { continue }
-      var k = i
-      while k <= last, Self.isBlank(buffer[k]) { k += 1 }
-      if k <= last, isContentLength(at: k) { return k }
+      if inString {
+        if escaped {
+          escaped = false
+        } else if byte == UInt8(ascii: "\\") {
+          escaped = true
+        } else if byte == UInt8(ascii: "\"") {
+          inString = false
+        }
+        continue
+      }
+      switch byte {
+      case UInt8(ascii: "\""):
+        inString = true
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        depth += 1
+      case UInt8(ascii: "}"), UInt8(ascii: "]"):
+        // A stray closer outside any value counts as an end too, as before.
+        depth = max(depth - 1, 0)
+        guard depth == 0 else { continue }
+        var k = i
+        while k <= last, Self.isBlank(buffer[k]) { k += 1 }
+        if k <= last, isContentLength(at: k) { return k }
+      default:
+        continue
+      }
     }
     return nil
   }

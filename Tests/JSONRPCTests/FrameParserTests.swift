@@ -172,6 +172,20 @@ import Testing
     #expect(Self.shape(Self.events(text)) == [#"ndjson:{"a":"see content-length: 5"}"#])
   }
 
+  @Test func aHeaderAfterABracketInsideAStringIsText() {
+    // A file name the agent chose: the `}` before the header text is in a
+    // string, so nothing closed the value and the line is one request.
+    let line = #"{"jsonrpc":"2.0","id":7,"method":"listFiles","params":{"path":"a}Content-Length: 2"}}"#
+    #expect(Self.shape(Self.events(line + "\n")) == ["ndjson:\(line)"])
+    let escaped = #"{"path":"a\"}]Content-Length: 2","b":["\\"]}"#
+    #expect(Self.shape(Self.events(escaped + "\n")) == ["ndjson:\(escaped)"])
+    // Only the bracket that closes the top-level value ends it.
+    let nested = #"{"a":{"b":1}Content-Length: 2"# + "\n"
+    #expect(Self.shape(Self.events(nested)).count == 1)
+    let glued = #"{"a":"}","b":[1]}"# + Self.lsp(Self.health)
+    #expect(Self.shape(Self.events(glued)) == [#"ndjson:{"a":"}","b":[1]}"#, "lsp:\(Self.health)"])
+  }
+
   @Test func zeroLengthBodyIsAnEmptyMessage() {
     #expect(Self.events("Content-Length: 0\r\n\r\n") == [.message([], .lsp)])
   }
