@@ -222,6 +222,29 @@ T.test(':AgentBridgeQuickfix: entries at their first changed line; d diffs the e
   T.eq(vim.api.nvim_win_get_cursor(0)[1], 2)
 end, { skip = T.unless_methods('gitChanges', 'gitDiff') })
 
+T.test(':AgentBridgeQuickfix names no file for a symlink out of the workspace', function()
+  local repo = T.make_repo()
+  local outside = T.temp_dir()
+  T.write_file(outside .. '/credentials', 'secret\n')
+  T.ok(T.uv.fs_symlink(outside .. '/credentials', repo .. '/link'))
+  T.fresh(repo)
+  vim.cmd('AgentBridgeQuickfix')
+  T.wait(function()
+    return #vim.fn.getqflist() > 0
+  end, 5000, 'the quickfix list')
+  local link
+  for _, item in ipairs(vim.fn.getqflist()) do
+    local name = item.bufnr > 0 and vim.api.nvim_buf_get_name(item.bufnr) or ''
+    T.ok(name ~= repo .. '/link' and not name:find(outside, 1, true), 'a quickfix file for the link: ' .. name)
+    if item.text:find('link', 1, true) then
+      link = item
+    end
+  end
+  T.ok(link, 'the link is listed')
+  T.eq(link.bufnr, 0)
+  T.match(link.text, 'leads out of the workspace')
+end, { skip = T.unless_methods('gitChanges', 'gitDiff') })
+
 T.test(':AgentBridgeQuickfix stops at quickfix_limit and points to the changes buffer', function()
   local repo = T.make_repo()
   T.fresh(repo)

@@ -687,7 +687,12 @@ function M.quickfix(on_done)
       local function finish()
         local items = {}
         for i, change in ipairs(shown) do
-          items[i] = { filename = absolute(change.path), lnum = lines[i] or 1, text = change.status }
+          if M.inside(change.path) then
+            items[i] = { filename = absolute(change.path), lnum = lines[i] or 1, text = change.status }
+          else
+            -- No file name: :cc would open (and :w write) where the link leads.
+            items[i] = { text = change.status .. ' ' .. M.display(change.path) .. ' (leads out of the workspace: not opened)', valid = 0 }
+          end
         end
         vim.fn.setqflist({}, ' ', { title = 'Agent Bridge changes', items = items, context = { agent_bridge = true } })
         if #changes > #shown then
