@@ -30,8 +30,18 @@ public struct GitChange: Sendable, Hashable, CustomStringConvertible {
 
   /// Code point order of the path (UTF-8 byte order is the same), then status.
   public static func inContractOrder(_ lhs: GitChange, _ rhs: GitChange) -> Bool {
-    if lhs.path == rhs.path { return lhs.status < rhs.status }
-    return lhs.path.utf8.lexicographicallyPrecedes(rhs.path.utf8)
+    var left = lhs.path
+    var right = rhs.path
+    // memcmp over the UTF-8 bytes: every answer is sorted, and a generic
+    // element-by-element comparison dominated a watched answer's cost.
+    let order = left.withUTF8 { a in
+      right.withUTF8 { b -> Int32 in
+        let common = min(a.count, b.count)
+        let bytes = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
+        return bytes != 0 ? bytes : Int32(a.count < b.count ? -1 : (a.count > b.count ? 1 : 0))
+      }
+    }
+    return order == 0 ? lhs.status < rhs.status : order < 0
   }
 }
 

@@ -45,7 +45,8 @@ struct ScanMemory: Sendable {
 
   /// Whether `path`, or a directory holding it, is in `specs`.
   static func isCovered(_ path: String, by specs: Set<String>) -> Bool {
-    let bytes = Array(trimmingSlash(path).utf8)
+    var bytes = Array(path.utf8)
+    if bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
     if specs.contains(String(decoding: bytes, as: UTF8.self)) { return true }
     for (position, byte) in bytes.enumerated() where byte == UInt8(ascii: "/") {
       if specs.contains(String(decoding: bytes[..<position], as: UTF8.self)) { return true }
