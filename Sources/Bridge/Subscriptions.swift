@@ -29,6 +29,8 @@ public final class Subscriptions: Sendable {
 
   struct Watched {
     let watcher: WorkspaceWatcher
+    /// The real path it watches.
+    let workspace: String
     /// gitChanges from what the watcher saw change.
     let tracker: GitChangeTracker
     var subscribers: Set<String>
@@ -71,7 +73,12 @@ public final class Subscriptions: Sendable {
       let tracker = GitChangeTracker(watched: conversation.git)
       let logger = self.logger
       started = WorkspaceWatcher(
-        root: WorkspaceRoot(realPath: workspace), options: WatcherOptions(debounce: debounce, maxQueuedEvents: maxQueuedEvents),
+        root: WorkspaceRoot(realPath: workspace),
+        // Writes made through a network or FUSE file system reach no
+        // inotify watch here: only rescans see them.
+        options: WatcherOptions(
+          backend: RemoteFileSystem.holds(workspace) ? .polling : .automatic, debounce: debounce,
+          maxQueuedEvents: maxQueuedEvents),
         log: { logger.warning("watching \(workspace): \($0)") },
         deliver: { [weak self] batch in self?.deliver(batch, conversationId: id, tracker: tracker) }
       ).map { ($0, tracker) }
@@ -90,7 +97,8 @@ public final class Subscriptions: Sendable {
         watched.subscribers.insert(id)
         state.watched[conversation.id] = watched
       } else if let started {
-        state.watched[conversation.id] = Watched(watcher: started.watcher, tracker: started.tracker, subscribers: [id])
+        state.watched[conversation.id] = Watched(
+          watcher: started.watcher, workspace: conversation.workspace, tracker: started.tracker, subscribers: [id])
       }
       return (id, extra)
     }
@@ -140,13 +148,19 @@ public final class Subscriptions: Sendable {
   }
 
   /// What `gitChanges` (no ref) answers now for a watched conversation,
-  /// from the paths its watcher saw change; nil when it is not watched.
+  /// from the paths its watcher saw change; nil when it is not watched,
+  /// or its watcher watches another workspace than `workspace`.
   /// Waits for the watcher to deliver every change made before the call.
   func gitChanges(
-    conversationId: String, isCancelled: @escaping @Sendable () -> Bool = { false }
+    conversationId: String, workspace: String, isCancelled: @escaping @Sendable () -> Bool = { false }
   ) -> Result<[GitChange], GitChangesError>? {
-    guard let watched = state.withLock({ $0.watched[conversationId] }) else { return nil }
-    if !watched.watcher.sync() { watched.tracker.invalidateAll() }
+    guard let watched = state.withLock({ $0.watched[conversationId] }), watched.workspace == workspace else {
+      return nil
+    }
+    if !watched.watcher.sync(isCancelled: isCancelled) {
+      if isCancelled() { return .failure(.cancelled) }
+      watched.tracker.invalidateAll()
+    }
     return Self.collect(watched.tracker, watcher: watched.watcher, isCancelled: isCancelled)
   }
 
@@ -287,7 +301,7 @@ public final class Subscriptions: Sendable {
   /// What gitChanges (no ref) answers now, on the wire; nil when it fails
   /// (the workspace deleted, say), so that nothing wrong is pushed.
   func gitChanges(_ conversation: Conversation) -> JSONValue? {
-    let result = gitChanges(conversationId: conversation.id) ?? Result { () throws(GitChangesError) in
+    let result = gitChanges(conversationId: conversation.id, workspace: conversation.workspace) ?? Result { () throws(GitChangesError) in
       try GitChanges.collect(workspace: conversation.git, ref: nil)
     }
     guard case .success(let changes) = result else { return nil }

@@ -13,3 +13,15 @@ static inline int agentbridge_git_get_owner_validation(void) {
   if (git_libgit2_opts(GIT_OPT_GET_OWNER_VALIDATION, &enabled) != 0) return -1;
   return enabled;
 }
+
+#ifdef __linux__
+#include <sys/vfs.h>
+
+/// The `statfs` f_type of the file system holding `path` (Swift's Glibc
+/// module leaves `statfs` out); -1 when it cannot be told.
+static inline long agentbridge_file_system_type(const char *path) {
+  struct statfs info;
+  if (statfs(path, &info) != 0) return -1;
+  return (long)info.f_type;
+}
+#endif

@@ -239,13 +239,20 @@ struct RepositoryScan {
       guard let scope = WorkspaceRepository.scope(of: main.repository, workspace: workspace) else { return [] }
       let base = try Base.tree(of: main.repository, ref: ref)
       let index = try main.index
+      let named = main.repository.filesNamedByConfig
+      // Rules from files no key can stamp: nothing may rest on this scan.
+      let narrowable = named != nil
+      let top = FileSystem.realPath(repository.workdir) ?? repository.workdir
+      let settings =
+        ScanMemory.Key.settingsFiles(gitdir: repository.gitdir, commondir: repository.commondir)
+        + ScanMemory.Key.enclosingRuleFiles(top: top, scope: scope) + (named ?? [])
       let key = ScanMemory.Key(
         repository: repository, scope: scope,
         staged: StagedCache.Key(base: base.map { git_tree_id($0.pointer).pointee }, index: git_index_checksum(index.pointer).pointee),
-        settings: ScanMemory.Key.settingsFiles(gitdir: repository.gitdir, commondir: repository.commondir).map(FileStamp.init))
+        settings: settings.map(FileStamp.init))
       let comparison = Comparison(main: main, base: base, scope: scope, isCancelled: isCancelled)
 
-      if let dirty, var kept = earlier, kept.key == key {
+      if narrowable, let dirty, var kept = earlier, kept.key == key {
         let staged = try comparison.staged()
         // Submodules are compared every time: what moves their status
         // happens in their own git directory.
@@ -267,7 +274,9 @@ struct RepositoryScan {
         var byPath: [String: WorkdirDelta] = [:]
         byPath.reserveCapacity(unstaged.count)
         for delta in unstaged { byPath[delta.path] = delta }
-        memory = ScanMemory(key: key, unstaged: byPath, gitlinks: ScanMemory.gitlinks(in: index, scope: scope))
+        let found = ScanMemory.gitlinks(in: index, scope: scope)
+        guard narrowable, !found.linkedRules else { return }
+        memory = ScanMemory(key: key, unstaged: byPath, gitlinks: found.paths)
       }
 
       if workers == 0 {

@@ -15,6 +15,12 @@ import Synchronization
 /// compared again when its base tree, index, config, `info/exclude` or
 /// `info/attributes` moved, or the nested repositories changed. A
 /// `.gitignore` or `.gitattributes` stands for its whole directory.
+///
+/// Where the events cannot be trusted to name every change, it compares
+/// everything: on a network or FUSE file system (`RemoteFileSystem`), for a
+/// name that is not UTF-8 (it has no exact pathspec), and, whatever the
+/// events said, once the last full comparison is `fullEvery` old, so that a
+/// write no event reports (through an `mmap`, say) is not missed for long.
 public final class GitChangeTracker: Sendable {
   /// Past this many pending paths, one full comparison is cheaper than a
   /// pathspec that long.
@@ -22,6 +28,14 @@ public final class GitChangeTracker: Sendable {
 
   private let workspace: GitWorkspace
   private let alwaysCompared: [String]
+  /// Events there do not report every write: every answer is a full one.
+  private let remote: Bool
+  private let fullEvery: Duration
+  /// When the last full comparison was asked for; nil: none yet.
+  private let lastFull = Mutex<ContinuousClock.Instant?>(nil)
+  /// A `.gitignore` or `.gitattributes` told was a symlink: from then on
+  /// every answer is a full one.
+  private let linkedRules = Mutex(false)
   /// Paths told since the last answer; nil: everything.
   private let pending = Mutex<Set<String>?>(nil)
   /// Held for a whole answer: answers are made one at a time.
@@ -30,15 +44,27 @@ public final class GitChangeTracker: Sendable {
   /// - Parameter alwaysCompared: workspace-relative paths compared on every
   ///   answer, for what the watcher does not watch (its dropped top-level
   ///   names).
-  public init(workspace: GitWorkspace, alwaysCompared: [String] = []) {
+  /// - Parameter fullEvery: the longest a narrowed answer may rest on the
+  ///   last full comparison.
+  public init(workspace: GitWorkspace, alwaysCompared: [String] = [], fullEvery: Duration = .seconds(30)) {
     self.workspace = workspace
     self.alwaysCompared = alwaysCompared
+    self.fullEvery = fullEvery
+    remote = RemoteFileSystem.holds(workspace.path)
   }
 
   /// Paths relative to the workspace, `/`-separated, that may have changed:
   /// files, or directories ending in `/` (everything below them); "" is
   /// the whole workspace.
   public func invalidate(_ paths: some Sequence<String>) {
+    let paths = Array(paths)
+    // A symlinked rule file's target changes with no event for the link.
+    let linked = paths.contains { path in
+      ScanMemory.isRuleFile(path) && FileSystem.kind(workspace.path + "/" + path) == .symlink
+    }
+    if linked {
+      linkedRules.withLock { $0 = true }
+    }
     pending.withLock { pending in
       for path in paths {
         guard pending != nil else { return }
@@ -66,10 +92,14 @@ public final class GitChangeTracker: Sendable {
     try memory.withLock { memory throws(GitChangesError) -> [GitChange] in
       // Taken under the answer's lock: a path told while this answer runs
       // stays for the next one.
-      let dirty = pending.withLock { pending -> Set<String>? in
+      var dirty = pending.withLock { pending -> Set<String>? in
         defer { pending = [] }
         return pending.map { $0.union(alwaysCompared) }
       }
+      let now = ContinuousClock.now
+      if remote || linkedRules.withLock({ $0 }) { dirty = nil }
+      if let last = lastFull.withLock({ $0 }), now - last >= fullEvery { dirty = nil }
+      if dirty == nil { lastFull.withLock { $0 = now } }
       do throws(GitChangesError) {
         return try GitChanges.collect(
           workspace: workspace, ref: nil, isCancelled: isCancelled, tuning: tuning, memory: &memory, dirty: dirty)
@@ -89,6 +119,9 @@ public final class GitChangeTracker: Sendable {
   /// The path to compare again for a change at `path`; nil for everything.
   static func normalized(_ path: String) -> String? {
     if path.isEmpty || path == "/" { return nil }
+    // A name that is not UTF-8 reaches here decoded with U+FFFD in it,
+    // which names no file: no pathspec would compare it.
+    if path.unicodeScalars.contains("\u{FFFD}") { return nil }
     let trimmed = ScanMemory.trimmingSlash(path)
     let bytes = trimmed.utf8
     let slash = bytes.lastIndex(of: UInt8(ascii: "/"))

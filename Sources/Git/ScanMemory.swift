@@ -1,5 +1,11 @@
 import CLibGit2
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What one repository's scan leaves for the next: the working-tree half of
 /// its comparison, per path, and the facts it depended on beyond the files
 /// themselves. While those facts hold, only the paths that changed need
@@ -20,7 +26,35 @@ struct ScanMemory: Sendable {
       var files = [commondir + "/config", gitdir + "/config.worktree", commondir + "/info/exclude"]
       files.append(commondir + "/info/attributes")
       if gitdir != commondir { files += [gitdir + "/config", gitdir + "/info/exclude"] }
+      return files + userFiles
+    }
+
+    /// The configuration and default rule files outside the repository
+    /// that libgit2 reads (global, XDG, system).
+    static var userFiles: [String] {
+      var files = ["/etc/gitconfig"]
+      let home = getenv("HOME").map { String(cString: $0) }
+      if let home { files.append(home + "/.gitconfig") }
+      if let xdg = getenv("XDG_CONFIG_HOME").map({ String(cString: $0) }) ?? home.map({ $0 + "/.config" }) {
+        files += ["/git/config", "/git/ignore", "/git/attributes"].map { xdg + $0 }
+      }
       return files
+    }
+
+    /// For a workspace below its working tree's top (`scope` `dir/sub/`):
+    /// the `.gitignore` and `.gitattributes` of the top and of each
+    /// directory down to the workspace's parent. Their rules apply inside
+    /// the workspace, but no watch of the workspace sees them change.
+    static func enclosingRuleFiles(top: String, scope: String) -> [String] {
+      guard !scope.isEmpty else { return [] }
+      var directories = [top]
+      var directory = top == "/" ? "" : top
+      let components = scope.utf8.split(separator: UInt8(ascii: "/")).dropLast()
+      for component in components {
+        directory += "/" + String(decoding: component, as: UTF8.self)
+        directories.append(directory)
+      }
+      return directories.flatMap { [$0 + "/.gitignore", $0 + "/.gitattributes"] }
     }
   }
 
@@ -58,16 +92,31 @@ struct ScanMemory: Sendable {
     path.utf8.last == UInt8(ascii: "/") ? String(decoding: path.utf8.dropLast(), as: UTF8.self) : path
   }
 
-  /// Paths of the index's gitlink (submodule) entries under `scope`.
-  static func gitlinks(in index: Index, scope: String) -> [String] {
+  /// Paths of the index's gitlink (submodule) entries under `scope`, and
+  /// whether any `.gitignore` or `.gitattributes` there is a symlink (its
+  /// target, which may lie anywhere, is what libgit2 reads).
+  static func gitlinks(in index: Index, scope: String) -> (paths: [String], linkedRules: Bool) {
     var paths: [String] = []
+    var linkedRules = false
     for position in 0..<git_index_entrycount(index.pointer) {
-      guard let entry = git_index_get_byindex(index.pointer, position), entry.pointee.mode == GIT_FILEMODE_COMMIT.rawValue,
-        let raw = entry.pointee.path
-      else { continue }
-      let path = String(cString: raw)
-      if path.utf8.starts(with: scope.utf8) { paths.append(path) }
+      guard let entry = git_index_get_byindex(index.pointer, position), let raw = entry.pointee.path else { continue }
+      switch entry.pointee.mode {
+      case GIT_FILEMODE_COMMIT.rawValue:
+        let path = String(cString: raw)
+        if path.utf8.starts(with: scope.utf8) { paths.append(path) }
+      case GIT_FILEMODE_LINK.rawValue:
+        if !linkedRules, isRuleFile(String(cString: raw)) { linkedRules = true }
+      default:
+        continue
+      }
     }
-    return paths
+    return (paths, linkedRules)
+  }
+
+  /// Whether the path's last name is `.gitignore` or `.gitattributes`.
+  static func isRuleFile(_ path: String) -> Bool {
+    let bytes = path.utf8
+    let name = bytes.lastIndex(of: UInt8(ascii: "/")).map { bytes[bytes.index(after: $0)...] } ?? bytes[...]
+    return name.elementsEqual(".gitignore".utf8) || name.elementsEqual(".gitattributes".utf8)
   }
 }

@@ -141,6 +141,28 @@ import Testing
     }
   }
 
+  /// initialize moving the default conversation (same id) to another
+  /// workspace: gitChanges answers the new one, not what the old one's
+  /// watcher saw.
+  @Test func initializeElsewhereLeavesNoWatchedAnswerOfTheOldWorkspace() async throws {
+    let (root, bridge) = try Self.start(["--conversation-id", "X"])
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let other = root + "-other"
+    try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: other) }
+    try Self.git(other, "init", "-q", "-b", "main")
+    try Data("b\n".utf8).write(to: URL(fileURLWithPath: other + "/b.txt"))
+    try Data("new\n".utf8).write(to: URL(fileURLWithPath: root + "/mine.txt"))
+    bridge.client.send(Self.request(1, "subscribe", #"{"events":["git"]}"#), framing: .ndjson)
+    _ = try await Self.read(bridge) { Self.isGit($0) }
+    bridge.client.send(Self.request(2, "initialize", #"{"rootPath":"\#(other)"}"#), framing: .ndjson)
+    let initialized = try await Self.read(bridge) { $0["id"] == 2 }.last
+    #expect(initialized?["result"]?["conversationId"] == "X")
+    bridge.client.send(Self.request(3, "gitChanges"), framing: .ndjson)
+    let answer = try await Self.read(bridge) { $0["id"] == 3 }.last
+    #expect(answer?["result"] == [["status": "A", "path": "b.txt"]])
+  }
+
   @Test func paramsAreCheckedAndInitializeListsTheNotifications() async throws {
     let (root, bridge) = try Self.start()
     defer { try? FileManager.default.removeItem(atPath: root) }

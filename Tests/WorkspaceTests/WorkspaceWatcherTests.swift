@@ -202,4 +202,29 @@ final class WatchRecorder: Sendable {
     usleep(300_000)
     #expect(recorder.all.isEmpty)
   }
+
+  /// A sync the watcher cannot answer yet (it is busy delivering) gives
+  /// up as soon as its request is cancelled, not after its timeout.
+  @Test func syncStopsWaitingWhenCancelled() throws {
+    let tree = try TempTree()
+    let busy = DispatchSemaphore(value: 0)
+    let release = DispatchSemaphore(value: 0)
+    let started = WorkspaceWatcher(
+      root: tree.root, options: WatcherOptions(debounce: .milliseconds(10)),
+      deliver: { _ in
+        busy.signal()
+        release.wait()
+      })
+    let watcher = try #require(started)
+    defer {
+      release.signal()
+      watcher.stop()
+    }
+    try tree.write("a.txt", "x")
+    #expect(busy.wait(timeout: .now() + 5) == .success)
+    let asked = ContinuousClock.now
+    let cancelAt = asked + .milliseconds(100)
+    #expect(!watcher.sync(timeout: .seconds(5), isCancelled: { ContinuousClock.now >= cancelAt }))
+    #expect(ContinuousClock.now - asked < .seconds(2))
+  }
 }

@@ -31,10 +31,13 @@ enum GitHandlers {
     table.async(GitChangesRequest.self) { params, scope in
       let workspace = scope.conversation.git
       let conversationId = scope.conversation.id
+      let root = scope.conversation.workspace
       let subscriptions = scope.dispatcher.subscriptions
       let result = await offload { isCancelled in
         // Watched, the answer costs what changed since the last one.
-        if params.ref == nil, let tracked = subscriptions.gitChanges(conversationId: conversationId, isCancelled: isCancelled) {
+        if params.ref == nil,
+          let tracked = subscriptions.gitChanges(conversationId: conversationId, workspace: root, isCancelled: isCancelled)
+        {
           return tracked
         }
         return Result { () throws(GitChangesError) in

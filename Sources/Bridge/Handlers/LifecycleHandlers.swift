@@ -31,6 +31,12 @@ enum LifecycleHandlers {
       let id = dispatcher.options.conversationId ?? Conversation.stableId(forWorkspace: real)
       dispatcher.conversations.replaceDefault(
         with: Conversation(id: id, workspace: real, runtime: current.runtime))
+      // The old default's watcher watches the old workspace: what its
+      // subscribers and its gitChanges would see is no longer this
+      // conversation's (as closeConversation would).
+      if id != current.id || real != current.workspace {
+        dispatcher.subscriptions.close(conversationId: current.id)
+      }
     }
     dispatcher.markInitialized()
     return InitializeRequest.Result(

@@ -45,12 +45,15 @@ public final class WorkspaceWatcher: Sendable {
   /// Delivers, before returning, every change made before the call (that
   /// the kernel reports: with `mode` `.events`), without waiting out the
   /// debounce. False when the watcher has stopped or did not answer within
-  /// `timeout`; then nothing is promised.
-  public func sync(timeout: Duration = .seconds(5)) -> Bool {
+  /// `timeout`, or `isCancelled` (polled every few milliseconds) said
+  /// so; then nothing is promised.
+  public func sync(timeout: Duration = .seconds(5), isCancelled: () -> Bool = { false }) -> Bool {
     guard !shared.isStopped, let semaphore = shared.requestSync() else { return false }
-    let (seconds, attoseconds) = timeout.components
-    let nanoseconds = Int(clamping: seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-    guard semaphore.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success else { return false }
+    let deadline = ContinuousClock.now + timeout
+    // In slices, so that a cancelled request does not hold its thread.
+    while semaphore.wait(timeout: .now() + .milliseconds(20)) != .success {
+      if isCancelled() || ContinuousClock.now >= deadline { return false }
+    }
     return !shared.isStopped
   }
 
