@@ -89,6 +89,24 @@ final class WatchRecorder: Sendable {
     #expect(recorder.wait { $0.saw("new/inner/x.txt", .deleted) && $0.saw("y.txt", .created) })
   }
 
+  /// A directory deleted and made again in one debounce window usually gets
+  /// its old inode number back; the new one is still watched and read.
+  @Test func directoryReplacedUnderTheSameNameIsWatchedAgain() throws {
+    let tree = try TempTree()
+    try tree.write("d/old.txt", "x")
+    let recorder = WatchRecorder()
+    let watcher = try recorder.start(tree, WatcherOptions(debounce: .milliseconds(300)))
+    defer { watcher.stop() }
+    for round in 0..<5 {
+      recorder.clear()
+      try run("/bin/sh", ["-c", "rm -rf d && mkdir d"], in: tree.path)
+      #expect(watcher.sync())
+      try tree.write("d/late\(round).txt", "x")
+      #expect(watcher.sync())
+      #expect(recorder.wait(seconds: 2) { $0.saw("d/late\(round).txt", .created) }, "round \(round)")
+    }
+  }
+
   /// Made and filled by one process before any watch can land on them.
   @Test(arguments: backends) func nestedDirectoryCreatedAndFilledAtOnce(options: WatcherOptions) throws {
     let tree = try TempTree()

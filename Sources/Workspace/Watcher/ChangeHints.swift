@@ -11,6 +11,10 @@ struct ChangeHints {
   var git = false
   /// Repositories whose `.git/refs` gained a directory (it needs a watch).
   var gitRewatch: Set<String> = []
+  /// Directories whose watch the kernel dropped (deleted, or moved out of
+  /// the workspace): a directory made in their place may get the same inode
+  /// number, so their parent must not take it for the one it knew.
+  private(set) var replaced: Set<String> = []
   /// Events were lost: only a full rescan can tell what changed.
   private(set) var overflow = false
   var workspaceDeleted = false
@@ -18,7 +22,7 @@ struct ChangeHints {
   private(set) var events = 0
 
   var isEmpty: Bool {
-    directories.isEmpty && !git && gitRewatch.isEmpty && !overflow && !workspaceDeleted
+    directories.isEmpty && replaced.isEmpty && !git && gitRewatch.isEmpty && !overflow && !workspaceDeleted
   }
 
   mutating func count() { events += 1 }
@@ -31,6 +35,17 @@ struct ChangeHints {
       directories[directory] = names.count > Self.maxNamesPerDirectory ? .some(nil) : .some(names)
     } else {
       directories[directory] = .some([name])
+    }
+  }
+
+  /// `directory` (not the root) lost its watch: its parent looks at it again.
+  mutating func markReplaced(_ directory: String) {
+    replaced.insert(directory)
+    let bytes = Array(directory.utf8)
+    if let slash = bytes.lastIndex(of: UInt8(ascii: "/")) {
+      mark(String(decoding: bytes[..<slash], as: UTF8.self), Array(bytes[(slash + 1)...]))
+    } else {
+      mark("", bytes)
     }
   }
 

@@ -128,7 +128,9 @@ final class WatchLoop {
       guard let target = inotify.targets[event.watch] else { return }
       if event.mask & Inotify.ignored != 0 {
         inotify.forget(event.watch)
-        if target == .directory("") { hints.workspaceDeleted = true }
+        if case .directory(let directory) = target {
+          if directory.isEmpty { hints.workspaceDeleted = true } else { hints.markReplaced(directory) }
+        }
         return
       }
       switch target {
@@ -165,6 +167,7 @@ final class WatchLoop {
     var git = hints.git
     var present = !hints.workspaceDeleted
     let rescanned = hints.overflow
+    for directory in hints.replaced { tree.forgetIdentity(of: directory) }
     if present && hints.overflow {
       overflows += 1
       note(

@@ -149,6 +149,18 @@ final class WorkspaceTree {
     return true
   }
 
+  /// The next look at `directory` (not the root) takes whatever is there
+  /// for a new directory, even with the inode number it had: the kernel
+  /// reuses a deleted directory's number at once, and a directory made in
+  /// its place has neither its watch nor its entries.
+  func forgetIdentity(of directory: String) {
+    let bytes = Array(directory.utf8)
+    let slash = bytes.lastIndex(of: UInt8(ascii: "/"))
+    let parent = slash.map { String(decoding: bytes[..<$0], as: UTF8.self) } ?? ""
+    let name = slash.map { Array(bytes[($0 + 1)...]) } ?? bytes
+    if directories[parent]?.entries[name]?.kind == .directory { directories[parent]?.entries[name]?.inode = 0 }
+  }
+
   /// Reads every known directory again, parents first. False when the root is gone.
   func rescanAll(_ changes: inout ChangeSet, _ git: inout Bool) -> Bool {
     let known = Set(directories.keys)
