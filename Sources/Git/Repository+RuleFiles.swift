@@ -20,9 +20,10 @@ extension Repository {
       return nil
     }
     defer { git_config_free(config) }
+    // Every entry, filtered here: libgit2's (1.5) glob iterator leaks
+    // memory on every call, which grew a soaked session to 1 GiB a minute.
     var iterator: OpaquePointer?
-    let pattern = #"^(core\.(excludesfile|attributesfile)|include\.path|includeif\..*\.path)$"#
-    guard git_config_iterator_glob_new(&iterator, config, pattern) == 0, let iterator else {
+    guard git_config_iterator_new(&iterator, config) == 0, let iterator else {
       git_error_clear()
       return nil
     }
@@ -31,7 +32,9 @@ extension Repository {
     var files: [String] = []
     var entry: UnsafeMutablePointer<git_config_entry>?
     while git_config_next(&entry, iterator) == 0 {
-      guard let raw = entry?.pointee.value else { continue }
+      guard let name = entry?.pointee.name, Self.namesRuleFile(String(cString: name)),
+        let raw = entry?.pointee.value
+      else { continue }
       let value = String(cString: raw)
       if value.hasPrefix("/") {
         files.append(value)
@@ -43,5 +46,14 @@ extension Repository {
     }
     git_error_clear()
     return files
+  }
+
+  /// `core.excludesFile`, `core.attributesFile`, `include.path` and
+  /// `includeIf.<condition>.path` (libgit2 gives names with the section and
+  /// key lowercased).
+  static func namesRuleFile(_ name: String) -> Bool {
+    let lowered = name.lowercased()
+    if lowered == "core.excludesfile" || lowered == "core.attributesfile" || lowered == "include.path" { return true }
+    return lowered.hasPrefix("includeif.") && lowered.hasSuffix(".path")
   }
 }
