@@ -249,7 +249,7 @@ struct RepositoryScan {
       let key = ScanMemory.Key(
         repository: repository, scope: scope,
         staged: StagedCache.Key(base: base.map { git_tree_id($0.pointer).pointee }, index: git_index_checksum(index.pointer).pointee),
-        settings: settings.map(FileStamp.init))
+        settings: settings.map { FileStamp($0) })
       let comparison = Comparison(main: main, base: base, scope: scope, isCancelled: isCancelled)
 
       if narrowable, let dirty, var kept = earlier, kept.key == key {

@@ -5,8 +5,7 @@ import Darwin
 #endif
 
 /// What changes when a file is written, replaced or removed: its inode, size
-/// and modification and status-change times, following symlinks (as libgit2
-/// reads it). Nil stands for "not there".
+/// and modification and status-change times. Nil stands for "not there".
 struct FileStamp: Equatable, Sendable {
   var device: UInt64
   var inode: UInt64
@@ -14,9 +13,11 @@ struct FileStamp: Equatable, Sendable {
   var modified: Int64
   var changed: Int64
 
-  init?(_ path: String) {
+  /// `followingLinks`: the file a symlink names, as libgit2 reads rule
+  /// files; false stamps the link itself.
+  init?(_ path: String, followingLinks: Bool = true) {
     var info = stat()
-    guard stat(path, &info) == 0 else { return nil }
+    guard (followingLinks ? stat(path, &info) : lstat(path, &info)) == 0 else { return nil }
     device = UInt64(info.st_dev)
     inode = UInt64(info.st_ino)
     size = Int64(info.st_size)

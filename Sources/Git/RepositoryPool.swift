@@ -147,35 +147,18 @@ final class PooledRepository: @unchecked Sendable {
     /// Device and inode only: the directory's mtime moves with every index
     /// lock a `git status` takes, even when it writes nothing.
     var gitdirNode: [UInt64]?
-    var configStamp: Stamp?
-    var worktreeConfigStamp: Stamp?
+    var configStamp: FileStamp?
+    var worktreeConfigStamp: FileStamp?
 
     init(gitdir: String, commondir: String) {
       self.gitdir = gitdir
       self.commondir = commondir
-      gitdirNode = Stamp(gitdir).map { [$0.device, $0.inode] }
-      configStamp = Stamp(commondir + "config")
-      worktreeConfigStamp = Stamp(gitdir + "config.worktree")
+      gitdirNode = FileStamp(gitdir, followingLinks: false).map { [$0.device, $0.inode] }
+      configStamp = FileStamp(commondir + "config", followingLinks: false)
+      worktreeConfigStamp = FileStamp(gitdir + "config.worktree", followingLinks: false)
     }
   }
 
-  struct Stamp: Equatable {
-    var device: UInt64
-    var inode: UInt64
-    var size: Int64
-    var modified: Int
-    var modifiedNanoseconds: Int
-
-    init?(_ path: String) {
-      var info = stat()
-      guard lstat(path, &info) == 0 else { return nil }
-      device = UInt64(info.st_dev)
-      inode = UInt64(info.st_ino)
-      size = Int64(info.st_size)
-      modified = Int(info.st_mtim.tv_sec)
-      modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
-    }
-  }
 }
 
 /// The base-to-index half of a comparison, reusable while neither the base
