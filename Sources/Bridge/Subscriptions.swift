@@ -184,7 +184,7 @@ public final class Subscriptions: Sendable {
   private func deliver(_ batch: WatchBatch, conversationId: String, tracker: GitChangeTracker) {
     tracker.note(batch)
     if batch.stateChanged, let watcher = state.withLock({ $0.watched[conversationId]?.watcher }) {
-      let watchState = Self.json(watcher.state)
+      let watchState = Self.reported(watcher.state).json
       send(to: conversationId) { subscriber in
         [(ServerNotifications.watchState, Self.params(subscriber, key: "state", watchState))]
       }
@@ -280,22 +280,19 @@ public final class Subscriptions: Sendable {
   }
 
   /// A conversation's watcher state as `subscribe` and `workspace/watchState` carry it.
-  func watchStateJSON(conversationId: String) -> JSONValue {
-    Self.json(watchState(conversationId: conversationId) ?? WatchState(mode: .stopped))
+  func reportedState(conversationId: String) -> SubscribeRequest.State {
+    Self.reported(watchState(conversationId: conversationId) ?? WatchState(mode: .stopped))
   }
 
-  private static func json(_ state: WatchState) -> JSONValue {
-    let mode: String
+  private static func reported(_ state: WatchState) -> SubscribeRequest.State {
+    let mode: SubscribeRequest.State.Mode
     switch state.mode {
-    case .events: mode = "watching"
-    case .eventsWithPeriodicRescan: mode = "rescanning"
-    case .polling: mode = "polling"
-    case .stopped: mode = "stopped"
+    case .events: mode = .watching
+    case .eventsWithPeriodicRescan: mode = .rescanning
+    case .polling: mode = .polling
+    case .stopped: mode = .stopped
     }
-    return [
-      "mode": .string(mode), "overflows": .int(Int64(state.overflows)),
-      "notes": .array(state.notes.map { .string($0) }),
-    ]
+    return SubscribeRequest.State(mode: mode, overflows: state.overflows, notes: state.notes)
   }
 
   /// What gitChanges (no ref) answers now, on the wire; nil when it fails

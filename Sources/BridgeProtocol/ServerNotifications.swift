@@ -13,7 +13,7 @@ public enum ServerNotifications {
   public static let watchStateSchema: JSONValue = Schema.object(
     [
       "mode": Schema.enumeration(
-        ["watching", "rescanning", "polling", "stopped"],
+        SubscribeRequest.State.Mode.allCases.map(\.rawValue),
         description: "watching: kernel events (inotify) on every directory; rescanning: events where watches"
           + " could be placed plus a full rescan every 2 s (fs.inotify.max_user_watches ran out); polling: a"
           + " full rescan every 2 s only (no inotify); stopped: the workspace was deleted."),

@@ -26,7 +26,7 @@ enum SubscriptionHandlers {
       } else {
         hub.activate(id)
       }
-      return ["subscriptionId": .string(id), "state": hub.watchStateJSON(conversationId: scope.conversation.id)]
+      return SubscribeRequest.Result(subscriptionId: id, state: hub.reportedState(conversationId: scope.conversation.id))
     }
 
     table.inline(UnsubscribeRequest.self) { params, scope throws(ResponseError) in

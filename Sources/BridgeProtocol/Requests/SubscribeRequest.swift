@@ -14,7 +14,52 @@ public enum SubscribeRequest: BridgeRequest {
     public var events: Set<Event>
     public init(events: Set<Event>) { self.events = events }
   }
-  public typealias Result = JSONValue
+  /// How the subscription's watcher keeps up (`ServerNotifications.watchStateSchema`):
+  /// in the reply, and in every `workspace/watchState`.
+  public struct State: Sendable, Equatable {
+    public enum Mode: String, Sendable, CaseIterable {
+      /// Kernel events (inotify) on every directory.
+      case watching
+      /// Events where watches could be placed, plus a full rescan every 2 s.
+      case rescanning
+      /// A full rescan every 2 s only.
+      case polling
+      /// The workspace was deleted (or nothing watches it).
+      case stopped
+    }
+    public var mode: Mode
+    public var overflows: Int
+    /// The fallbacks taken, in words.
+    public var notes: [String]
+    public init(mode: Mode, overflows: Int = 0, notes: [String] = []) {
+      self.mode = mode
+      self.overflows = overflows
+      self.notes = notes
+    }
+    public var json: JSONValue {
+      ["mode": .string(mode.rawValue), "overflows": .int(Int64(overflows)), "notes": .array(notes.map { .string($0) })]
+    }
+  }
+
+  public struct Result: BridgeResult, Equatable {
+    public var subscriptionId: String
+    public var state: State
+    public init(subscriptionId: String, state: State) {
+      self.subscriptionId = subscriptionId
+      self.state = state
+    }
+    public var json: JSONValue { ["subscriptionId": .string(subscriptionId), "state": state.json] }
+    public static let examples = [
+      Result(subscriptionId: "sub-1", state: State(mode: .watching)),
+      Result(
+        subscriptionId: "sub-2",
+        state: State(
+          mode: .rescanning, overflows: 2,
+          notes: ["fs.inotify.max_user_watches ran out: events where watched, a full rescan every 2 s"])),
+      Result(subscriptionId: "sub-3", state: State(mode: .polling, notes: ["no inotify: a full rescan every 2 s"])),
+      Result(subscriptionId: "sub-4", state: State(mode: .stopped)),
+    ]
+  }
 
   public static let method = "subscribe"
   public static let summary =
