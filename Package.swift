@@ -1,8 +1,8 @@
 // swift-tools-version:6.1
 // One section per target, in dependency order: the arrows point one way,
 // CLI -> HTTPAdapter -> Bridge -> BridgeProtocol -> JSONRPC, and
-// Bridge -> Workspace -> Git (CONTRIBUTING.md's layout table, which
-// scripts/check-layout holds the imports to).
+// Bridge -> Workspace -> Git, all of them -> Support (CONTRIBUTING.md's
+// layout table, which scripts/check-layout holds the imports to).
 
 import PackageDescription
 
@@ -36,9 +36,14 @@ let package = Package(
       providers: [.apt(["zlib1g-dev"])]
     ),
 
+    // MARK: Support: the platform import, descriptors, threads, digests.
+
+    .target(name: "Support", swiftSettings: strict),
+    .testTarget(name: "SupportTests", dependencies: ["Support"], swiftSettings: strict),
+
     // MARK: JSONRPC: framing, messages, connection. No domain knowledge.
 
-    .target(name: "JSONRPC", swiftSettings: strict),
+    .target(name: "JSONRPC", dependencies: ["Support"], swiftSettings: strict),
     .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "TestSupport"], swiftSettings: strict),
 
     // Test-only helpers: a wire client over real pipes and a process spawner.
@@ -51,14 +56,14 @@ let package = Package(
 
     // MARK: Git: libgit2 repositories, changes, diffs, ignore rules.
 
-    .target(name: "Git", dependencies: ["CLibGit2"], swiftSettings: strict),
+    .target(name: "Git", dependencies: ["CLibGit2", "Support"], swiftSettings: strict),
     // Workspace too: gitDiff's working-tree side is read through its walk.
     .testTarget(name: "GitTests", dependencies: ["Git", "Workspace", "TestSupport"], swiftSettings: strict),
 
     // MARK: Workspace: sandboxed paths, listing, reading, zip writing.
 
-    .target(name: "Workspace", dependencies: ["CZlib", "Git"], swiftSettings: strict),
-    .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", "Git", "TestSupport"], swiftSettings: strict),
+    .target(name: "Workspace", dependencies: ["CZlib", "Git", "Support"], swiftSettings: strict),
+    .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", "Git", "Support", "TestSupport"], swiftSettings: strict),
 
     // MARK: Bridge: conversations, lifecycle, the dispatcher and its handlers.
 
@@ -68,6 +73,7 @@ let package = Package(
         "BridgeProtocol",
         "Git",
         "JSONRPC",
+        "Support",
         "Workspace",
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -83,6 +89,7 @@ let package = Package(
         "Bridge",
         "BridgeProtocol",
         "JSONRPC",
+        "Support",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),

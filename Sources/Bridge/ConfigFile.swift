@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 import JSONRPC
 
 /// `--config FILE`: a JSON object holding any of the common options, under

@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// One HTTP/1.1 POST per connection over POSIX sockets: just what the
 /// feedback forwarder needs.

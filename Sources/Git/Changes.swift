@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 import CLibGit2
 
 /// One changed path, as OpenHands' git/changes reports it.

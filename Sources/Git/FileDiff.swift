@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 import CLibGit2
 
 /// gitDiff's answer: the file at the base and in the working tree, as text.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// What changes when a file is written, replaced or removed: its inode, size
 /// and modification and status-change times. Nil stands for "not there".

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// The file system calls that locate and bound a repository before libgit2
 /// opens it. These read what the (hostile) workspace wrote: small files only,

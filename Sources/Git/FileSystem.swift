@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// The few file system calls the git code needs, on raw paths (no Foundation,
 /// no following of symlinks unless asked).

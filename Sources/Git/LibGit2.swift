@@ -1,4 +1,5 @@
 import CLibGit2
+import Support
 
 /// Process-wide libgit2 set-up: `git_libgit2_init` runs once, on first use.
 public enum LibGit2 {

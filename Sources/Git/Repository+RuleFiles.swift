@@ -1,10 +1,6 @@
 import CLibGit2
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 extension Repository {
   /// The files its configuration (any level) names whose contents move a

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 import Synchronization
 
 /// Where a repository may read from: the workspace, plus (for the workspace

@@ -1,10 +1,6 @@
 import CLibGit2
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// What one repository's scan leaves for the next: the working-tree half of
 /// its comparison, per path, and the facts it depended on beyond the files

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// How a message is delimited on the stream.
 public enum Framing: String, Sendable, CaseIterable {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// Why a byte sequence is not an acceptable JSON text.
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// A thread of its own for work that blocks in system calls for as long as
 /// the process lives (a connection's reader in read(2)). Such work must not

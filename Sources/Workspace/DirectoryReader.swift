@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// One name in a directory, typed as the directory itself reports it
 /// (no stat unless the file system leaves the type unknown).

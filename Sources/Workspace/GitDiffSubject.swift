@@ -1,4 +1,5 @@
 import Git
+import Support
 
 /// What gitDiff compares for a client path, taken from the workspace through
 /// the descriptor walk: the name to look up at the base, and the working

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// An object inside the workspace, held by a descriptor that was reached by
 /// walking from the root one component at a time with `O_NOFOLLOW`. Whatever

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// Why a client path was refused.
 public enum PathError: Error, Sendable, Equatable {
@@ -27,19 +23,6 @@ public enum FileKind: Sendable, Equatable {
     case S_IFBLK: self = .blockDevice
     default: self = .unknown
     }
-  }
-}
-
-/// An owned file descriptor, closed when the last reference goes.
-public final class FileDescriptor: Sendable {
-  public let raw: Int32
-  public init(_ raw: Int32) { self.raw = raw }
-  deinit { close(raw) }
-
-  /// `fstat`, or nil when it fails.
-  public func status() -> stat? {
-    var info = stat()
-    return fstat(raw, &info) == 0 ? info : nil
   }
 }
 

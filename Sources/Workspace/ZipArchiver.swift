@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 import CZlib
 
 /// Where an archive's bytes go, in order, as they are produced: a file, a

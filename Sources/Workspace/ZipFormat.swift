@@ -197,8 +197,4 @@ extension ZipFormat {
   }
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// Collects the archive in memory, refusing to grow past `limit`
 /// (zipDirectory without a destination: `--max-inline-bytes`).

@@ -93,11 +93,4 @@ import Workspace
     #expect(bound == 0)
     #expect(read(tree, "sock") == .failure(.notRegularFile))
   }
-
-  @Test func base64MatchesFoundation() {
-    for count in 0..<20 {
-      let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
-      #expect(Base64.encode(bytes) == Data(bytes).base64EncodedString())
-    }
-  }
 }

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import Synchronization
+import Support
 import Testing
 
 @testable import Workspace

@@ -2,6 +2,7 @@ import BridgeProtocol
 import Dispatch
 import Git
 import JSONRPC
+import Support
 import Synchronization
 import Workspace
 
@@ -123,11 +124,4 @@ enum GitHandlers {
 enum GitDiffFailure: Error {
   case outsideWorkspace
   case diff(GitDiffError)
-}
-
-/// Set once, read from any thread.
-final class CancellationFlag: Sendable {
-  private let value = Atomic<Bool>(false)
-  func set() { value.store(true, ordering: .relaxed) }
-  var isSet: Bool { value.load(ordering: .relaxed) }
 }

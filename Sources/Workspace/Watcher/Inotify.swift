@@ -1,5 +1,5 @@
 #if os(Linux)
-import Glibc
+import Support
 
 /// One inotify instance and the watches placed on it.
 ///

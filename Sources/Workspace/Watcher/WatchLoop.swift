@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// The watcher's thread: owns the tree and the kernel watches.
 final class WatchLoop {

@@ -1,3 +1,5 @@
+import Support
+
 /// Places kernel watches for the tree as it finds directories. The polling
 /// backend places none.
 protocol WatchRegistrar: AnyObject {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// What the watcher knows of the workspace: every directory it descended and
 /// the status of each entry in it. Changes are found by comparing a fresh

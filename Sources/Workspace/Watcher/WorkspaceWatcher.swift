@@ -1,5 +1,6 @@
 import Dispatch
 import Git
+import Support
 
 /// Watches one workspace and delivers what changed in it, in batches.
 ///

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 
 /// Runs blocking work on several threads at once. The working-tree half of a
@@ -91,35 +86,5 @@ public enum Parallel {
   private final class Job: @unchecked Sendable {
     let work: () -> Void
     init(_ work: @escaping () -> Void) { self.work = work }
-  }
-}
-
-/// A value handed to other threads whose safety the caller guarantees (see
-/// `Parallel.run`).
-public struct UncheckedBox<Value>: @unchecked Sendable {
-  public let value: Value
-  public init(_ value: Value) { self.value = value }
-}
-
-/// One result per parallel slot.
-final class ResultSlots<Success: Sendable>: Sendable {
-  private let results: Mutex<[Result<Success, GitError>?]>
-
-  init(count: Int) { results = Mutex(Array(repeating: nil, count: count)) }
-
-  func store(_ slot: Int, _ work: () throws(GitError) -> Success) {
-    let result = Result(catching: work)
-    results.withLock { $0[slot] = result }
-  }
-
-  /// Every slot's value in slot order, or the first failure.
-  func collect() throws(GitError) -> [Success] {
-    let all = results.withLock { $0 }
-    var values: [Success] = []
-    for result in all {
-      guard let result else { throw GitError(code: -1, message: "A worker did not finish") }
-      values.append(try result.get())
-    }
-    return values
   }
 }

@@ -1,5 +1,5 @@
 import Testing
-import Workspace
+import Support
 
 @Suite struct SHA256Tests {
   @Test func knownVectors() {
