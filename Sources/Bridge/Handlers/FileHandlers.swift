@@ -57,10 +57,9 @@ enum FileHandlers {
         if let destination = params.destination {
           let result = try await ZipArchiver.write(
             root: root, path: params.path, options: options, destination: destination, progress: report)
-          return [
-            "path": .string(result.path), "bytes": .int(Int64(result.bytes)), "entries": .int(Int64(result.entries)),
-            "skipped": .int(Int64(result.skipped)), "sha256": .string(result.sha256),
-          ]
+          return .written(
+            path: result.path, .init(bytes: result.bytes, entries: result.entries, skipped: result.skipped),
+            sha256: result.sha256)
         }
         if let output = scope.context.output {
           // A transport that streams (HTTP): the archive leaves as it is
@@ -68,14 +67,11 @@ enum FileHandlers {
           var sink = OutputZipSink(output: output)
           let summary = try await ZipArchiver.write(
             root: root, path: params.path, options: options, to: &sink, progress: report)
-          return [
-            "filename": "workspace.zip", "bytes": .int(Int64(summary.bytes)),
-            "entries": .int(Int64(summary.entries)), "skipped": .int(Int64(summary.skipped)),
-          ]
+          return .streamed(.init(summary))
         }
         // One at a time, and a batch's archives together within one
         // archive's limit: the batch reply holds them all until the last.
-        return try await scope.dispatcher.inlineArchives.withTurn { () async throws -> JSONValue in
+        return try await scope.dispatcher.inlineArchives.withTurn { () async throws -> ZipDirectoryRequest.Result in
           let share = scope.context.replyShare
           let limit = scope.options.maxInlineBytes
           let taken = share?.bytes ?? 0
@@ -89,11 +85,7 @@ enum FileHandlers {
             throw batchShareSpent(limit)
           }
           share?.take(sink.byteCount)
-          return [
-            "filename": "workspace.zip", "bytes": .int(Int64(summary.bytes)),
-            "entries": .int(Int64(summary.entries)), "skipped": .int(Int64(summary.skipped)),
-            "data": .string(sink.finish()),
-          ]
+          return .inline(.init(summary), data: sink.finish())
         }
       } catch let error as ZipError {
         throw responseError(error, path: params.path ?? "", destination: params.destination)
@@ -155,6 +147,10 @@ extension ResponseError {
     }
     return copy
   }
+}
+
+extension ZipDirectoryRequest.Summary {
+  init(_ summary: ZipSummary) { self.init(bytes: summary.bytes, entries: summary.entries, skipped: summary.skipped) }
 }
 
 /// The archive's bytes into the request's stream output (an HTTP body),

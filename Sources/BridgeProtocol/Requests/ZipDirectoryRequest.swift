@@ -13,7 +13,59 @@ public enum ZipDirectoryRequest: BridgeRequest {
     public var exclude: [String]
     public var compression: String
   }
-  public typealias Result = JSONValue
+  /// What the archive holds, in every form.
+  public struct Summary: Sendable, Equatable {
+    /// The archive's size.
+    public var bytes: UInt64
+    public var entries: Int
+    /// Files left out: FIFOs, sockets, unreadable files, links broken or leading out.
+    public var skipped: Int
+    public init(bytes: UInt64, entries: Int, skipped: Int) {
+      self.bytes = bytes
+      self.entries = entries
+      self.skipped = skipped
+    }
+  }
+
+  public enum Result: BridgeResult, Equatable {
+    /// Written atomically to `path` (the params' destination).
+    case written(path: String, Summary, sha256: String)
+    /// Returned in the reply: the archive, base64.
+    case inline(Summary, data: String)
+    /// Written to the request's byte stream (HTTP), which is the answer: the
+    /// adapter sends these bytes, not this JSON, which goes out only if the
+    /// stream never started (and an archive always has its end record).
+    case streamed(Summary)
+
+    /// The contract's member order for each form.
+    public var json: JSONValue {
+      switch self {
+      case .written(let path, let summary, let sha256):
+        [
+          "path": .string(path), "bytes": .int(Int64(summary.bytes)), "entries": .int(Int64(summary.entries)),
+          "skipped": .int(Int64(summary.skipped)), "sha256": .string(sha256),
+        ]
+      case .inline(let summary, let data):
+        [
+          "filename": "workspace.zip", "bytes": .int(Int64(summary.bytes)), "entries": .int(Int64(summary.entries)),
+          "skipped": .int(Int64(summary.skipped)), "data": .string(data),
+        ]
+      case .streamed(let summary):
+        [
+          "filename": "workspace.zip", "bytes": .int(Int64(summary.bytes)), "entries": .int(Int64(summary.entries)),
+          "skipped": .int(Int64(summary.skipped)),
+        ]
+      }
+    }
+
+    /// The two results a client reads as JSON; `streamed` is not one.
+    public static let examples: [Result] = [
+      .written(
+        path: "/tmp/workspace.zip", Summary(bytes: 1_234, entries: 3, skipped: 1),
+        sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
+      .inline(Summary(bytes: 22, entries: 0, skipped: 0), data: "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="),
+    ]
+  }
 
   public static let method = "zipDirectory"
   public static let summary =
