@@ -112,6 +112,7 @@ let package = Package(
       dependencies: [
         "Bridge",
         "HTTPAdapter",
+        "Support",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

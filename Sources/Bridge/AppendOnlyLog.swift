@@ -219,8 +219,8 @@ final class AppendOnlyLog: Sendable {
 
   /// Runs `body` holding the file's exclusive lock.
   private func locked(_ fd: Int32, _ body: () throws(AppendError) -> Void) throws(AppendError) {
-    while flock(fd, LOCK_EX) != 0 {
-      guard errno == EINTR else { throw AppendError(operation: "lock \(path)", errno: errno) }
+    guard retryOnInterrupt({ flock(fd, LOCK_EX) }) == 0 else {
+      throw AppendError(operation: "lock \(path)", errno: errno)
     }
     defer { _ = flock(fd, LOCK_UN) }
     try body()
@@ -240,15 +240,12 @@ final class AppendOnlyLog: Sendable {
   }
 
   private func writeWhole(_ fd: Int32, _ bytes: [UInt8]) throws(AppendError) {
-    while true {
-      let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-      if written == bytes.count { return }
-      // EINTR before any byte was written: nothing reached the file, retry.
-      if written < 0 && errno == EINTR { continue }
-      // A short write (disk full) leaves a torn line; the error makes the
-      // caller drop the descriptor, and the reopen closes that line off.
-      throw AppendError(operation: "write \(path)", errno: written < 0 ? errno : ENOSPC)
-    }
+    // EINTR before any byte was written: nothing reached the file, retry.
+    let written = retryOnInterrupt { bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+    if written == bytes.count { return }
+    // A short write (disk full) leaves a torn line; the error makes the
+    // caller drop the descriptor, and the reopen closes that line off.
+    throw AppendError(operation: "write \(path)", errno: written < 0 ? errno : ENOSPC)
   }
 
   // MARK: Paths

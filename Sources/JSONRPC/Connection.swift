@@ -87,11 +87,9 @@ public final class Connection: NotificationSink, Sendable {
       // A client that does not read its replies is not read from either:
       // otherwise every request it sends grows the writer's backlog.
       writer.waitForBacklog(atMost: options.maxOutputBacklogBytes)
-      let count = read(input, chunk.baseAddress, chunk.count)
+      let count = retryOnInterrupt { read(input, chunk.baseAddress, chunk.count) }
       if count < 0 {
         switch errno {
-        case EINTR:
-          continue
         case EAGAIN, EWOULDBLOCK:
           // Someone made the shared stdin non-blocking; wait rather than
           // mistake it for the end of input.

@@ -207,11 +207,9 @@ public final class MessageWriter: Sendable {
     bytes.withUnsafeBytes { buffer in
       var offset = 0
       while offset < buffer.count {
-        let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+        let written = retryOnInterrupt { write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
         if written < 0 {
           switch errno {
-          case EINTR:
-            continue
           case EAGAIN, EWOULDBLOCK:
             // A non-blocking stdout (shared with a parent that set it): wait
             // until the client drains the pipe instead of dropping replies.

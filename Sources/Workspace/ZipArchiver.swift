@@ -506,11 +506,12 @@ enum PieceCompressor {
     var failed = false
     buffer.withUnsafeMutableBytes { raw in
       while filled < wanted {
-        let got = pread(
-          piece.file.descriptor.raw, raw.baseAddress! + filled, wanted - filled,
-          off_t(piece.offset - dictionary + filled))
+        let got = retryOnInterrupt {
+          pread(
+            piece.file.descriptor.raw, raw.baseAddress! + filled, wanted - filled,
+            off_t(piece.offset - dictionary + filled))
+        }
         if got < 0 {
-          if errno == EINTR { continue }
           failed = true
           break
         }

@@ -69,9 +69,8 @@ public struct FileZipSink: ZipSink {
     try chunk.withUnsafeBytes { buffer in
       var done = 0
       while done < buffer.count {
-        let count = Glibc.write(descriptor.raw, buffer.baseAddress! + done, buffer.count - done)
+        let count = retryOnInterrupt { Glibc.write(descriptor.raw, buffer.baseAddress! + done, buffer.count - done) }
         if count < 0 {
-          if errno == EINTR { continue }
           throw ZipError.io("write failed: \(String(cString: strerror(errno)))")
         }
         done += count

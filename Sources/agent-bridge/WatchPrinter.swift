@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import Support
 import Synchronization
 
 /// Where `agent-bridge watch` sends its subscription's notifications: one
@@ -52,8 +53,7 @@ final class WatchPrinter: NotificationSink, Sendable {
     let bytes = Array(text.utf8)
     var offset = 0
     while offset < bytes.count {
-      let written = bytes[offset...].withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
-      if written < 0 && errno == EINTR { continue }
+      let written = retryOnInterrupt { bytes[offset...].withUnsafeBytes { write(output, $0.baseAddress, $0.count) } }
       // Whoever reads us is gone: so is the point of watching.
       if written <= 0 { Foundation.exit(0) }
       offset += written

@@ -92,8 +92,7 @@ final class Inotify: WatchRegistrar {
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
     defer { buffer.deallocate() }
     while true {
-      let count = read(descriptor.raw, buffer.baseAddress, size)
-      if count < 0 && errno == EINTR { continue }
+      let count = retryOnInterrupt { read(descriptor.raw, buffer.baseAddress, size) }
       guard count > 0 else { return }
       var offset = 0
       // struct inotify_event: wd, mask, cookie, len, then len bytes of
