@@ -1,0 +1,28 @@
+/// How a handler answers a request, decided on the reader thread in arrival
+/// order: at once (lifecycle, trivial reads), or by work that runs
+/// concurrently with everything else.
+public enum Route: Sendable {
+  case answer(Result<JSONValue, ResponseError>)
+  case run(@Sendable (RequestContext) async throws -> JSONValue)
+}
+
+extension Route {
+  /// Runs the route to its reply value. Thrown `ResponseError`s become error
+  /// replies, cancellation becomes -32800, anything else -32603.
+  public func reply(context: RequestContext) async -> Result<JSONValue, ResponseError> {
+    switch self {
+    case .answer(let result):
+      return result
+    case .run(let work):
+      do {
+        return .success(try await work(context))
+      } catch let error as ResponseError {
+        return .failure(error)
+      } catch is CancellationError {
+        return .failure(.cancelled)
+      } catch {
+        return .failure(.internalError(String(describing: error)))
+      }
+    }
+  }
+}
