@@ -1,4 +1,5 @@
 import CLibGit2
+import Support
 
 /// One repository's changes against its base: `git diff --name-status
 /// --no-renames <base>` plus `git ls-files --others --exclude-standard`.
