@@ -3,15 +3,6 @@ import JSONRPC
 import Logging
 import Synchronization
 
-/// What a handler sees: the conversation it works on, the request (for
-/// progress and cancellation) and the process options.
-public struct RequestScope: Sendable {
-  public var conversation: Conversation
-  public var context: RequestContext
-  public var options: BridgeOptions
-  public var dispatcher: Dispatcher
-}
-
 /// Maps methods to handlers, for stdio and HTTP alike, and keeps the
 /// LSP-style lifecycle.
 ///
@@ -115,7 +106,7 @@ public final class Dispatcher: RequestHandler, Sendable {
 
   // MARK: RequestHandler
 
-  public func route(_ request: IncomingRequest) -> Route {
+  public func route(_ request: IncomingRequest) -> Handling {
     let state = lifecycle.withLock { $0 }
     if state.shutdown {
       return .answer(.failure(.invalidRequest("Server is shut down: only the exit notification is accepted")))
@@ -154,7 +145,7 @@ public final class Dispatcher: RequestHandler, Sendable {
     return await route(method: method, params: params, context: context).reply(context: context)
   }
 
-  private func route(method: String, params: JSONValue?, context: RequestContext) -> Route {
+  private func route(method: String, params: JSONValue?, context: RequestContext) -> Handling {
     guard let handler = handlers[method] else {
       return .answer(.failure(.methodNotFound(method)))
     }
@@ -168,71 +159,4 @@ public final class Dispatcher: RequestHandler, Sendable {
   func markInitialized() { lifecycle.withLock { $0.initialized = true } }
 
   func markShutdown() { lifecycle.withLock { $0.shutdown = true } }
-}
-
-/// One method's handler, erased: decodes params, finds the conversation and
-/// either answers or returns the work to run.
-struct Handler: Sendable {
-  let route: @Sendable (JSONValue?, RequestContext, Dispatcher) -> Route
-}
-
-/// Collects handlers at start. Each feature registers its methods in a
-/// `register(into:)` of its own file under `Handlers/`.
-struct HandlerTable {
-  var entries: [String: Handler] = [:]
-
-  /// A handler cheap enough to answer on the reader thread (no I/O).
-  mutating func inline<R: BridgeRequest>(
-    _ type: R.Type, _ body: @escaping @Sendable (R.Params, RequestScope) throws(ResponseError) -> R.Result
-  ) {
-    entries[R.method] = Handler { params, context, dispatcher in
-      do throws(ResponseError) {
-        let scope = try Self.scope(R.self, params, context, dispatcher)
-        let decoded = try R.decode(params)
-        return .answer(.success(try body(decoded, scope).json))
-      } catch {
-        return .answer(.failure(error))
-      }
-    }
-  }
-
-  /// A handler that does real work: it runs concurrently in its own task,
-  /// where cancellation reaches it.
-  mutating func async<R: BridgeRequest>(
-    _ type: R.Type, _ body: @escaping @Sendable (R.Params, RequestScope) async throws -> R.Result
-  ) {
-    entries[R.method] = Handler { params, context, dispatcher in
-      let scope: RequestScope
-      do throws(ResponseError) {
-        scope = try Self.scope(R.self, params, context, dispatcher)
-      } catch {
-        return .answer(.failure(error))
-      }
-      return .run { context in
-        var scope = scope
-        scope.context = context
-        let decoded = try R.decode(params)
-        try Task.checkCancellation()
-        // Off the cooperative pool: handlers block (libgit2, file I/O, fsync).
-        return try await withTaskExecutorPreference(BlockingWorkExecutor.shared) {
-          try await body(decoded, scope).json
-        }
-      }
-    }
-  }
-
-  static func scope<R: BridgeRequest>(
-    _ type: R.Type, _ params: JSONValue?, _ context: RequestContext, _ dispatcher: Dispatcher
-  ) throws(ResponseError) -> RequestScope {
-    var id: String?
-    if R.takesConversation, let raw = params?["conversationId"], !raw.isNull {
-      guard case .string(let string) = raw else {
-        throw try ParamsReader(params).wrongType("conversationId", raw, "string")
-      }
-      id = string
-    }
-    return RequestScope(
-      conversation: try dispatcher.conversations.conversation(id), context: context, options: dispatcher.options,
-      dispatcher: dispatcher)
-  }
 }

@@ -78,7 +78,7 @@ public enum GitChanges {
               && change.path.utf8.dropFirst(name.utf8.count).first == UInt8(ascii: "/"))
         }
       }
-    } catch let error as BaseError {
+    } catch let error as BaseRevisionError {
       switch error {
       case .unknownRef(let ref): throw .unknownRef(ref)
       case .git(let error): throw .git(error)

@@ -132,7 +132,7 @@ public enum GitDiff {
 
   private static func base(of repository: Repository, ref: String?) throws(GitDiffError) -> Tree? {
     do {
-      return try Base.tree(of: repository, ref: ref)
+      return try BaseRevision.tree(of: repository, ref: ref)
     } catch {
       switch error {
       case .unknownRef(let ref): throw .unknownRef(ref)

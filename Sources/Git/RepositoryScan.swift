@@ -49,7 +49,7 @@ struct RepositoryScan {
     return try pool.with(repository, count: 1) { mains throws -> [GitChange] in
       guard let main = mains.first else { return [] }
       guard let scope = WorkspaceRepository.scope(of: main.repository, workspace: workspace) else { return [] }
-      let base = try Base.tree(of: main.repository, ref: ref)
+      let base = try BaseRevision.tree(of: main.repository, ref: ref)
       let index = try main.index
       let named = main.repository.filesNamedByConfig
       // Rules from files no key can stamp: nothing may rest on this scan.

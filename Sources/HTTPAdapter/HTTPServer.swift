@@ -264,7 +264,7 @@ public struct HTTPServer: Sendable {
     }
     if buffer.readableBytes == 0 { return .success(nil) }
     return buffer.withUnsafeReadableBytes { bytes in
-      Exchange.parse(bytes, maxBatchLength: maxBatchLength, parseErrorPrefix: "Parse error: body is not valid JSON: ")
+      ReplyRules.parse(bytes, maxBatchLength: maxBatchLength, parseErrorPrefix: "Parse error: body is not valid JSON: ")
         .map { $0 }
     }
   }
@@ -303,7 +303,7 @@ public struct HTTPServer: Sendable {
   /// A JSON-RPC message (or batch) through the dispatcher, methods limited
   /// to those the HTTP door serves.
   static func answer(_ json: JSONValue, dispatcher: Dispatcher) async -> JSONValue? {
-    await Exchange.answer(
+    await ReplyRules.answer(
       json,
       call: { request, share in
         guard Self.jsonRPCMethods.contains(request.method) else {

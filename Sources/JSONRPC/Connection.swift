@@ -141,15 +141,15 @@ public final class Connection: NotificationSink, Sendable {
     case .message(let body, let detected):
       let framing = options.forcedFraming ?? detected
       note(framing)
-      let parsed = body.withUnsafeBytes { Exchange.parse($0, maxBatchLength: options.maxBatchLength) }
+      let parsed = body.withUnsafeBytes { ReplyRules.parse($0, maxBatchLength: options.maxBatchLength) }
       guard case .success(let json) = parsed else {
         if case .failure(let error) = parsed { writer.send(Reply.error(error, id: nil), framing: framing) }
         return
       }
-      switch Exchange.classify(json) {
+      switch ReplyRules.classify(json) {
       case .single(let message): receiveSingle(message, framing: framing, handler: handler)
       case .batch(let messages): receiveBatch(messages, framing: framing, handler: handler)
-      case .emptyBatch: writer.send(Exchange.emptyBatchReply, framing: framing)
+      case .emptyBatch: writer.send(ReplyRules.emptyBatchReply, framing: framing)
       }
     }
   }
@@ -167,12 +167,12 @@ public final class Connection: NotificationSink, Sendable {
     case .response:
       break  // The bridge sends no requests; a stray response has nothing to match.
     case .invalid(let id, let reason):
-      writer.send(Exchange.invalid(reason, id: id), framing: framing)
+      writer.send(ReplyRules.invalid(reason, id: id), framing: framing)
     }
   }
 
   private func receiveBatch(_ messages: [Message], framing: Framing, handler: any RequestHandler) {
-    let expected = messages.count(where: Exchange.expectsReply)
+    let expected = messages.count(where: ReplyRules.expectsReply)
     let batch = BatchCollector(expected: expected) { replies in
       self.writer.send(.array(replies), framing: framing)
     }
@@ -188,7 +188,7 @@ public final class Connection: NotificationSink, Sendable {
       case .response:
         break
       case .invalid(let id, let reason):
-        batch.add(Exchange.invalid(reason, id: id))
+        batch.add(ReplyRules.invalid(reason, id: id))
       }
     }
   }
@@ -221,7 +221,7 @@ public final class Connection: NotificationSink, Sendable {
   ) {
     let duplicate = inFlight.withLock { !$0.isEmpty && $0[request.id] != nil }
     if duplicate {
-      respond(.failure(Exchange.duplicateError(request.id)), id: request.id, to: target)
+      respond(.failure(ReplyRules.duplicateError(request.id)), id: request.id, to: target)
       return
     }
     let route = handler.route(request)
@@ -269,7 +269,7 @@ public final class Connection: NotificationSink, Sendable {
   private func respond(_ outcome: Result<JSONValue, ResponseError>, id: RequestID, to target: ReplyTarget) {
     switch target {
     case .single(let framing): writer.sendResponse(outcome, id: id, framing: framing)
-    case .batch(let batch): batch.add(Exchange.response(outcome, id: id))
+    case .batch(let batch): batch.add(ReplyRules.response(outcome, id: id))
     }
   }
 }

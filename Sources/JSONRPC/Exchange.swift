@@ -7,7 +7,7 @@
 /// - An element that is not a valid request is answered -32600 with what
 ///   could be recovered of its id.
 /// - A response from the peer is dropped (the bridge sends no requests).
-public enum Exchange {
+public enum ReplyRules {
   /// What one received JSON value is.
   public enum Incoming: Sendable {
     case single(Message)

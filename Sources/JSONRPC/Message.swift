@@ -141,7 +141,7 @@ public enum Reply {
   }
 
   /// The response to request `id` as bytes, written as `JSONWriter` writes
-  /// `Exchange.response(outcome, id: id)`: the envelope is constant, so only
+  /// `ReplyRules.response(outcome, id: id)`: the envelope is constant, so only
   /// the id and the result are encoded.
   public static func encodedResponse(_ outcome: Result<JSONValue, ResponseError>, id: RequestID) -> [UInt8] {
     var writer = JSONWriter(reservingCapacity: 128)

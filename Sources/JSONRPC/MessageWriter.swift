@@ -49,7 +49,7 @@ public final class MessageWriter: Sendable {
   }
 
   /// Queues the response to request `id`, encoded straight from its outcome
-  /// (the same bytes as `send(Exchange.response(outcome, id: id))`, without
+  /// (the same bytes as `send(ReplyRules.response(outcome, id: id))`, without
   /// building the envelope as a `JSONValue` first).
   public func sendResponse(_ outcome: Result<JSONValue, ResponseError>, id: RequestID, framing: Framing) {
     send(body: Reply.encodedResponse(outcome, id: id), framing: framing)

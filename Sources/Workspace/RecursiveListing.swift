@@ -148,7 +148,7 @@ struct RecursiveListing {
   /// alone reports progress and polls cancellation (the task is only visible
   /// from its own thread).
   private func walk(_ top: Directory, progress: (Int) -> Void, isCancelled: () -> Bool) throws {
-    let shared = Shared()
+    let shared = WalkQueue()
     var round = [top]
     var first = true
     while !round.isEmpty {
@@ -179,7 +179,7 @@ struct RecursiveListing {
   }
 
   /// The queue of directories still to read, and what the threads share.
-  final class Shared: Sendable {
+  final class WalkQueue: Sendable {
     private let state = Mutex(State())
     let stop = Atomic<Bool>(false)
     /// Files found so far, for progress.
@@ -237,11 +237,11 @@ struct RecursiveListing {
   /// One thread's part of the walk.
   struct Walker {
     let listing: RecursiveListing
-    let shared: Shared
+    let shared: WalkQueue
     let slot: Int
     private var query: [UInt8] = []
 
-    init(listing: RecursiveListing, shared: Shared, slot: Int) {
+    init(listing: RecursiveListing, shared: WalkQueue, slot: Int) {
       self.listing = listing
       self.shared = shared
       self.slot = slot

@@ -54,10 +54,10 @@ public struct ZipOptions: Sendable {
   public var excludedFiles: [(device: UInt64, inode: UInt64)] = []
   /// Entries compressed at once: one per core.
   public var parallelism = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-  /// Files above this are compressed in pieces of this size, in parallel,
+  /// Files above this are compressed in slices of this size, in parallel,
   /// each primed with the 32 KiB before it (as pigz does), so that one big
   /// file neither serialises the work nor sits in memory whole.
-  public var pieceSize = 1 << 20
+  public var sliceSize = 1 << 20
 
   public init() {}
 }
@@ -83,7 +83,7 @@ public struct ZipProgress: Sendable {
 /// Reading and compressing run in child tasks, a bounded window of them at
 /// once, so both cores work; results are written in walk order, so the
 /// archive is the same whatever the timing. Small files are batched into
-/// one task; big ones are split into pieces. Memory stays within the
+/// one task; big ones are split into slices. Memory stays within the
 /// window (a few MiB per core) plus one central-directory record per entry.
 public enum ZipArchiver {
   public static func write<Sink: ZipSink>(
@@ -230,8 +230,8 @@ struct ZipWalker {
   }
 }
 
-/// One piece of one file: all of a small file, or `pieceSize` bytes of a big one.
-struct Piece: Sendable {
+/// One slice of one file: all of a small file, or `sliceSize` bytes of a big one.
+struct FileSlice: Sendable {
   var file: ZipFile
   var entry: Int
   var offset: Int
@@ -240,8 +240,8 @@ struct Piece: Sendable {
   var isLast: Bool
 }
 
-/// A piece read and compressed.
-struct PieceOutput: Sendable {
+/// A slice read and compressed.
+struct CompressedSlice: Sendable {
   var data: [UInt8]
   var crc: UInt32
   var rawLength: Int
@@ -274,13 +274,13 @@ struct ZipStreamWriter<Sink: ZipSink> {
     buffer.reserveCapacity(Self.bufferSize)
   }
 
-  private struct Job {
-    var pieces: [Piece]
-    var task: Task<[PieceOutput], Never>
+  private struct CompressionTask {
+    var slices: [FileSlice]
+    var task: Task<[CompressedSlice], Never>
     var bytes: Int
   }
 
-  /// The entry whose pieces are being written.
+  /// The entry whose slices are being written.
   private struct Current {
     var record: ZipEntryRecord
     var skipping: Bool
@@ -288,20 +288,20 @@ struct ZipStreamWriter<Sink: ZipSink> {
 
   mutating func run(_ walker: inout ZipWalker) async throws {
     let window = options.parallelism * 2
-    let windowBytes = max(options.parallelism, 2) * 4 * options.pieceSize
-    let batchBytes = options.pieceSize
-    var queue: [Job] = []
+    let windowBytes = max(options.parallelism, 2) * 4 * options.sliceSize
+    let batchBytes = options.sliceSize
+    var queue: [CompressionTask] = []
     var inFlightBytes = 0
-    var batch: [Piece] = []
+    var batch: [FileSlice] = []
     var batchSize = 0
     var entryIndex = 0
     var current: Current?
     let compression = options.compression
     let level = options.level
 
-    func launch(_ pieces: [Piece], _ size: Int) -> Job {
-      Job(
-        pieces: pieces, task: Task { PieceCompressor.run(pieces, compression: compression, level: level) },
+    func launch(_ slices: [FileSlice], _ size: Int) -> CompressionTask {
+      CompressionTask(
+        slices: slices, task: Task { SliceCompressor.run(slices, compression: compression, level: level) },
         bytes: size)
     }
 
@@ -309,9 +309,9 @@ struct ZipStreamWriter<Sink: ZipSink> {
       for job in queue { job.task.cancel() }
     }
 
-    // The file whose pieces are being queued, and the next piece: a big file
-    // is queued piece by piece as the window allows, never all at once.
-    var pending: (file: ZipFile, pieceCount: Int, next: Int, entry: Int)?
+    // The file whose slices are being queued, and the next slice: a big file
+    // is queued slice by slice as the window allows, never all at once.
+    var pending: (file: ZipFile, sliceCount: Int, next: Int, entry: Int)?
     var exhausted = false
     while !exhausted || !batch.isEmpty || !queue.isEmpty {
       try Task.checkCancellation()
@@ -322,27 +322,27 @@ struct ZipStreamWriter<Sink: ZipSink> {
             exhausted = true
             break
           }
-          let pieceCount = max(1, (file.size + options.pieceSize - 1) / options.pieceSize)
-          pending = (file: file, pieceCount: pieceCount, next: 0, entry: entryIndex)
+          let sliceCount = max(1, (file.size + options.sliceSize - 1) / options.sliceSize)
+          pending = (file: file, sliceCount: sliceCount, next: 0, entry: entryIndex)
           entryIndex += 1
         }
         while var next = pending, queue.count < window && inFlightBytes < windowBytes {
-          let start = next.next * options.pieceSize
-          let piece = Piece(
-            file: next.file, entry: next.entry, offset: start, length: min(options.pieceSize, next.file.size - start),
-            isFirst: next.next == 0, isLast: next.next == next.pieceCount - 1)
-          // A batch holds up to a piece's worth of bytes, and few enough
+          let start = next.next * options.sliceSize
+          let slice = FileSlice(
+            file: next.file, entry: next.entry, offset: start, length: min(options.sliceSize, next.file.size - start),
+            isFirst: next.next == 0, isLast: next.next == next.sliceCount - 1)
+          // A batch holds up to a slice's worth of bytes, and few enough
           // files that the window's open descriptors stay in the hundreds.
-          if !batch.isEmpty && (batchSize + piece.length > batchBytes || batch.count >= Self.batchFiles) {
+          if !batch.isEmpty && (batchSize + slice.length > batchBytes || batch.count >= Self.batchFiles) {
             queue.append(launch(batch, batchSize))
             inFlightBytes += batchSize
             batch = []
             batchSize = 0
           }
-          batch.append(piece)
-          batchSize += piece.length
+          batch.append(slice)
+          batchSize += slice.length
           next.next += 1
-          pending = next.next == next.pieceCount ? nil : next
+          pending = next.next == next.sliceCount ? nil : next
         }
       }
       if exhausted && !batch.isEmpty || (queue.isEmpty && !batch.isEmpty) {
@@ -359,32 +359,32 @@ struct ZipStreamWriter<Sink: ZipSink> {
       let outputs = await job.task.value
       inFlightBytes -= job.bytes
       try Task.checkCancellation()
-      for (piece, output) in zip(job.pieces, outputs) {
-        try await write(piece, output, &current)
+      for (slice, output) in zip(job.slices, outputs) {
+        try await write(slice, output, &current)
       }
     }
     try await finish()
   }
 
-  private mutating func write(_ piece: Piece, _ output: PieceOutput, _ current: inout Current?) async throws {
-    if piece.isFirst {
-      let (time, date) = ZipFormat.dosDateTime(piece.file.modified)
-      let single = piece.isLast
-      let zip64 = !single && UInt64(piece.file.size) >= ZipFormat.zip64SizeThreshold
-      var flags = ZipFormat.nameFlags(piece.file.name)
+  private mutating func write(_ slice: FileSlice, _ output: CompressedSlice, _ current: inout Current?) async throws {
+    if slice.isFirst {
+      let (time, date) = ZipFormat.dosDateTime(slice.file.modified)
+      let single = slice.isLast
+      let zip64 = !single && UInt64(slice.file.size) >= ZipFormat.zip64SizeThreshold
+      var flags = ZipFormat.nameFlags(slice.file.name)
       if !single { flags |= ZipFormat.flagDataDescriptor }
       let method = single ? (output.stored ? ZipFormat.methodStore : ZipFormat.methodDeflate)
         : (options.compression == .store ? ZipFormat.methodStore : ZipFormat.methodDeflate)
       current = Current(
         record: ZipEntryRecord(
-          name: piece.file.name, flags: flags, method: method, dosTime: time, dosDate: date, crc: output.crc,
+          name: slice.file.name, flags: flags, method: method, dosTime: time, dosDate: date, crc: output.crc,
           compressedSize: UInt64(output.data.count), uncompressedSize: UInt64(output.rawLength),
-          localHeaderOffset: offset, mode: piece.file.mode & 0o177777, zip64Sizes: zip64),
+          localHeaderOffset: offset, mode: slice.file.mode & 0o177777, zip64Sizes: zip64),
         skipping: output.failed)
       if output.failed {
         // Unreadable: nothing of it has been written; skip it whole.
         unreadable += 1
-        if piece.isLast { current = nil }
+        if slice.isLast { current = nil }
         return
       }
       try await emit(ZipFormat.localHeader(current!.record, descriptor: !single))
@@ -396,13 +396,13 @@ struct ZipStreamWriter<Sink: ZipSink> {
       current = entry
     }
     guard let entry = current, !entry.skipping else {
-      if piece.isLast { current = nil }
+      if slice.isLast { current = nil }
       return
     }
     try await emit(output.data)
     bytesIn += UInt64(output.rawLength)
-    if piece.isLast {
-      if !piece.isFirst { try await emit(ZipFormat.dataDescriptor(entry.record)) }
+    if slice.isLast {
+      if !slice.isFirst { try await emit(ZipFormat.dataDescriptor(entry.record)) }
       records.append(entry.record)
       current = nil
       progress(ZipProgress(files: records.count, bytes: bytesIn))
@@ -448,12 +448,12 @@ struct ZipStreamWriter<Sink: ZipSink> {
   }
 }
 
-/// Reads and compresses a batch of pieces on one thread with one zlib
-/// stream (reset between pieces: a deflate state costs ~300 KiB to set up).
-enum PieceCompressor {
+/// Reads and compresses a batch of slices on one thread with one zlib
+/// stream (reset between slices: a deflate state costs ~300 KiB to set up).
+enum SliceCompressor {
   static let dictionarySize = 32 << 10
 
-  static func run(_ pieces: [Piece], compression: ZipOptions.Compression, level: Int32) -> [PieceOutput] {
+  static func run(_ slices: [FileSlice], compression: ZipOptions.Compression, level: Int32) -> [CompressedSlice] {
     var stream = z_stream()
     var ready = false
     if compression == .deflate {
@@ -463,53 +463,53 @@ enum PieceCompressor {
         == Z_OK
     }
     defer { if ready { deflateEnd(&stream) } }
-    var outputs: [PieceOutput] = []
-    outputs.reserveCapacity(pieces.count)
-    let largest = pieces.map(\.length).max() ?? 0
+    var outputs: [CompressedSlice] = []
+    outputs.reserveCapacity(slices.count)
+    let largest = slices.map(\.length).max() ?? 0
     var input = [UInt8](repeating: 0, count: largest + dictionarySize)
-    for piece in pieces {
+    for slice in slices {
       if Task.isCancelled {
-        outputs.append(PieceOutput(data: [], crc: 0, rawLength: 0, stored: true, failed: true))
+        outputs.append(CompressedSlice(data: [], crc: 0, rawLength: 0, stored: true, failed: true))
         continue
       }
-      let dictionary = ready && piece.offset > 0 ? min(dictionarySize, piece.offset) : 0
-      let (count, failed) = read(piece, dictionary: dictionary, into: &input)
+      let dictionary = ready && slice.offset > 0 ? min(dictionarySize, slice.offset) : 0
+      let (count, failed) = read(slice, dictionary: dictionary, into: &input)
       let crc = input.withUnsafeBufferPointer { buffer in
         UInt32(crc32(0, buffer.baseAddress! + dictionary, uInt(count)))
       }
-      let single = piece.isFirst && piece.isLast
+      let single = slice.isFirst && slice.isLast
       if !ready || (failed && single) {
         outputs.append(
-          PieceOutput(
+          CompressedSlice(
             data: Array(input[dictionary..<(dictionary + count)]), crc: crc, rawLength: count, stored: true,
-            failed: failed && piece.isFirst))
+            failed: failed && slice.isFirst))
         continue
       }
-      let data = deflate(&stream, input, dictionary: dictionary, count: count, finish: piece.isLast)
+      let data = deflate(&stream, input, dictionary: dictionary, count: count, finish: slice.isLast)
       if single && data.count >= count {
         // Incompressible: stored is smaller.
         outputs.append(
-          PieceOutput(
+          CompressedSlice(
             data: Array(input[0..<count]), crc: crc, rawLength: count, stored: true, failed: false))
       } else {
-        outputs.append(PieceOutput(data: data, crc: crc, rawLength: count, stored: false, failed: failed && piece.isFirst))
+        outputs.append(CompressedSlice(data: data, crc: crc, rawLength: count, stored: false, failed: failed && slice.isFirst))
       }
     }
     return outputs
   }
 
-  /// Reads the piece, preceded by `dictionary` bytes of what comes before it.
+  /// Reads the slice, preceded by `dictionary` bytes of what comes before it.
   /// A file that shrank gives fewer bytes; a read error gives what was read.
-  static func read(_ piece: Piece, dictionary: Int, into buffer: inout [UInt8]) -> (count: Int, failed: Bool) {
-    let wanted = dictionary + piece.length
+  static func read(_ slice: FileSlice, dictionary: Int, into buffer: inout [UInt8]) -> (count: Int, failed: Bool) {
+    let wanted = dictionary + slice.length
     var filled = 0
     var failed = false
     buffer.withUnsafeMutableBytes { raw in
       while filled < wanted {
         let got = retryOnInterrupt {
           pread(
-            piece.file.descriptor.raw, raw.baseAddress! + filled, wanted - filled,
-            off_t(piece.offset - dictionary + filled))
+            slice.file.descriptor.raw, raw.baseAddress! + filled, wanted - filled,
+            off_t(slice.offset - dictionary + filled))
         }
         if got < 0 {
           failed = true

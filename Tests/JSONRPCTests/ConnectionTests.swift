@@ -15,7 +15,7 @@ final class TestHandler: RequestHandler {
 
   struct Boom: Error {}
 
-  func route(_ request: IncomingRequest) -> Route {
+  func route(_ request: IncomingRequest) -> Handling {
     switch request.method {
     case "echo": .answer(.success(request.params ?? .null))
     case "null": .answer(.success(.null))

@@ -16,7 +16,7 @@ import Testing
   @Test func encodedResponsesAreTheBytesOfTheResponseValue() {
     for id in Self.ids {
       for outcome in Self.outcomes {
-        let expected = JSONWriter.encode(Exchange.response(outcome, id: id))
+        let expected = JSONWriter.encode(ReplyRules.response(outcome, id: id))
         #expect(Reply.encodedResponse(outcome, id: id) == expected, "\(id) \(outcome)")
       }
     }

@@ -96,7 +96,7 @@ import Workspace
   @Test func deflateRoundTripsEveryKindOfFile() async throws {
     let tree = try Self.mixedTree()
     var options = ZipOptions()
-    options.pieceSize = 64 << 10  // big.txt and blob.bin go in several pieces
+    options.sliceSize = 64 << 10  // big.txt and blob.bin go in several slices
     let (file, summary) = try await Self.archive(tree, options: options)
     let entries = try Self.readBack(file)
     try expectMatchesTree(entries, tree, names: Self.mixedNames)
@@ -106,9 +106,9 @@ import Workspace
     #expect(entries.first { $0.name == "big.txt" }?.method == 8)
     #expect(entries.first { $0.name == "caf\u{E9}/\u{FC}ber.txt" }?.utf8 == true)
     #expect(entries.first { $0.name == "README.md" }?.utf8 == false)
-    // Random bytes in one piece are stored rather than grown by deflate.
+    // Random bytes in one slice are stored rather than grown by deflate.
     var single = ZipOptions()
-    single.pieceSize = 1 << 20
+    single.sliceSize = 1 << 20
     let (file2, _) = try await Self.archive(tree, options: single)
     #expect(try Self.readBack(file2).first { $0.name == "blob.bin" }?.method == 0)
   }
@@ -117,7 +117,7 @@ import Workspace
     let tree = try Self.mixedTree()
     var options = ZipOptions()
     options.compression = .store
-    options.pieceSize = 100_000
+    options.sliceSize = 100_000
     let (file, _) = try await Self.archive(tree, options: options)
     let entries = try Self.readBack(file)
     try expectMatchesTree(entries, tree, names: Self.mixedNames)
@@ -128,7 +128,7 @@ import Workspace
     let tree = try Self.mixedTree()
     var one = ZipOptions()
     one.parallelism = 1
-    one.pieceSize = 50_000
+    one.sliceSize = 50_000
     var four = one
     four.parallelism = 4
     let (a, _) = try await Self.archive(tree, options: one)

@@ -39,7 +39,7 @@ enum ConversationHandlers {
       scope.dispatcher.subscriptions.close(conversationId: params.conversationId)
       return NullResult()
     }
-    table.async(WorkspaceInfoRequest.self) { _, scope in
+    table.work(WorkspaceInfoRequest.self) { _, scope in
       let conversation = scope.conversation
       // A probe of the file system: `async` so it runs off the reader.
       return WorkspaceInfoRequest.Result(

@@ -5,7 +5,7 @@ import JSONRPC
 /// forwarded in the background when `--feedback-url` is set.
 enum FeedbackHandlers {
   static func register(into table: inout HandlerTable) {
-    table.async(SubmitFeedbackRequest.self) { params, scope in
+    table.work(SubmitFeedbackRequest.self) { params, scope in
       let id = FeedbackStore.randomHex()
       let password = FeedbackStore.randomHex()
       let record = FeedbackStore.record(params, id: id, password: password, conversationId: scope.conversation.id)

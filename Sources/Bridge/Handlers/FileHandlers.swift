@@ -6,7 +6,7 @@ import Workspace
 /// resolved inside the conversation's workspace by `WorkspaceRoot`.
 enum FileHandlers {
   static func register(into table: inout HandlerTable) {
-    table.async(ListFilesRequest.self) { params, scope in
+    table.work(ListFilesRequest.self) { params, scope in
       let root = WorkspaceRoot(realPath: scope.conversation.workspace)
       do {
         guard params.recursive else {
@@ -25,7 +25,7 @@ enum FileHandlers {
       }
     }
 
-    table.async(SelectFileRequest.self) { params, scope in
+    table.work(SelectFileRequest.self) { params, scope in
       let root = WorkspaceRoot(realPath: scope.conversation.workspace)
       switch FileReading.content(root: root, path: params.file, maxBytes: scope.options.maxFileBytes) {
       case .success(.text(let bytes)):
@@ -43,7 +43,7 @@ enum FileHandlers {
       }
     }
 
-    table.async(ZipDirectoryRequest.self) { params, scope in
+    table.work(ZipDirectoryRequest.self) { params, scope in
       let root = WorkspaceRoot(realPath: scope.conversation.workspace)
       var options = ZipOptions()
       options.compression = params.compression == "store" ? .store : .deflate

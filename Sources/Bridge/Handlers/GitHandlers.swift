@@ -29,7 +29,7 @@ import Workspace
 ///   opened, and its directory is ordinary content of the enclosing one.
 enum GitHandlers {
   static func register(into table: inout HandlerTable) {
-    table.async(GitChangesRequest.self) { params, scope in
+    table.work(GitChangesRequest.self) { params, scope in
       let workspace = scope.conversation.git
       let conversationId = scope.conversation.id
       let root = scope.conversation.workspace
@@ -54,7 +54,7 @@ enum GitHandlers {
       }
     }
 
-    table.async(GitDiffRequest.self) { params, scope in
+    table.work(GitDiffRequest.self) { params, scope in
       // The working-tree side is read through the workspace's descriptor
       // walk; Git gets those bytes and a name to look up at the base.
       let root = WorkspaceRoot(realPath: scope.conversation.workspace)

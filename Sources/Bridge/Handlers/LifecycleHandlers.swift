@@ -13,7 +13,7 @@ enum LifecycleHandlers {
   }
 
   static func initialize(
-    _ params: InitializeRequest.Params, _ scope: RequestScope
+    _ params: InitializeRequest.Params, _ scope: HandlerScope
   ) throws(ResponseError) -> InitializeRequest.Result {
     let dispatcher = scope.dispatcher
     // Checked before anything changes: a second initialize must not move the

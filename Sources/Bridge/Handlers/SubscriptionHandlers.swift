@@ -4,7 +4,7 @@ import JSONRPC
 /// subscribe and unsubscribe: workspace changes pushed as notifications.
 enum SubscriptionHandlers {
   static func register(into table: inout HandlerTable) {
-    table.async(SubscribeRequest.self) { params, scope in
+    table.work(SubscribeRequest.self) { params, scope in
       let context = scope.context
       guard context.notifications.deliversNotifications else {
         throw ResponseError.invalidRequest(

@@ -10,9 +10,9 @@ import CLibGit2
 /// 4. that target itself (HEAD unborn, or no common history);
 /// 5. HEAD;
 /// 6. the empty tree (a repository with no commits).
-enum Base {
+enum BaseRevision {
   /// Nil stands for the empty tree.
-  static func tree(of repository: Repository, ref: String?) throws(BaseError) -> Tree? {
+  static func tree(of repository: Repository, ref: String?) throws(BaseRevisionError) -> Tree? {
     if let ref {
       if let tree = repository.tree(revision: ref) { return tree }
       // `HEAD` on an unborn branch is a real state, not a typo: nothing is
@@ -52,7 +52,7 @@ enum Base {
   }
 }
 
-enum BaseError: Error {
+enum BaseRevisionError: Error {
   case unknownRef(String)
   case git(GitError)
 }

@@ -1,13 +1,13 @@
 /// How a handler answers a request, decided on the reader thread in arrival
 /// order: at once (lifecycle, trivial reads), or by work that runs
 /// concurrently with everything else.
-public enum Route: Sendable {
+public enum Handling: Sendable {
   case answer(Result<JSONValue, ResponseError>)
   case run(@Sendable (RequestContext) async throws -> JSONValue)
 }
 
-extension Route {
-  /// Runs the route to its reply value. Thrown `ResponseError`s become error
+extension Handling {
+  /// Runs the handling to its reply value. Thrown `ResponseError`s become error
   /// replies, cancellation becomes -32800, anything else -32603.
   public func reply(context: RequestContext) async -> Result<JSONValue, ResponseError> {
     switch self {
