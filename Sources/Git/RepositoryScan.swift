@@ -68,7 +68,7 @@ struct RepositoryScan {
         let staged = try comparison.staged()
         // Submodules are compared every time: what moves their status
         // happens in their own git directory.
-        let specs = Set(dirty.map { scope + $0 } + kept.gitlinks)
+        let specs = kept.widened(Set(dirty.map { scope + $0 } + kept.gitlinks))
         if !specs.isEmpty {
           kept.replace(under: specs, with: try Comparison.workdir(main, pathspec: specs.sorted(), isCancelled: isCancelled))
         }

@@ -73,6 +73,22 @@ struct ScanMemory: Sendable {
     for delta in fresh { unstaged[delta.path] = delta }
   }
 
+  /// `specs` with, for each, the directory above it that the last scan
+  /// reported whole (an untracked repository below the working tree's top,
+  /// `lib/vendor/`): a change inside may end that entry (its last file
+  /// gone), which a pathspec naming only the file would never compare.
+  func widened(_ specs: Set<String>) -> Set<String> {
+    var widened = specs
+    for spec in specs {
+      let bytes = Array(spec.utf8)
+      for (position, byte) in bytes.enumerated() where byte == UInt8(ascii: "/") && position + 1 < bytes.count {
+        let directory = String(decoding: bytes[...position], as: UTF8.self)
+        if unstaged[directory] != nil { widened.insert(directory) }
+      }
+    }
+    return widened
+  }
+
   /// Whether `path`, or a directory holding it, is in `specs`.
   static func isCovered(_ path: String, by specs: Set<String>) -> Bool {
     var bytes = Array(path.utf8)
