@@ -73,7 +73,7 @@ public final class Subscriptions: Sendable {
       let tracker = GitChangeTracker(watched: conversation.git)
       let logger = self.logger
       started = WorkspaceWatcher(
-        root: WorkspaceRoot(realPath: workspace),
+        root: WorkspaceRoot(realPath: workspace), git: conversation.git,
         // Writes made through a network or FUSE file system reach no
         // inotify watch here: only rescans see them.
         options: WatcherOptions(

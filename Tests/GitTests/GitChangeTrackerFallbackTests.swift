@@ -19,7 +19,8 @@ import Workspace
       let tracker = GitChangeTracker(watched: workspace)
       self.tracker = tracker
       let started = WorkspaceWatcher(
-        root: WorkspaceRoot(realPath: fixture.path(directory)), options: WatcherOptions(debounce: .milliseconds(20)),
+        root: WorkspaceRoot(realPath: fixture.path(directory)), git: workspace,
+        options: WatcherOptions(debounce: .milliseconds(20)),
         deliver: { tracker.note($0) })
       watcher = try #require(started)
       _ = try tracker.collect()

@@ -50,8 +50,11 @@ struct TrackedHistory {
   static let names = [
     "a.txt", "b c.txt", "é.txt", "run.sh", "dir/x.txt", "dir/sub/y.md", "dir/sub/z.log", "new/n.txt",
     "new/deep/m.txt", "app/apple.txt", "app/src/main.c", "lib/vendor/v.txt", "lib/l.txt", "node_modules/p/i.js",
-    "ignored/i.txt", "keep.log", "apple.txt",
+    "ignored/i.txt", "keep.log", "apple.txt", "web/build/b.js", "web/build/out/o.js", "web/build/out/deep/d.js",
+    "app/src/cache/c.o",
   ]
+  /// In directories the watcher leaves out while the rules ignore them.
+  static let ignoredNames = ["web/build/b.js", "web/build/out/o.js", "web/build/out/deep/d.js", "app/src/cache/c.o"]
   static let directories = ["dir", "dir/sub", "new", "new/deep", "app/src", "lib", "lib/vendor", "node_modules"]
   static let patterns = ["*.log", "!keep.log", "dir/sub/", "new/", "*.md", "a.txt", "vendor/", "node_modules/"]
 
@@ -67,13 +70,16 @@ struct TrackedHistory {
   mutating func run(steps: Int) throws -> (steps: Int, narrowed: Int) {
     let fixture = try GitFixture()
     try fixture.initRepository()
-    try fixture.write(".gitignore", "ignored/\n")
+    try fixture.write(".gitignore", "ignored/\nbuild/\n")
     for _ in 0..<6 { try fixture.write(pick(Self.names), content()) }
     try fixture.commitAll()
+    // Ignored before watching begins: left out from the first read.
+    try fixture.write("web/build/out/o.js", content())
     let workspace = GitWorkspace(opening: fixture.root)
     let tracker = GitChangeTracker(watched: workspace)
     let started = WorkspaceWatcher(
-      root: WorkspaceRoot(realPath: fixture.root), options: WatcherOptions(debounce: .milliseconds(20)),
+      root: WorkspaceRoot(realPath: fixture.root), git: workspace,
+      options: WatcherOptions(debounce: .milliseconds(20)),
       deliver: { tracker.note($0) })
     let watcher = try #require(started)
     defer { watcher.stop() }
@@ -105,11 +111,12 @@ struct TrackedHistory {
     let manager = FileManager.default
     let present = Self.names.filter { manager.fileExists(atPath: fixture.path($0)) }
     let name = !present.isEmpty && chance(70) ? pick(present) : pick(Self.names)
-    let exists = manager.fileExists(atPath: fixture.path(name))
+    // Not following a symlink: a dangling one is there too.
+    let exists = (try? manager.attributesOfItem(atPath: fixture.path(name))) != nil
     func git(_ arguments: String..., in directory: String = "") {
       _ = try? fixture.git(arguments, in: directory, allowFailure: true)
     }
-    switch Int.random(in: 0..<18, using: &random) {
+    switch Int.random(in: 0..<21, using: &random) {
     case 0, 1, 2:
       try? fixture.remove(name)
       try fixture.write(name, content())
@@ -121,7 +128,7 @@ struct TrackedHistory {
       }
     case 4:
       let target = pick(Self.names)
-      if exists && target != name && !manager.fileExists(atPath: fixture.path(target)) {
+      if exists && target != name && (try? manager.attributesOfItem(atPath: fixture.path(target))) == nil {
         try manager.createDirectory(
           atPath: (fixture.path(target) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try manager.moveItem(atPath: fixture.path(name), toPath: fixture.path(target))
@@ -210,7 +217,8 @@ struct TrackedHistory {
     case 14:
       let directory = pick(Self.directories)
       let target = pick(["moved", "dir/moved", "new"])
-      if manager.fileExists(atPath: fixture.path(directory)), !manager.fileExists(atPath: fixture.path(target)),
+      if manager.fileExists(atPath: fixture.path(directory)),
+        (try? manager.attributesOfItem(atPath: fixture.path(target))) == nil,
         !target.hasPrefix(directory + "/")
       {
         try manager.createDirectory(
@@ -228,6 +236,41 @@ struct TrackedHistory {
     case 16:
       git("rm", "-q", "--cached", "--", name)
       log.append("git rm --cached \(name)")
+    case 17, 18:
+      // An ignored directory: filled, force-added to, un-ignored, ignored again.
+      let file = pick([".gitignore", "web/.gitignore", "app/.gitignore"])
+      let before = (try? String(contentsOfFile: fixture.path(file), encoding: .utf8)) ?? ""
+      let pattern = pick(["build/", "out/", "cache/", "deep/"])
+      switch Int.random(in: 0..<5, using: &random) {
+      case 0:
+        let target = pick(Self.ignoredNames)
+        try fixture.write(target, content())
+        log.append("write \(target)")
+      case 1:
+        let target = pick(Self.ignoredNames)
+        git("add", "-f", "--", target)
+        log.append("git add -f \(target)")
+      case 2:
+        // Un-ignore: drop the pattern's lines.
+        let kept = before.split(separator: "\n").filter { $0 != pattern.dropLast(0) }
+        try fixture.write(file, kept.map { $0 + "\n" }.joined())
+        log.append("unignore \(pattern) in \(file)")
+      case 3:
+        try fixture.write(file, before + pattern + "\n")
+        log.append("ignore \(pattern) in \(file)")
+      default:
+        // Rules no watch sees.
+        let exclude = fixture.path(".git/info/exclude")
+        let current = (try? String(contentsOfFile: exclude, encoding: .utf8)) ?? ""
+        let next = current.contains(pattern) ? "" : pattern + "\n"
+        try fixture.write(".git/info/exclude", next)
+        log.append("info/exclude \(next.isEmpty ? "emptied" : pattern)")
+      }
+    case 19:
+      if manager.fileExists(atPath: fixture.path(".git")) {
+        git("rm", "-q", "-r", "--cached", "--", "web/build")
+        log.append("git rm --cached -r web/build")
+      }
     default:
       git("stash", "-q", "-u")
       log.append("git stash -u")

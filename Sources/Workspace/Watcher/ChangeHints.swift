@@ -18,11 +18,14 @@ struct ChangeHints {
   /// Events were lost: only a full rescan can tell what changed.
   private(set) var overflow = false
   var workspaceDeleted = false
+  /// What decides the ignore rules moved outside the watched tree (config,
+  /// `info/exclude`, the user's excludes file).
+  var rules = false
   /// Events since the last delivery, for the queue-size test hook.
   private(set) var events = 0
 
   var isEmpty: Bool {
-    directories.isEmpty && replaced.isEmpty && !git && gitRewatch.isEmpty && !overflow && !workspaceDeleted
+    directories.isEmpty && replaced.isEmpty && !git && gitRewatch.isEmpty && !overflow && !workspaceDeleted && !rules
   }
 
   mutating func count() { events += 1 }

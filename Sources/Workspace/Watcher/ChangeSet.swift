@@ -5,11 +5,17 @@ struct ChangeSet {
   /// Directories whose own `.git` came, went or changed.
   private(set) var repositories: Set<String> = []
 
+  /// A `.gitignore` came, went or changed: what git ignores may differ.
+  private(set) var touchesIgnoreRules = false
+
   var isEmpty: Bool { kinds.isEmpty && repositories.isEmpty }
 
   mutating func addRepository(_ directory: String) { repositories.insert(directory) }
 
   mutating func add(_ path: String, _ kind: WatchChange.Kind) {
+    if !touchesIgnoreRules, path == ".gitignore" || path.hasSuffix("/.gitignore") {
+      touchesIgnoreRules = true
+    }
     guard let earlier = kinds[path] else {
       kinds[path] = kind
       return

@@ -1,3 +1,4 @@
+import Git
 import Support
 
 /// The watcher's thread: owns the tree and the kernel watches.
@@ -14,11 +15,15 @@ final class WatchLoop {
   private var hints = ChangeHints()
   private var noted: Set<String> = []
   private var overflows = 0
+  /// Whose ignore rules leave directories unwatched; nil: none are.
+  private let git: GitWorkspace?
+  private var rulesStamp: IgnoreRulesStamp?
 
   init(
-    root: WorkspaceRoot, options: WatcherOptions, shared: WatcherShared, log: @escaping @Sendable (String) -> Void,
-    deliver: @escaping @Sendable (WatchBatch) -> Void
+    root: WorkspaceRoot, git: GitWorkspace?, options: WatcherOptions, shared: WatcherShared,
+    log: @escaping @Sendable (String) -> Void, deliver: @escaping @Sendable (WatchBatch) -> Void
   ) {
+    self.git = git
     self.options = options
     self.shared = shared
     self.log = log
@@ -26,10 +31,10 @@ final class WatchLoop {
     #if os(Linux)
     let inotify = options.backend == .automatic ? Inotify(maxWatches: options.maxWatches) : nil
     self.inotify = inotify
-    tree = WorkspaceTree(root: root, registrar: inotify)
+    tree = WorkspaceTree(root: root, registrar: inotify, git: git)
     mode = inotify == nil ? .polling : .events
     #else
-    tree = WorkspaceTree(root: root, registrar: nil)
+    tree = WorkspaceTree(root: root, registrar: nil, git: git)
     mode = .polling
     #endif
   }
@@ -41,6 +46,7 @@ final class WatchLoop {
       note("inotify", "inotify is unavailable (\(String(cString: strerror(errno)))): polling every \(options.rescanInterval)")
     }
     #endif
+    _ = rulesMoved()
     guard tree.scanAll() else { return false }
     checkWatchLimit()
     _ = publish()
@@ -82,6 +88,14 @@ final class WatchLoop {
         }
       }
       #endif
+      // Rules no watch sees (config, `info/exclude`, the user's excludes)
+      // are looked at when a caller asks, so an answer never rests on a
+      // directory left out by rules that no longer hold.
+      if !syncs.isEmpty && rulesMoved() {
+        hints.rules = true
+        if firstHint == nil { firstHint = clock.now }
+        lastHint = clock.now
+      }
       let now = clock.now
       if let first = firstHint, let last = lastHint,
         !syncs.isEmpty || now >= min(last + options.debounce, first + options.debounce * 5)
@@ -163,6 +177,7 @@ final class WatchLoop {
     var git = hints.git
     var present = !hints.workspaceDeleted
     let rescanned = hints.overflow
+    tree.refreshIgnoreRules()
     for directory in hints.replaced { tree.forgetIdentity(of: directory) }
     if present && hints.overflow {
       overflows += 1
@@ -179,6 +194,7 @@ final class WatchLoop {
       for repository in hints.gitRewatch { tree.rewatchGit(repository) }
     }
     guard present else { return workspaceDeleted() }
+    settleIgnored(&changes, &git, forced: hints.rules)
     checkWatchLimit()
     let stateChanged = publish()
     let batch = WatchBatch(
@@ -191,7 +207,9 @@ final class WatchLoop {
   private func rescanAll() {
     var changes = ChangeSet()
     var git = false
+    tree.refreshIgnoreRules()
     guard tree.rescanAll(&changes, &git) else { return workspaceDeleted() }
+    settleIgnored(&changes, &git, forced: false)
     checkWatchLimit()
     let stateChanged = publish()
     let batch = WatchBatch(
@@ -199,6 +217,26 @@ final class WatchLoop {
       repositories: changes.repositories.sorted { [UInt8].bytewiseLess(Array($0.utf8), Array($1.utf8)) },
       stateChanged: stateChanged)
     if !batch.isEmpty && !shared.isStopped { deliver(batch) }
+  }
+
+  /// Takes in or leaves out directories when what git ignores may have
+  /// moved: a `.gitignore`, the repositories at depth 0 or 1, the files
+  /// `IgnoreRulesStamp` follows; or, for tracked files, the index.
+  private func settleIgnored(_ changes: inout ChangeSet, _ git: inout Bool, forced: Bool) {
+    guard tree.followsIgnoreRules else { return }
+    let moved = rulesMoved()
+    let rules =
+      forced || moved || changes.touchesIgnoreRules || changes.repositories.contains { !$0.utf8.contains(0x2F) }
+    if rules || git { tree.reconsiderIgnored(rules: rules, &changes, &git) }
+  }
+
+  /// Whether the rules' stamp moved since the last look (always, when it
+  /// cannot follow them all).
+  private func rulesMoved() -> Bool {
+    guard let git, tree.followsIgnoreRules else { return false }
+    let now = IgnoreRulesStamp(git)
+    defer { rulesStamp = now }
+    return now != rulesStamp || !now.isComplete
   }
 
   private func workspaceDeleted() {

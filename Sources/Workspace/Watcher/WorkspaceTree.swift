@@ -1,3 +1,4 @@
+import Git
 import Support
 
 /// What the watcher knows of the workspace: every directory it descended and
@@ -57,18 +58,32 @@ final class WorkspaceTree {
 
   let root: WorkspaceRoot
   private let registrar: (any WatchRegistrar)?
+  /// Nil: every directory is watched.
+  private let ignored: IgnoredDirectories?
   private(set) var directories: [String: Directory] = [:]
+  /// Directories in `directories`' entries left unread and unwatched
+  /// because git ignores them (`IgnoredDirectories`).
+  private(set) var skipped: Set<String> = []
 
-  init(root: WorkspaceRoot, registrar: (any WatchRegistrar)?) {
+  init(root: WorkspaceRoot, registrar: (any WatchRegistrar)?, git: GitWorkspace? = nil) {
     self.root = root
     self.registrar = registrar
+    ignored = git.map { IgnoredDirectories(git: $0, root: root.path) }
   }
+
+  /// Whether some directories may be left out by ignore rules.
+  var followsIgnoreRules: Bool { ignored != nil }
+
+  /// The next directory read asks the ignore rules and the index afresh.
+  func refreshIgnoreRules() { ignored?.refresh() }
 
   /// Reads the whole workspace, placing watches, reporting nothing: the
   /// state later changes are told against. False when the root cannot be read.
   func scanAll() -> Bool {
     guard let (handle, inode) = openDirectory("") else { return false }
     directories = [:]
+    skipped = []
+    ignored?.refresh()
     var ignored = ChangeSet()
     var git = false
     scanNew("", handle: handle, inode: inode, report: false, &ignored, &git)
@@ -172,6 +187,46 @@ final class WorkspaceTree {
     return true
   }
 
+  /// Settles again which directories are left out, after what decides it
+  /// may have moved: `rules` (a rule file, the repositories), every known
+  /// directory below depth 1; otherwise (the index) only those left out,
+  /// which may now hold a tracked file. A directory taken in is read and
+  /// watched and what it holds reported created; one left out now loses its
+  /// watches and what it held is reported deleted. Parents first, so a
+  /// directory left out settles everything below it.
+  func reconsiderIgnored(rules: Bool, _ changes: inout ChangeSet, _ git: inout Bool) {
+    guard let ignored else { return }
+    ignored.refresh()
+    var candidates = Array(skipped)
+    if rules { candidates += directories.keys.filter { $0.utf8.contains(0x2F) } }
+    let ordered = candidates.map { (path: $0, depth: $0.utf8.count(where: { $0 == 0x2F })) }.sorted { a, b in
+      a.depth != b.depth ? a.depth < b.depth : [UInt8].bytewiseLess(Array(a.path.utf8), Array(b.path.utf8))
+    }
+    for (path, _) in ordered {
+      if skipped.contains(path) {
+        guard !ignored.skips(path), let inode = knownInode(of: path), let (handle, now) = openDirectory(path),
+          now == inode
+        else { continue }
+        skipped.remove(path)
+        scanNew(path, handle: handle, inode: inode, report: true, &changes, &git)
+      } else if directories[path] != nil, ignored.skips(path) {
+        removeSubtree(path, &changes)
+        skipped.insert(path)
+      }
+    }
+  }
+
+  /// The inode its parent's entry records for a directory, if it is one.
+  private func knownInode(of directory: String) -> UInt64? {
+    let bytes = Array(directory.utf8)
+    guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+    let parent = String(decoding: bytes[..<slash], as: UTF8.self)
+    guard let entry = directories[parent]?.entries[Array(bytes[(slash + 1)...])], entry.kind == .directory else {
+      return nil
+    }
+    return entry.inode
+  }
+
   /// Watches again what a repository's `.git/refs` holds now.
   func rewatchGit(_ repository: String) {
     guard directories[repository] != nil, let (handle, _) = openDirectory(repository) else { return }
@@ -211,6 +266,10 @@ final class WorkspaceTree {
       (top, nil, [], handle, inode)
     ]
     while let next = pending.popLast() {
+      if let ignored, ignored.skips(next.path) {
+        skipped.insert(next.path)
+        continue
+      }
       guard let handle = next.handle ?? next.parent.flatMap({ DirectoryReader.openChild(of: $0, next.name) }),
         let info = handle.status(), UInt64(info.st_ino) == next.inode
       else { continue }
@@ -266,6 +325,7 @@ final class WorkspaceTree {
   private func removeSubtree(_ top: String, _ changes: inout ChangeSet) {
     var pending = [top]
     while let path = pending.popLast() {
+      skipped.remove(path)
       guard let directory = directories.removeValue(forKey: path) else { continue }
       if let watch = directory.watch { registrar?.unwatch(watch, for: .directory(path)) }
       for watch in directory.gitWatches {

@@ -20,20 +20,22 @@ public final class WorkspaceWatcher: Sendable {
 
   /// Reads the whole workspace and places its watches before returning,
   /// so that every change made after `init` returns is delivered. Nil when
-  /// the workspace cannot be read.
+  /// the workspace cannot be read. With `git`, the directories its ignore
+  /// rules leave out of listing and status are neither read nor watched
+  /// (`IgnoredDirectories`); their content is not reported.
   ///
   /// - Parameters:
   ///   - log: a fallback, said once each (for stderr).
   ///   - deliver: each non-empty batch, on the watcher's thread, in order;
   ///     the next batch is gathered while it runs.
   public init?(
-    root: WorkspaceRoot, options: WatcherOptions = WatcherOptions(),
+    root: WorkspaceRoot, git: GitWorkspace? = nil, options: WatcherOptions = WatcherOptions(),
     log: @escaping @Sendable (String) -> Void = { _ in },
     deliver: @escaping @Sendable (WatchBatch) -> Void
   ) {
     guard let shared = WatcherShared() else { return nil }
     self.shared = shared
-    let loop = WatchLoop(root: root, options: options, shared: shared, log: log, deliver: deliver)
+    let loop = WatchLoop(root: root, git: git, options: options, shared: shared, log: log, deliver: deliver)
     guard loop.start() else { return nil }
     let handed = UncheckedBox(loop)
     Parallel.detach { handed.value.run() }
