@@ -91,16 +91,10 @@ final class AppendOnlyLog: Sendable {
       return .failure(error)
     }
     defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-    while true {
-      let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-      if count < 0 {
-        if errno == EINTR { continue }
-        return .failure(AppendError(operation: "read \(path)", errno: errno))
-      }
-      if count == 0 { break }
-      bytes.append(contentsOf: chunk[0..<count])
+    let bytes: [UInt8]
+    switch FileDescriptor.readAll(fd) {
+    case .success(let read): bytes = read
+    case .failure(let failure): return .failure(AppendError(operation: "read \(path)", errno: failure.code))
     }
     var values: [JSONValue] = []
     var skipped = 0

@@ -97,17 +97,7 @@ public struct ConfigFile: Sendable {
     defer { close(fd) }
     var info = stat()
     if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { return .failure(SystemError(EISDIR)) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-    while true {
-      let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-      if count < 0 {
-        if errno == EINTR { continue }
-        return .failure(SystemError(errno))
-      }
-      if count == 0 { return .success(bytes) }
-      bytes.append(contentsOf: chunk[0..<count])
-    }
+    return FileDescriptor.readAll(fd, expected: Int(info.st_size)).mapError { SystemError($0.code) }
   }
 
   /// Checks the parsed value member by member, knowing where each key is.

@@ -37,19 +37,10 @@ extension FileSystem {
     guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) <= limit else {
       return .refused
     }
-    var bytes = [UInt8](repeating: 0, count: limit + 1)
-    var total = 0
-    while total <= limit {
-      let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + total, $0.count - total) }
-      if count < 0 {
-        if errno == EINTR { continue }
-        return .refused
-      }
-      if count == 0 { break }
-      total += count
+    guard case .success(let bytes) = FileDescriptor.readAll(descriptor, expected: Int(info.st_size), limit: limit) else {
+      return .refused
     }
-    guard total <= limit else { return .refused }
-    return .content(Array(bytes[0..<total]))
+    return .content(bytes)
   }
 
   enum Metadata {

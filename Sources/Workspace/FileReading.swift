@@ -132,26 +132,12 @@ public enum FileReading {
   /// Reads a whole file through its descriptor, refusing to go past `limit`
   /// even if it grows while being read.
   static func readAll(_ descriptor: FileDescriptor, expected: Int, limit: Int) -> Result<[UInt8], ReadError> {
-    var bytes = [UInt8](repeating: 0, count: min(expected, limit) + 1)
-    var filled = 0
-    while true {
-      if filled == bytes.count {
-        if bytes.count > limit { return .failure(.tooLarge(size: bytes.count, limit: limit)) }
-        bytes.append(contentsOf: repeatElement(0, count: min(max(bytes.count, 4096), limit + 1 - bytes.count)))
+    descriptor.readAll(expected: expected, limit: limit).mapError { failure in
+      switch failure {
+      case .tooLarge(let size): .tooLarge(size: size, limit: limit)
+      case .failed(errno: EAGAIN): .notRegularFile
+      case .failed(let code): .unreadable(String(cString: strerror(code)))
       }
-      let count = bytes.withUnsafeMutableBytes { buffer in
-        pread(descriptor.raw, buffer.baseAddress! + filled, buffer.count - filled, off_t(filled))
-      }
-      if count < 0 {
-        if errno == EINTR { continue }
-        if errno == EAGAIN { return .failure(.notRegularFile) }
-        return .failure(.unreadable(String(cString: strerror(errno))))
-      }
-      if count == 0 { break }
-      filled += count
     }
-    if filled > limit { return .failure(.tooLarge(size: filled, limit: limit)) }
-    bytes.removeSubrange(filled...)
-    return .success(bytes)
   }
 }
