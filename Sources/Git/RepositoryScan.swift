@@ -69,12 +69,15 @@ struct RepositoryScan {
         // Submodules are compared every time: what moves their status
         // happens in their own git directory.
         let specs = kept.widened(Set(dirty.map { scope + $0 } + kept.gitlinks))
+        var linked = false
         if !specs.isEmpty {
-          kept.replace(under: specs, with: try Comparison.workdir(main, pathspec: specs.sorted(), isCancelled: isCancelled))
+          let fresh = try Comparison.workdir(main, pathspec: specs.sorted(), isCancelled: isCancelled)
+          linked = ScanMemory.holdsLinkedRules(fresh)
+          kept.replace(under: specs, with: fresh)
         }
         let changes = try comparison.blend(staged: staged, unstaged: Array(kept.unstaged.values))
         kept.narrowedScans += 1
-        memory = kept
+        if !linked { memory = kept }
         return changes
       }
 
@@ -87,7 +90,7 @@ struct RepositoryScan {
         byPath.reserveCapacity(unstaged.count)
         for delta in unstaged { byPath[delta.path] = delta }
         let found = ScanMemory.gitlinks(in: index, scope: scope)
-        guard narrowable, !found.linkedRules else { return }
+        guard narrowable, !found.linkedRules, !ScanMemory.holdsLinkedRules(unstaged) else { return }
         memory = ScanMemory(key: key, unstaged: byPath, gitlinks: found.paths)
       }
 

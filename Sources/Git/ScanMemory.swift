@@ -125,6 +125,15 @@ struct ScanMemory: Sendable {
     return (paths, linkedRules)
   }
 
+  /// Whether an untracked (or modified) `.gitignore` or `.gitattributes`
+  /// is a symlink now: what libgit2 reads is its target, which changes
+  /// with no event for the link, so no scan may rest on this one. Caught
+  /// here, a link made before watching began is not left to the periodic
+  /// full comparison.
+  static func holdsLinkedRules(_ deltas: [WorkdirDelta]) -> Bool {
+    deltas.contains { UInt32($0.newMode) == GIT_FILEMODE_LINK.rawValue && isRuleFile($0.path) }
+  }
+
   /// Whether the path's last name is `.gitignore` or `.gitattributes`.
   static func isRuleFile(_ path: String) -> Bool {
     let bytes = path.utf8

@@ -124,6 +124,22 @@ import Workspace
     #expect(tracked == fresh)
   }
 
+  /// Untracked and made before the watcher started: no event ever names it.
+  @Test func anUntrackedSymlinkedGitignoreMadeBeforeWatchingIsFollowed() throws {
+    let fixture = try Self.committed()
+    let rules = fixture.root + "-rules"
+    try "\n".write(toFile: rules, atomically: false, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: rules) }
+    try fixture.write("sub/new.log", "x\n")
+    try fixture.symlink("sub/.gitignore", to: rules)
+    let watched = try Watched(fixture)
+    #expect(try watched.answers().tracked == [GitChange(.added, "sub/.gitignore"), GitChange(.added, "sub/new.log")])
+    try "*.log\n".write(toFile: rules, atomically: false, encoding: .utf8)
+    let (tracked, fresh) = try watched.answers()
+    #expect(fresh == [GitChange(.added, "sub/.gitignore")])
+    #expect(tracked == fresh)
+  }
+
   /// A write no event told (through an `mmap`, or a watch that missed it)
   /// is in the answer once the last full comparison is old enough.
   @Test func anUntoldWriteIsFoundOnceTheFullScanIsOld() throws {
