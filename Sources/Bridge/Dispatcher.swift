@@ -109,7 +109,8 @@ public final class Dispatcher: RequestHandler, Sendable {
   public func route(_ request: IncomingRequest) -> Handling {
     let state = lifecycle.withLock { $0 }
     if state.shutdown {
-      return .answer(.failure(.invalidRequest("Server is shut down: only the exit notification is accepted")))
+      return .answer(
+        .failure(BridgeError.invalidRequest("Server is shut down: only the exit notification is accepted")))
     }
     if options.strict && !state.initialized && request.method != InitializeRequest.method {
       return .answer(
@@ -142,12 +143,13 @@ public final class Dispatcher: RequestHandler, Sendable {
     let context =
       context ?? RequestContext(request: IncomingRequest(id: .number(0), method: method, params: params))
     if method == "rpc.discover" { return .success(discoverDocument) }
-    return await route(method: method, params: params, context: context).reply(context: context)
+    return await route(method: method, params: params, context: context)
+      .reply(context: context, errors: BridgeError.protocolErrors)
   }
 
   private func route(method: String, params: JSONValue?, context: RequestContext) -> Handling {
     guard let handler = handlers[method] else {
-      return .answer(.failure(.methodNotFound(method)))
+      return .answer(.failure(BridgeError.methodNotFound(method)))
     }
     return handler.route(params, context, self)
   }

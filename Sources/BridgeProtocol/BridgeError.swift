@@ -1,25 +1,64 @@
 public import JSONRPC
 
-/// The contract's error codes (section 5), JSON-RPC's and the bridge's own.
-public enum BridgeErrorCode: Int, Sendable, CaseIterable {
-  case parseError = -32700
-  case invalidRequest = -32600
-  case methodNotFound = -32601
-  case invalidParams = -32602
-  case internalError = -32603
-  case serverNotInitialized = -32002
-  case requestCancelled = -32800
-  case conversationNotFound = -32001
-  case fileNotFound = -32010
-  case binaryFile = -32011
-  case notUTF8 = -32012
-  case notRegularFile = -32013
-  case outsideWorkspace = -32014
-  case tooLarge = -32015
-  case notGitRepository = -32016
-  case unauthorized = -32017
+/// The bridge's own error codes (the contract's section 5); JSON-RPC's are
+/// JSONRPC's `ErrorCode`s.
+extension ErrorCode {
+  public static let conversationNotFound = ErrorCode(rawValue: -32001)
+  public static let fileNotFound = ErrorCode(rawValue: -32010)
+  public static let binaryFile = ErrorCode(rawValue: -32011)
+  public static let notUTF8 = ErrorCode(rawValue: -32012)
+  public static let notRegularFile = ErrorCode(rawValue: -32013)
+  public static let outsideWorkspace = ErrorCode(rawValue: -32014)
+  public static let tooLarge = ErrorCode(rawValue: -32015)
+  public static let notGitRepository = ErrorCode(rawValue: -32016)
+  public static let unauthorized = ErrorCode(rawValue: -32017)
+}
 
-  public var code: ErrorCode { ErrorCode(rawValue: rawValue) }
+/// The contract's error codes (section 5), JSON-RPC's and the bridge's own,
+/// with what the contract says of each.
+public enum BridgeErrorCode: Sendable, CaseIterable {
+  case parseError
+  case invalidRequest
+  case methodNotFound
+  case invalidParams
+  case internalError
+  case serverNotInitialized
+  case requestCancelled
+  case conversationNotFound
+  case fileNotFound
+  case binaryFile
+  case notUTF8
+  case notRegularFile
+  case outsideWorkspace
+  case tooLarge
+  case notGitRepository
+  case unauthorized
+
+  public var code: ErrorCode {
+    switch self {
+    case .parseError: .parseError
+    case .invalidRequest: .invalidRequest
+    case .methodNotFound: .methodNotFound
+    case .invalidParams: .invalidParams
+    case .internalError: .internalError
+    case .serverNotInitialized: .serverNotInitialized
+    case .requestCancelled: .requestCancelled
+    case .conversationNotFound: .conversationNotFound
+    case .fileNotFound: .fileNotFound
+    case .binaryFile: .binaryFile
+    case .notUTF8: .notUTF8
+    case .notRegularFile: .notRegularFile
+    case .outsideWorkspace: .outsideWorkspace
+    case .tooLarge: .tooLarge
+    case .notGitRepository: .notGitRepository
+    case .unauthorized: .unauthorized
+    }
+  }
+
+  public init?(_ code: ErrorCode) {
+    guard let found = Self.allCases.first(where: { $0.code == code }) else { return nil }
+    self = found
+  }
 
   /// What the contract's table calls it.
   public var meaning: String {
@@ -64,10 +103,34 @@ public enum BridgeErrorCode: Int, Sendable, CaseIterable {
 /// client gave them, never the server's absolute path.
 public enum BridgeError {
   static func make(_ code: BridgeErrorCode, _ message: String, body: JSONValue) -> ResponseError {
-    ResponseError(
-      code: code.code, message: message,
-      data: code.httpStatus.map { ResponseError.httpData($0, body) })
+    ResponseError(code: code.code, message: message, data: code.httpStatus.map { httpData($0, body) })
   }
+
+  /// The contract's `data` member: what the HTTP adapter answers for an error.
+  public static func httpData(_ status: Int, _ body: JSONValue) -> JSONValue {
+    ["httpStatus": .int(Int64(status)), "body": body]
+  }
+
+  /// The errors the JSON-RPC layer answers by itself, with the contract's
+  /// `data`: FastAPI's `{"detail": message}` for a request it refuses (404's
+  /// plain `Not Found` for an unknown method), `{"error": message}` for an
+  /// internal error.
+  public static let protocolErrors = ProtocolErrors { code, message in
+    guard let known = BridgeErrorCode(code), let status = known.httpStatus else { return nil }
+    let body: JSONValue =
+      switch known {
+      case .methodNotFound: ["detail": "Not Found"]
+      case .internalError: ["error": .string(message)]
+      default: ["detail": .string(message)]
+      }
+    return httpData(status, body)
+  }
+
+  public static func parseError(_ message: String) -> ResponseError { protocolErrors.parseError(message) }
+
+  public static func invalidRequest(_ message: String) -> ResponseError { protocolErrors.invalidRequest(message) }
+
+  public static func methodNotFound(_ method: String) -> ResponseError { protocolErrors.methodNotFound(method) }
 
   static func errorBody(_ code: BridgeErrorCode, _ message: String) -> ResponseError {
     make(code, message, body: ["error": .string(message)])

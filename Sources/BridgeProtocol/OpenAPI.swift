@@ -183,7 +183,7 @@ public enum OpenAPI {
       let schema: JSONValue =
         refs.count == 1
         ? ["$ref": .string(refs[0])] : ["oneOf": .array(refs.map { ["$ref": .string($0)] })]
-      let description = entry.codes.map { "\($0.meaning) (\($0.rawValue))" }.joined(separator: "; ")
+      let description = entry.codes.map { "\($0.meaning) (\($0.code.rawValue))" }.joined(separator: "; ")
       return (
         String(entry.status),
         ["description": .string(description), "content": ["application/json": ["schema": schema]]]

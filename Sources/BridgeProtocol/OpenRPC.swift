@@ -83,7 +83,7 @@ public enum OpenRPC {
   }
 
   static func error(for code: BridgeErrorCode) -> JSONValue {
-    var object: JSONObject = ["code": .int(Int64(code.rawValue)), "message": .string(code.meaning)]
+    var object: JSONObject = ["code": .int(Int64(code.code.rawValue)), "message": .string(code.meaning)]
     if let status = code.httpStatus { object["data"] = ["httpStatus": .int(Int64(status))] }
     return .object(object)
   }

@@ -260,11 +260,11 @@ public struct HTTPServer: Sendable {
     do {
       buffer = try await request.body.collect(upTo: options.maxBodyBytes)
     } catch {
-      return .failure(.invalidRequest("Request body too large: over \(options.maxBodyBytes) bytes"))
+      return .failure(BridgeError.invalidRequest("Request body too large: over \(options.maxBodyBytes) bytes"))
     }
     if buffer.readableBytes == 0 { return .success(nil) }
     return buffer.withUnsafeReadableBytes { bytes in
-      ReplyRules.parse(bytes, maxBatchLength: maxBatchLength, parseErrorPrefix: "Parse error: body is not valid JSON: ")
+      Self.replyRules.parse(bytes, maxBatchLength: maxBatchLength, parseErrorPrefix: "Parse error: body is not valid JSON: ")
         .map { $0 }
     }
   }
@@ -302,15 +302,19 @@ public struct HTTPServer: Sendable {
 
   /// A JSON-RPC message (or batch) through the dispatcher, methods limited
   /// to those the HTTP door serves.
+  /// JSON-RPC's rules with the contract's error data; a batch over the
+  /// limit names the option that sets it.
+  static let replyRules = ReplyRules(errors: BridgeError.protocolErrors, batchLimitSetting: "--max-batch")
+
   static func answer(_ json: JSONValue, dispatcher: Dispatcher) async -> JSONValue? {
-    await ReplyRules.answer(
+    await replyRules.answer(
       json,
       call: { request, share in
         guard Self.jsonRPCMethods.contains(request.method) else {
           if request.method == SubscribeRequest.method || request.method == UnsubscribeRequest.method {
             // A POST carries one reply and nothing after it.
             return .failure(
-              .invalidRequest(
+              BridgeError.invalidRequest(
                 "\(request.method) is not available over HTTP POST: it has no channel to push notifications on"
                   + " (use stdio)"))
           }
@@ -319,9 +323,9 @@ public struct HTTPServer: Sendable {
               ResponseError(
                 code: .methodNotFound,
                 message: "Method not available over HTTP: \(request.method) (use stdio)",
-                data: ResponseError.httpData(404, ["detail": "Not Found"])))
+                data: BridgeError.httpData(404, ["detail": "Not Found"])))
           }
-          return .failure(.methodNotFound(request.method))
+          return .failure(BridgeError.methodNotFound(request.method))
         }
         if let route = Registry.request(named: request.method)?.http,
           let refused = route.stdioOnlyParams.first(where: { request.params?[$0].map { !$0.isNull } ?? false })

@@ -29,11 +29,17 @@ public final class Connection: NotificationSink, Sendable {
     /// Replies written but not yet read by the client, past which the
     /// reader stops reading requests until the client catches up.
     public var maxOutputBacklogBytes: Int
+    /// Builds the errors the connection answers by itself.
+    public var errors: ProtocolErrors
+    /// What sets each limit (a command-line option, say), named in the error
+    /// for a message over it; nil names nothing.
+    public var limitSettings: LimitSettings
 
     public init(
       maxMessageBytes: Int = 64 << 20, forcedFraming: Framing? = nil, readChunkBytes: Int = 64 * 1024,
       maxBatchLength: Int = defaultMaxBatchLength, maxInFlight: Int = defaultMaxInFlight,
-      maxOutputBacklogBytes: Int = 64 << 20
+      maxOutputBacklogBytes: Int = 64 << 20, errors: ProtocolErrors = .plain,
+      limitSettings: LimitSettings = LimitSettings()
     ) {
       self.maxMessageBytes = maxMessageBytes
       self.forcedFraming = forcedFraming
@@ -41,6 +47,8 @@ public final class Connection: NotificationSink, Sendable {
       self.maxBatchLength = maxBatchLength
       self.maxInFlight = maxInFlight
       self.maxOutputBacklogBytes = maxOutputBacklogBytes
+      self.errors = errors
+      self.limitSettings = limitSettings
     }
   }
 
@@ -51,6 +59,7 @@ public final class Connection: NotificationSink, Sendable {
   private let input: Int32
   public let writer: MessageWriter
   private let options: Options
+  private let rules: ReplyRules
   private let handler: Mutex<(any RequestHandler)?> = Mutex(nil)
   private let inFlight = Mutex<[RequestID: InFlight]>([:])
   private let running = DispatchGroup()
@@ -60,6 +69,7 @@ public final class Connection: NotificationSink, Sendable {
     self.input = input
     self.writer = writer
     self.options = options
+    self.rules = ReplyRules(errors: options.errors, batchLimitSetting: options.limitSettings.maxBatchLength)
     self.lastFraming = Atomic(options.forcedFraming == .ndjson ? 1 : 0)
   }
 
@@ -130,18 +140,19 @@ public final class Connection: NotificationSink, Sendable {
     case .malformed(let reason, let detected):
       let framing = options.forcedFraming ?? detected
       note(framing)
-      writer.send(Reply.error(.parseError("Parse error: \(reason)"), id: nil), framing: framing)
+      writer.send(Reply.error(options.errors.parseError("Parse error: \(reason)"), id: nil), framing: framing)
     case .oversized(let length, let detected):
       let framing = options.forcedFraming ?? detected
       note(framing)
       let size = length.map { "\($0) bytes" } ?? "a message"
-      let error = ResponseError.invalidRequest(
-        "Message too large: \(size) is over the \(options.maxMessageBytes)-byte limit (--max-message-bytes)")
+      let error = options.errors.invalidRequest(
+        "Message too large: \(size) is over the \(options.maxMessageBytes)-byte limit"
+          + Options.LimitSettings.named(options.limitSettings.maxMessageBytes))
       writer.send(Reply.error(error, id: nil), framing: framing)
     case .message(let body, let detected):
       let framing = options.forcedFraming ?? detected
       note(framing)
-      let parsed = body.withUnsafeBytes { ReplyRules.parse($0, maxBatchLength: options.maxBatchLength) }
+      let parsed = body.withUnsafeBytes { rules.parse($0, maxBatchLength: options.maxBatchLength) }
       guard case .success(let json) = parsed else {
         if case .failure(let error) = parsed { writer.send(Reply.error(error, id: nil), framing: framing) }
         return
@@ -149,7 +160,7 @@ public final class Connection: NotificationSink, Sendable {
       switch ReplyRules.classify(json) {
       case .single(let message): receiveSingle(message, framing: framing, handler: handler)
       case .batch(let messages): receiveBatch(messages, framing: framing, handler: handler)
-      case .emptyBatch: writer.send(ReplyRules.emptyBatchReply, framing: framing)
+      case .emptyBatch: writer.send(rules.emptyBatchReply, framing: framing)
       }
     }
   }
@@ -167,7 +178,7 @@ public final class Connection: NotificationSink, Sendable {
     case .response:
       break  // The bridge sends no requests; a stray response has nothing to match.
     case .invalid(let id, let reason):
-      writer.send(ReplyRules.invalid(reason, id: id), framing: framing)
+      writer.send(rules.invalid(reason, id: id), framing: framing)
     }
   }
 
@@ -188,7 +199,7 @@ public final class Connection: NotificationSink, Sendable {
       case .response:
         break
       case .invalid(let id, let reason):
-        batch.add(ReplyRules.invalid(reason, id: id))
+        batch.add(rules.invalid(reason, id: id))
       }
     }
   }
@@ -221,7 +232,7 @@ public final class Connection: NotificationSink, Sendable {
   ) {
     let duplicate = inFlight.withLock { !$0.isEmpty && $0[request.id] != nil }
     if duplicate {
-      respond(.failure(ReplyRules.duplicateError(request.id)), id: request.id, to: target)
+      respond(.failure(rules.duplicateError(request.id)), id: request.id, to: target)
       return
     }
     let route = handler.route(request)
@@ -231,9 +242,9 @@ public final class Connection: NotificationSink, Sendable {
     }
     let inFlightNow = inFlight.withLock { $0.count }
     if inFlightNow >= options.maxInFlight {
-      let error = ResponseError.invalidRequest(
-        "Invalid request: \(inFlightNow) requests are already in flight, the limit (--max-in-flight);"
-          + " wait for replies before sending more")
+      let error = options.errors.invalidRequest(
+        "Invalid request: \(inFlightNow) requests are already in flight, the limit"
+          + Options.LimitSettings.named(options.limitSettings.maxInFlight) + "; wait for replies before sending more")
       respond(.failure(error), id: request.id, to: target)
       return
     }
@@ -245,7 +256,7 @@ public final class Connection: NotificationSink, Sendable {
       // its entry) before the entry exists.
       table[request.id] = InFlight(
         task: Task {
-          var result = await route.reply(context: context)
+          var result = await route.reply(context: context, errors: self.options.errors)
           // A cancelled request answers -32800 even if its work got to the
           // end regardless: the client has stopped waiting for the result.
           if Task.isCancelled, case .success = result { result = .failure(.cancelled) }

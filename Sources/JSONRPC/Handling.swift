@@ -8,8 +8,9 @@ public enum Handling: Sendable {
 
 extension Handling {
   /// Runs the handling to its reply value. Thrown `ResponseError`s become error
-  /// replies, cancellation becomes -32800, anything else -32603.
-  public func reply(context: RequestContext) async -> Result<JSONValue, ResponseError> {
+  /// replies, cancellation becomes -32800, anything else -32603 as
+  /// `errors` builds it.
+  public func reply(context: RequestContext, errors: ProtocolErrors) async -> Result<JSONValue, ResponseError> {
     switch self {
     case .answer(let result):
       return result
@@ -21,7 +22,7 @@ extension Handling {
       } catch is CancellationError {
         return .failure(.cancelled)
       } catch {
-        return .failure(.internalError(String(describing: error)))
+        return .failure(errors.internalError(String(describing: error)))
       }
     }
   }

@@ -62,25 +62,7 @@ public struct ResponseError: Error, Sendable, Equatable, CustomStringConvertible
 
   public var description: String { "\(code.rawValue): \(message)" }
 
-  public static func parseError(_ message: String) -> ResponseError {
-    ResponseError(code: .parseError, message: message, data: httpData(400, ["detail": .string(message)]))
-  }
-  public static func invalidRequest(_ message: String) -> ResponseError {
-    ResponseError(code: .invalidRequest, message: message, data: httpData(400, ["detail": .string(message)]))
-  }
-  public static func methodNotFound(_ method: String) -> ResponseError {
-    ResponseError(
-      code: .methodNotFound, message: "Method not found: \(method)", data: httpData(404, ["detail": "Not Found"]))
-  }
-  public static func internalError(_ message: String) -> ResponseError {
-    ResponseError(code: .internalError, message: message, data: httpData(500, ["error": .string(message)]))
-  }
   public static let cancelled = ResponseError(code: .requestCancelled, message: "Request cancelled")
-
-  /// The contract's `data` member: what the HTTP adapter answers for this error.
-  public static func httpData(_ status: Int, _ body: JSONValue) -> JSONValue {
-    ["httpStatus": .int(Int64(status)), "body": body]
-  }
 }
 
 /// One decoded element of the stream (or of a batch).

@@ -7,7 +7,18 @@
 /// - An element that is not a valid request is answered -32600 with what
 ///   could be recovered of its id.
 /// - A response from the peer is dropped (the bridge sends no requests).
-public enum ReplyRules {
+public struct ReplyRules: Sendable {
+  /// Builds the errors these rules answer with.
+  public var errors: ProtocolErrors
+  /// What sets the batch limit (a command-line option, say), named in the
+  /// error for a batch over it; nil names nothing.
+  public var batchLimitSetting: String?
+
+  public init(errors: ProtocolErrors, batchLimitSetting: String? = nil) {
+    self.errors = errors
+    self.batchLimitSetting = batchLimitSetting
+  }
+
   /// What one received JSON value is.
   public enum Incoming: Sendable {
     case single(Message)
@@ -22,19 +33,19 @@ public enum ReplyRules {
   }
 
   /// The reply to a message that is not a valid request.
-  public static func invalid(_ reason: String, id: RequestID?) -> JSONValue {
-    Reply.error(.invalidRequest("Invalid request: \(reason)"), id: id)
+  public func invalid(_ reason: String, id: RequestID?) -> JSONValue {
+    Reply.error(errors.invalidRequest("Invalid request: \(reason)"), id: id)
   }
 
   /// The reply to `[]`.
-  public static let emptyBatchReply = Reply.error(.invalidRequest("Invalid request: empty batch"), id: nil)
+  public var emptyBatchReply: JSONValue { Reply.error(errors.invalidRequest("Invalid request: empty batch"), id: nil) }
 
   /// Parses one received message as every transport must: a batch is
   /// counted against `maxBatchLength` while it is read, never after its
   /// elements exist, and the tree may take at most twice the message's size
   /// plus 1 MiB (`JSONParser.Limits.message`). The failure is the error to
   /// answer with id null.
-  public static func parse(
+  public func parse(
     _ bytes: UnsafeRawBufferPointer, maxBatchLength: Int, parseErrorPrefix: String = "Parse error: "
   ) -> Result<JSONValue, ResponseError> {
     let limits = JSONParser.Limits.message(byteCount: bytes.count, maxBatchLength: maxBatchLength)
@@ -45,10 +56,10 @@ public enum ReplyRules {
       case .tooManyElements: return .failure(batchTooLong(limit: maxBatchLength))
       case .tooLarge:
         return .failure(
-          .invalidRequest(
+          errors.invalidRequest(
             "Invalid request: the message's \(bytes.count) bytes would take over \(limits.maxTreeBytes) bytes"
               + " of memory once parsed (twice its size plus 1 MiB); send fewer, larger values"))
-      case .syntax, .invalidUTF8, .tooDeep: return .failure(.parseError(parseErrorPrefix + "\(error)"))
+      case .syntax, .invalidUTF8, .tooDeep: return .failure(errors.parseError(parseErrorPrefix + "\(error)"))
       }
     }
   }
@@ -56,19 +67,19 @@ public enum ReplyRules {
   /// The error for a batch longer than a transport's limit: one error for
   /// the whole batch, none of which runs. Counting stops at the first
   /// element over, so the batch's length is not known.
-  public static func batchTooLong(limit: Int) -> ResponseError {
-    .invalidRequest(
-      "Invalid request: a batch of more than \(limit) messages is over the \(limit)-message limit (--max-batch);"
-        + " send it in smaller batches")
+  public func batchTooLong(limit: Int) -> ResponseError {
+    errors.invalidRequest(
+      "Invalid request: a batch of more than \(limit) messages is over the \(limit)-message limit"
+        + (batchLimitSetting.map { " (\($0))" } ?? "") + "; send it in smaller batches")
   }
 
   /// The reply to a request whose id is already in use.
-  public static func duplicate(_ id: RequestID) -> JSONValue {
+  public func duplicate(_ id: RequestID) -> JSONValue {
     Reply.error(duplicateError(id), id: id)
   }
 
-  public static func duplicateError(_ id: RequestID) -> ResponseError {
-    .invalidRequest("Invalid request: id \(id) is already in flight")
+  public func duplicateError(_ id: RequestID) -> ResponseError {
+    errors.invalidRequest("Invalid request: id \(id) is already in flight")
   }
 
   /// Whether a message gets an entry in a batch reply.
@@ -96,18 +107,18 @@ public enum ReplyRules {
   ///   - call: runs one request to its outcome; the requests of a batch
   ///     get the same `ReplyShare`.
   ///   - notify: receives each notification, in order, before any request runs.
-  public static func answer(
+  public func answer(
     _ json: JSONValue,
     call: @escaping @Sendable (IncomingRequest, ReplyShare?) async -> Result<JSONValue, ResponseError>,
     notify: (String, JSONValue?) -> Void
   ) async -> JSONValue? {
-    switch classify(json) {
+    switch Self.classify(json) {
     case .emptyBatch:
       return emptyBatchReply
     case .single(let message):
       switch message {
       case .request(let id, let method, let params):
-        return response(await call(IncomingRequest(id: id, method: method, params: params), nil), id: id)
+        return Self.response(await call(IncomingRequest(id: id, method: method, params: params), nil), id: id)
       case .notification(let method, let params):
         notify(method, params)
         return nil
@@ -147,7 +158,7 @@ public enum ReplyRules {
           case .reply(let reply):
             replies[index] = reply
           case .run(let request):
-            group.addTask { (index, response(await call(request, share), id: request.id)) }
+            group.addTask { (index, Self.response(await call(request, share), id: request.id)) }
           }
         }
         for await (index, reply) in group { replies[index] = reply }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bridge
+import BridgeProtocol
 import Foundation
 import JSONRPC
 
@@ -35,7 +36,7 @@ struct CallCommand: AsyncParsableCommand {
         parsed = try JSONParser.parse(params)
       } catch {
         // The same error a JSON-RPC client would get for a bad message.
-        fail(.parseError("Parse error: PARAMS is not valid JSON: \(error)"))
+        fail(BridgeError.parseError("Parse error: PARAMS is not valid JSON: \(error)"))
       }
     }
     let options = try common.bridgeOptions()

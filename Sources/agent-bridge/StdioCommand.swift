@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bridge
+import BridgeProtocol
 import Foundation
 import JSONRPC
 import Logging
@@ -69,7 +70,9 @@ struct StdioCommand: AsyncParsableCommand {
       input: STDIN_FILENO, writer: writer,
       options: Connection.Options(
         maxMessageBytes: maxMessageBytes, forcedFraming: framing, maxBatchLength: maxBatchLength,
-        maxInFlight: maxInFlight))
+        maxInFlight: maxInFlight, errors: BridgeError.protocolErrors,
+        limitSettings: .init(
+          maxMessageBytes: "--max-message-bytes", maxBatchLength: "--max-batch", maxInFlight: "--max-in-flight")))
     let signals = SignalExit.arm { number in
       logger.info("signal \(number): exiting")
       writer.flush()

@@ -12,7 +12,7 @@ import Testing
 /// the connection goes on serving.
 @Suite struct ConnectionLimitsTests {
   @Test func aBatchOverTheLimitIsOneErrorAndRunsNothing() async throws {
-    let h = Harness(options: Connection.Options(maxBatchLength: 3))
+    let h = Harness(options: Connection.Options(maxBatchLength: 3, limitSettings: .init(maxBatchLength: "--max-batch")))
     func batch(_ ids: ClosedRange<Int>) -> String {
       "[" + ids.map { #"{"jsonrpc":"2.0","id":\#($0),"method":"echo","params":[\#($0)]}"# }.joined(separator: ",")
         + "]\n"
@@ -34,7 +34,7 @@ import Testing
   }
 
   @Test func requestsPastTheInFlightLimitAreRefusedAtOnceAndTheSlotsComeBack() async throws {
-    let h = Harness(options: Connection.Options(maxInFlight: 2))
+    let h = Harness(options: Connection.Options(maxInFlight: 2, limitSettings: .init(maxInFlight: "--max-in-flight")))
     h.request(1, "slow")
     h.request(2, "slow")
     h.request(3, "slow")

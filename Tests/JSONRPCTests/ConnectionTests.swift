@@ -45,7 +45,7 @@ final class TestHandler: RequestHandler {
         progress?.end(message: "done")
         return "progressed"
       }
-    default: .answer(.failure(.methodNotFound(request.method)))
+    default: .answer(.failure(ProtocolErrors.plain.methodNotFound(request.method)))
     }
   }
 

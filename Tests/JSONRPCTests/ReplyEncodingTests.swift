@@ -9,7 +9,7 @@ import Testing
   ]
   static let outcomes: [Result<JSONValue, ResponseError>] = [
     .success("OK"), .success(.null), .success(["b": [1, 2.5, "x"], "a": ["nested": true]]),
-    .failure(.invalidRequest("Invalid request: \"quoted\"")), .failure(.cancelled),
+    .failure(ProtocolErrors.plain.invalidRequest("Invalid request: \"quoted\"")), .failure(.cancelled),
     .failure(ResponseError(code: .internalError, message: "tab\there", data: nil)),
   ]
 

@@ -19,7 +19,7 @@ enum LifecycleHandlers {
     // Checked before anything changes: a second initialize must not move the
     // workspace under the first one's requests.
     guard !dispatcher.isInitialized else {
-      throw ResponseError.invalidRequest("initialize may be sent only once")
+      throw BridgeError.invalidRequest("initialize may be sent only once")
     }
     if let workspace = params.workspace {
       guard let real = Conversation.realDirectory(workspace) else {

@@ -7,7 +7,7 @@ enum SubscriptionHandlers {
     table.work(SubscribeRequest.self) { params, scope in
       let context = scope.context
       guard context.notifications.deliversNotifications else {
-        throw ResponseError.invalidRequest(
+        throw BridgeError.invalidRequest(
           "subscribe needs a connection that carries notifications (stdio); this one has no channel to push on")
       }
       let hub = scope.dispatcher.subscriptions
