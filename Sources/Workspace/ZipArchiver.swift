@@ -287,83 +287,123 @@ struct ZipStreamWriter<Sink: ZipSink> {
   }
 
   mutating func run(_ walker: inout ZipWalker) async throws {
-    let window = options.parallelism * 2
-    let windowBytes = max(options.parallelism, 2) * 4 * options.sliceSize
-    let batchBytes = options.sliceSize
-    var queue: [CompressionTask] = []
-    var inFlightBytes = 0
-    var batch: [FileSlice] = []
-    var batchSize = 0
-    var entryIndex = 0
+    var window = CompressionWindow(
+      sliceSize: options.sliceSize, maxTasks: options.parallelism * 2,
+      maxBytes: max(options.parallelism, 2) * 4 * options.sliceSize, maxBatchFiles: Self.batchFiles,
+      compression: options.compression, level: options.level)
+    defer { window.cancelAll() }
     var current: Current?
-    let compression = options.compression
-    let level = options.level
-
-    func launch(_ slices: [FileSlice], _ size: Int) -> CompressionTask {
-      CompressionTask(
-        slices: slices, task: Task { SliceCompressor.run(slices, compression: compression, level: level) },
-        bytes: size)
-    }
-
-    defer {
-      for job in queue { job.task.cancel() }
-    }
-
-    // The file whose slices are being queued, and the next slice: a big file
-    // is queued slice by slice as the window allows, never all at once.
-    var pending: (file: ZipFile, sliceCount: Int, next: Int, entry: Int)?
-    var exhausted = false
-    while !exhausted || !batch.isEmpty || !queue.isEmpty {
+    while !window.isDone {
       try Task.checkCancellation()
-      // Fill the window.
-      while !exhausted && queue.count < window && inFlightBytes < windowBytes {
+      try window.fill(from: &walker)
+      guard let oldest = window.takeOldest() else { continue }
+      let outputs = await oldest.task.value
+      try Task.checkCancellation()
+      for (slice, output) in zip(oldest.slices, outputs) {
+        try await write(slice, output, &current)
+      }
+    }
+    try await finish()
+  }
+
+  /// The walk's slices in order, batched into compression tasks: at most
+  /// `maxTasks` tasks and `maxBytes` bytes in flight, so that memory and
+  /// open descriptors stay bounded however big the tree.
+  private struct CompressionWindow {
+    let sliceSize: Int
+    let maxTasks: Int
+    let maxBytes: Int
+    let maxBatchFiles: Int
+    let compression: ZipOptions.Compression
+    let level: Int32
+    private var queue: [CompressionTask] = []
+    private var bytesInFlight = 0
+    private var batch: [FileSlice] = []
+    private var batchBytes = 0
+    /// The file whose slices are being queued, and its next slice: a big
+    /// file is queued slice by slice as the window allows, never at once.
+    private var pending: (file: ZipFile, sliceCount: Int, next: Int, entry: Int)?
+    private var entryCount = 0
+    private var exhausted = false
+
+    init(
+      sliceSize: Int, maxTasks: Int, maxBytes: Int, maxBatchFiles: Int, compression: ZipOptions.Compression,
+      level: Int32
+    ) {
+      self.sliceSize = sliceSize
+      self.maxTasks = maxTasks
+      self.maxBytes = maxBytes
+      self.maxBatchFiles = maxBatchFiles
+      self.compression = compression
+      self.level = level
+    }
+
+    var isDone: Bool { exhausted && batch.isEmpty && queue.isEmpty }
+
+    private var hasRoom: Bool { queue.count < maxTasks && bytesInFlight < maxBytes }
+
+    /// Queues the walk's next slices until the window is full or the walk
+    /// has ended.
+    mutating func fill(from walker: inout ZipWalker) throws {
+      while !exhausted && hasRoom {
         if pending == nil {
           guard let file = try walker.next() else {
             exhausted = true
             break
           }
-          let sliceCount = max(1, (file.size + options.sliceSize - 1) / options.sliceSize)
-          pending = (file: file, sliceCount: sliceCount, next: 0, entry: entryIndex)
-          entryIndex += 1
+          let sliceCount = max(1, (file.size + sliceSize - 1) / sliceSize)
+          pending = (file: file, sliceCount: sliceCount, next: 0, entry: entryCount)
+          entryCount += 1
         }
-        while var next = pending, queue.count < window && inFlightBytes < windowBytes {
-          let start = next.next * options.sliceSize
-          let slice = FileSlice(
-            file: next.file, entry: next.entry, offset: start, length: min(options.sliceSize, next.file.size - start),
-            isFirst: next.next == 0, isLast: next.next == next.sliceCount - 1)
-          // A batch holds up to a slice's worth of bytes, and few enough
-          // files that the window's open descriptors stay in the hundreds.
-          if !batch.isEmpty && (batchSize + slice.length > batchBytes || batch.count >= Self.batchFiles) {
-            queue.append(launch(batch, batchSize))
-            inFlightBytes += batchSize
-            batch = []
-            batchSize = 0
-          }
-          batch.append(slice)
-          batchSize += slice.length
+        while var next = pending, hasRoom {
+          let start = next.next * sliceSize
+          add(
+            FileSlice(
+              file: next.file, entry: next.entry, offset: start, length: min(sliceSize, next.file.size - start),
+              isFirst: next.next == 0, isLast: next.next == next.sliceCount - 1))
           next.next += 1
           pending = next.next == next.sliceCount ? nil : next
         }
       }
-      if exhausted && !batch.isEmpty || (queue.isEmpty && !batch.isEmpty) {
-        queue.append(launch(batch, batchSize))
-        inFlightBytes += batchSize
-        batch = []
-        batchSize = 0
-      }
-      guard !queue.isEmpty else { continue }
-      // Write the oldest job's output.
-      // Dropped from the queue before its output is written: a finished
-      // task holds its output as long as anything holds the task.
-      let job = queue.removeFirst()
-      let outputs = await job.task.value
-      inFlightBytes -= job.bytes
-      try Task.checkCancellation()
-      for (slice, output) in zip(job.slices, outputs) {
-        try await write(slice, output, &current)
-      }
+      // A partial batch goes when nothing else would send it: the walk has
+      // ended, or no task is left to wait for.
+      if !batch.isEmpty && (exhausted || queue.isEmpty) { launchBatch() }
     }
-    try await finish()
+
+    /// A batch holds up to a slice's worth of bytes, and few enough files
+    /// that the window's open descriptors stay in the hundreds.
+    private mutating func add(_ slice: FileSlice) {
+      if !batch.isEmpty && (batchBytes + slice.length > sliceSize || batch.count >= maxBatchFiles) { launchBatch() }
+      batch.append(slice)
+      batchBytes += slice.length
+    }
+
+    private mutating func launchBatch() {
+      let slices = batch
+      let compression = compression
+      let level = level
+      queue.append(
+        CompressionTask(
+          slices: slices, task: Task { SliceCompressor.run(slices, compression: compression, level: level) },
+          bytes: batchBytes))
+      bytesInFlight += batchBytes
+      batch = []
+      batchBytes = 0
+    }
+
+    /// The oldest task, dropped from the window before its output is
+    /// written: a finished task holds its output as long as anything holds
+    /// the task.
+    mutating func takeOldest() -> CompressionTask? {
+      guard !queue.isEmpty else { return nil }
+      let oldest = queue.removeFirst()
+      bytesInFlight -= oldest.bytes
+      return oldest
+    }
+
+    func cancelAll() {
+      for waiting in queue { waiting.task.cancel() }
+    }
   }
 
   private mutating func write(_ slice: FileSlice, _ output: CompressedSlice, _ current: inout Current?) async throws {
