@@ -153,19 +153,7 @@ public enum GitDiff {
   /// Strict UTF-8, CRLF and lone CR turned into LF, one trailing LF dropped:
   /// the same on both sides, so an unchanged CRLF file shows no change.
   static func text(_ bytes: [UInt8]) throws(GitDiffError) -> String {
-    var normalized: [UInt8] = []
-    normalized.reserveCapacity(bytes.count)
-    var index = 0
-    while index < bytes.count {
-      let byte = bytes[index]
-      if byte == UInt8(ascii: "\r") {
-        normalized.append(UInt8(ascii: "\n"))
-        if index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "\n") { index += 1 }
-      } else {
-        normalized.append(byte)
-      }
-      index += 1
-    }
+    var normalized = Newlines.foldedToLF(bytes)
     if normalized.last == UInt8(ascii: "\n") { normalized.removeLast() }
     guard let string = String(validating: normalized, as: UTF8.self) else { throw .notUTF8 }
     return string

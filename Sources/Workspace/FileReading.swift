@@ -79,9 +79,9 @@ public enum FileReading {
   /// Binary check, UTF-8 check, then CRLF and CR to LF (a BOM is kept).
   static func text(from bytes: [UInt8]) -> Result<String, ReadError> {
     if isBinary(bytes) { return .failure(.binary) }
-    let hasCR = contains(bytes, 0x0D)
-    let normalised = hasCR ? normaliseNewlines(bytes) : bytes
-    guard let text = String(validating: normalised, as: UTF8.self) else { return .failure(.notUTF8) }
+    guard let text = String(validating: Newlines.foldedToLF(bytes), as: UTF8.self) else {
+      return .failure(.notUTF8)
+    }
     return .success(text)
   }
 
@@ -107,26 +107,6 @@ public enum FileReading {
       guard let base = buffer.baseAddress else { return false }
       return memchr(base, Int32(value), buffer.count) != nil
     }
-  }
-
-  static func normaliseNewlines(_ bytes: [UInt8]) -> [UInt8] {
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count)
-    bytes.withUnsafeBufferPointer { input in
-      var index = 0
-      let count = input.count
-      while index < count {
-        let byte = input[index]
-        if byte == 0x0D {
-          out.append(0x0A)
-          if index + 1 < count && input[index + 1] == 0x0A { index += 1 }
-        } else {
-          out.append(byte)
-        }
-        index += 1
-      }
-    }
-    return out
   }
 
   /// Reads a whole file through its descriptor, refusing to go past `limit`
