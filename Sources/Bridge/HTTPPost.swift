@@ -1,3 +1,4 @@
+import Foundation
 import Support
 
 /// One HTTP/1.1 POST per connection over POSIX sockets: just what the

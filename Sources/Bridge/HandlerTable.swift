@@ -1,5 +1,6 @@
 import BridgeProtocol
 import JSONRPC
+import Support
 
 /// Collects handlers at start. Each feature registers its methods in a
 /// `register(into:)` of its own file under `Handlers/`.

@@ -164,7 +164,7 @@ struct RecursiveListing {
           }
         }
       }
-      if shared.stop.load(ordering: .relaxed) || isCancelled() { throw CancellationError() }
+      if shared.stop.isSet || isCancelled() { throw CancellationError() }
       round = shared.takeUndecided().filter { child in
         guard let rules = child.rules, DirectoryReader.withCString(child.repositoryPath, rules.hasTrackedFiles(under:)) else {
           child.parent = nil
@@ -181,7 +181,7 @@ struct RecursiveListing {
   /// The queue of directories still to read, and what the threads share.
   final class WalkQueue: Sendable {
     private let state = Mutex(State())
-    let stop = Atomic<Bool>(false)
+    let stop = CancellationFlag()
     /// Files found so far, for progress.
     let found = Atomic<Int>(0)
 
@@ -211,7 +211,7 @@ struct RecursiveListing {
           return (nil, state.busy == 0)
         }
         if let directory { return directory }
-        if finished || stop.load(ordering: .relaxed) { return nil }
+        if finished || stop.isSet { return nil }
         poll?()
         // Brief: the other threads are reading directories right now.
         usleep(50)
@@ -251,12 +251,12 @@ struct RecursiveListing {
       var reported = 0
       let shared = shared
       let poll = {
-        if let isCancelled, isCancelled() { shared.stop.store(true, ordering: .relaxed) }
+        if let isCancelled, isCancelled() { shared.stop.set() }
       }
       while let directory = shared.next(poll: isCancelled == nil ? nil : poll) {
         poll()
         var next: (walk: [Directory], undecided: [Directory]) = ([], [])
-        if !shared.stop.load(ordering: .relaxed) { next = read(directory) }
+        if !shared.stop.isSet { next = read(directory) }
         shared.done(adding: next.walk, undecided: next.undecided)
         if let progress {
           let found = shared.found.load(ordering: .relaxed)

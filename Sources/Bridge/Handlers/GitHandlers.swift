@@ -1,5 +1,4 @@
 import BridgeProtocol
-import Dispatch
 import Git
 import JSONRPC
 import Support
@@ -101,19 +100,15 @@ enum GitHandlers {
     }
   }
 
-  /// Runs blocking libgit2 work on a Dispatch thread, so a large repository
-  /// never holds one of the few cooperative threads; cancelling the request
-  /// raises the flag the work polls.
+  /// Runs blocking libgit2 work where the handler already is (a
+  /// `BlockingWorkExecutor` thread, never a cooperative one); cancelling the
+  /// request raises the flag the work polls, from whichever thread cancels.
   static func offload<Success: Sendable, Failure: Error>(
     _ work: @escaping @Sendable (_ isCancelled: @escaping @Sendable () -> Bool) -> Result<Success, Failure>
   ) async -> Result<Success, Failure> {
     let flag = CancellationFlag()
     return await withTaskCancellationHandler {
-      await withCheckedContinuation { continuation in
-        DispatchQueue.global().async {
-          continuation.resume(returning: work { flag.isSet })
-        }
-      }
+      work { flag.isSet }
     } onCancel: {
       flag.set()
     }

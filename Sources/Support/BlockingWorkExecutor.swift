@@ -1,6 +1,5 @@
-import Foundation
-
-/// Where request work runs: threads that may block.
+/// Where work that blocks runs: the one way off the cooperative pool for
+/// tasks (threads that must outlive a call use `Parallel.detach`).
 ///
 /// Handlers call libgit2, read files and fsync: blocking calls. On Swift's
 /// cooperative pool (one thread per core, two here) two slow requests would
@@ -16,8 +15,11 @@ public final class BlockingWorkExecutor: TaskExecutor, @unchecked Sendable {
   /// Past this many threads, jobs wait for one to come free.
   public let maxThreads: Int
 
-  // Guarded by `condition`.
-  private let condition = NSCondition()
+  // The state below is guarded by `lock`; `wake` is signalled when a job
+  // arrives for an idle thread. (pthread's, not Synchronization's Mutex:
+  // idle threads must wait on a condition.)
+  private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+  private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
   private var jobs: [UnownedJob] = []
   private var head = 0
   private var idle = 0
@@ -25,30 +27,42 @@ public final class BlockingWorkExecutor: TaskExecutor, @unchecked Sendable {
 
   public init(maxThreads: Int = 64) {
     self.maxThreads = maxThreads
+    pthread_mutex_init(lock, nil)
+    pthread_cond_init(wake, nil)
+  }
+
+  // Only reached with no threads: each holds the executor.
+  deinit {
+    pthread_cond_destroy(wake)
+    pthread_mutex_destroy(lock)
+    wake.deallocate()
+    lock.deallocate()
   }
 
   public func enqueue(_ job: consuming ExecutorJob) {
     let job = UnownedJob(job)
-    condition.lock()
+    pthread_mutex_lock(lock)
     jobs.append(job)
     let waiting = jobs.count - head
     let spawn = waiting > idle && threads < maxThreads
-    if spawn { threads += 1 } else { condition.signal() }
-    condition.unlock()
-    if spawn {
-      let thread = Thread { [self] in work() }
-      thread.name = "agent-bridge.work"
-      thread.start()
+    if spawn { threads += 1 } else { pthread_cond_signal(wake) }
+    pthread_mutex_unlock(lock)
+    if spawn && !Parallel.detach(name: "agent-bridge.work", { [self] in work() }) {
+      // No thread to be had: the ones there are (or the next one) take it.
+      pthread_mutex_lock(lock)
+      threads -= 1
+      pthread_cond_signal(wake)
+      pthread_mutex_unlock(lock)
     }
   }
 
   private func work() {
     let executor = asUnownedTaskExecutor()
     while true {
-      condition.lock()
+      pthread_mutex_lock(lock)
       while head == jobs.count {
         idle += 1
-        condition.wait()
+        pthread_cond_wait(wake, lock)
         idle -= 1
       }
       let job = jobs[head]
@@ -57,7 +71,7 @@ public final class BlockingWorkExecutor: TaskExecutor, @unchecked Sendable {
         jobs.removeAll(keepingCapacity: true)
         head = 0
       }
-      condition.unlock()
+      pthread_mutex_unlock(lock)
       job.runSynchronously(on: executor)
     }
   }

@@ -1,4 +1,4 @@
-import Bridge
+import Support
 import Foundation
 import Synchronization
 import Testing
