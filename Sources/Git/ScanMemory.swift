@@ -69,8 +69,35 @@ struct ScanMemory: Sendable {
   /// of exactly those paths.
   mutating func replace(under specs: Set<String>, with fresh: [WorkdirDelta]) {
     let normalized = Set(specs.map(Self.trimmingSlash))
-    unstaged = unstaged.filter { !Self.isCovered($0.key, by: normalized) }
+    var covered: [String] = []
+    if normalized.count <= Self.fewSpecs {
+      // The usual answer (a few paths told): byte prefixes, no string made
+      // per entry and component.
+      let prefixes = normalized.map { Array($0.utf8) }
+      for path in unstaged.keys where Self.isCovered(path, byAny: prefixes) { covered.append(path) }
+    } else {
+      for path in unstaged.keys where Self.isCovered(path, by: normalized) { covered.append(path) }
+    }
+    for path in covered { unstaged[path] = nil }
     for delta in fresh { unstaged[delta.path] = delta }
+  }
+
+  /// Up to this many specs, each entry is held against each of them.
+  static let fewSpecs = 32
+
+  /// `isCovered(_:by:)` for a few specs given as bytes (no trailing `/`).
+  static func isCovered(_ path: String, byAny specs: [[UInt8]]) -> Bool {
+    var path = path
+    return path.withUTF8 { bytes in
+      let length = bytes.last == UInt8(ascii: "/") ? bytes.count - 1 : bytes.count
+      for spec in specs where spec.count <= length {
+        guard spec.count == length || bytes[spec.count] == UInt8(ascii: "/") else { continue }
+        if spec.isEmpty || spec.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, spec.count) }) == 0 {
+          return true
+        }
+      }
+      return false
+    }
   }
 
   /// `specs` with, for each, the directory above it that the last scan
