@@ -10,8 +10,8 @@ enum FileHandlers {
       let root = WorkspaceRoot(realPath: scope.conversation.workspace)
       do {
         guard params.recursive else {
-          return .array(
-            try FileListing.list(root: root, path: params.path, git: scope.conversation.git).map { .string($0) })
+          return ListFilesRequest.Result(
+            try FileListing.list(root: root, path: params.path, git: scope.conversation.git))
         }
         let progress = scope.context.workDoneProgress(title: "Listing files")
         defer { progress?.end() }
@@ -19,7 +19,7 @@ enum FileHandlers {
           root: root, path: params.path, git: scope.conversation.git,
           progress: { progress?.report(message: "\($0) files") },
           isCancelled: { Task.isCancelled })
-        return .array(files.map { .string($0) })
+        return ListFilesRequest.Result(files)
       } catch is PathError {
         throw BridgeError.outsideWorkspace(params.path ?? "")
       }

@@ -7,7 +7,16 @@ public enum ListFilesRequest: BridgeRequest {
     public var path: String?
     public var recursive: Bool
   }
-  public typealias Result = JSONValue
+  /// The names, directories first and ending in `/` for one level; files
+  /// only, in code-point order, when recursive.
+  public struct Result: BridgeResult, Equatable {
+    public var names: [String]
+    public init(_ names: [String]) { self.names = names }
+    public var json: JSONValue { .array(names.map { .string($0) }) }
+    public static let examples = [
+      Result(["src/", "tests/", "README.md", "Package.swift"]), Result(["src/a.swift", "src/b/c.swift"]), Result([]),
+    ]
+  }
 
   public static let method = "listFiles"
   public static let summary =
