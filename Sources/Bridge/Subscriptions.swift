@@ -24,7 +24,8 @@ public final class Subscriptions: Sendable {
     /// Until the subscribe reply is out, what it is sent waits here, so
     /// that no notification precedes the reply that names it.
     var held: [(method: String, params: JSONValue)]? = []
-    var lastGit: JSONValue?
+    /// The changes of the last gitChanged it was sent.
+    var lastGit: [GitChange]?
   }
 
   struct Watched {
@@ -107,11 +108,13 @@ public final class Subscriptions: Sendable {
   }
 
   /// The first gitChanged of a subscriber, unless a batch got one to it first.
-  func setInitialGit(_ id: String, _ changes: JSONValue) {
+  func setInitialGit(_ id: String, _ changes: [GitChange]) {
     state.withLock { state in
       guard var subscriber = state.subscribers[id], subscriber.lastGit == nil else { return }
       subscriber.lastGit = changes
-      let first = (method: ServerNotifications.gitChanged, params: Self.params(subscriber, changes))
+      let first = (
+        method: ServerNotifications.gitChanged, params: Self.params(subscriber, GitChangesRequest.Result(git: changes).json)
+      )
       subscriber.held?.insert(first, at: 0)
       state.subscribers[id] = subscriber
     }
@@ -208,10 +211,13 @@ public final class Subscriptions: Sendable {
     guard wantsGit, let watcher = state.withLock({ $0.watched[conversationId]?.watcher }),
       case .success(let changes) = Self.collect(tracker, watcher: watcher)
     else { return }
-    let git = GitHandlers.json(changes)
+    // Written once, for the first subscriber whose last one differs.
+    var json: JSONValue?
     send(to: conversationId) { subscriber in
-      guard subscriber.events.contains(.git), git != subscriber.lastGit else { return [] }
-      subscriber.lastGit = git
+      guard subscriber.events.contains(.git), changes != subscriber.lastGit else { return [] }
+      subscriber.lastGit = changes
+      let git = json ?? GitChangesRequest.Result(git: changes).json
+      json = git
       return [(ServerNotifications.gitChanged, Self.params(subscriber, git))]
     }
   }
@@ -295,13 +301,13 @@ public final class Subscriptions: Sendable {
     return SubscribeRequest.State(mode: mode, overflows: state.overflows, notes: state.notes)
   }
 
-  /// What gitChanges (no ref) answers now, on the wire; nil when it fails
+  /// What gitChanges (no ref) answers now; nil when it fails
   /// (the workspace deleted, say), so that nothing wrong is pushed.
-  func gitChanges(_ conversation: Conversation) -> JSONValue? {
+  func gitChanges(_ conversation: Conversation) -> [GitChange]? {
     let result = gitChanges(conversationId: conversation.id, workspace: conversation.workspace) ?? Result { () throws(GitChangesError) in
       try GitChanges.collect(workspace: conversation.git, ref: nil)
     }
     guard case .success(let changes) = result else { return nil }
-    return GitHandlers.json(changes)
+    return changes
   }
 }

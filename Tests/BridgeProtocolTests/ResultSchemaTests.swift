@@ -12,7 +12,7 @@ import Testing
   /// Methods whose handlers still build a bare `JSONValue`. Typing one
   /// removes it from here; a new method is typed from the start.
   static let untyped: Set<String> = [
-    "selectFile", "gitChanges",
+    "selectFile",
   ]
 
   static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

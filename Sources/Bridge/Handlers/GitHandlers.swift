@@ -46,7 +46,7 @@ enum GitHandlers {
       }
       switch result {
       case .success(let changes):
-        return json(changes)
+        return GitChangesRequest.Result(git: changes)
       case .failure(.unknownRef(let ref)): throw unknownRef(ref)
       case .failure(.cancelled): throw CancellationError()
       case .failure(.git(let error)): throw BridgeError.internalError("Git error: \(error.message)")
@@ -74,11 +74,6 @@ enum GitHandlers {
         throw diffError(error, path: params.path)
       }
     }
-  }
-
-  /// gitChanges' answer, as it goes on the wire (also pushed by subscriptions).
-  static func json(_ changes: [GitChange]) -> JSONValue {
-    .array(changes.map { ["status": .string($0.status.rawValue), "path": .string($0.path)] })
   }
 
   static func unknownRef(_ ref: String) -> ResponseError {
@@ -111,6 +106,24 @@ enum GitHandlers {
       work { flag.isSet }
     } onCancel: {
       flag.set()
+    }
+  }
+}
+
+extension GitChangesRequest.Result {
+  /// gitChanges' answer from libgit2's (also pushed by subscriptions).
+  init(git changes: [GitChange]) {
+    self.init(changes.map { GitChangesRequest.Change(.init($0.status), $0.path) })
+  }
+}
+
+extension GitChangesRequest.Change.Status {
+  init(_ status: GitChange.Status) {
+    switch status {
+    case .added: self = .added
+    case .modified: self = .modified
+    case .deleted: self = .deleted
+    case .unmerged: self = .unmerged
     }
   }
 }

@@ -7,7 +7,33 @@ public enum GitChangesRequest: BridgeRequest {
     public var ref: String?
     public init(ref: String? = nil) { self.ref = ref }
   }
-  public typealias Result = JSONValue
+  /// One changed file.
+  public struct Change: Sendable, Equatable {
+    public enum Status: String, Sendable, CaseIterable {
+      case added = "A", modified = "M", deleted = "D", unmerged = "U"
+    }
+    public var status: Status
+    /// Relative to the workspace; an untracked nested repository ends in `/`.
+    public var path: String
+    public init(_ status: Status, _ path: String) {
+      self.status = status
+      self.path = path
+    }
+  }
+
+  /// The changes in code-point order of their paths; also the `changes` of
+  /// `workspace/gitChanged`.
+  public struct Result: BridgeResult, Equatable {
+    public var changes: [Change]
+    public init(_ changes: [Change]) { self.changes = changes }
+    public var json: JSONValue {
+      .array(changes.map { ["status": .string($0.status.rawValue), "path": .string($0.path)] })
+    }
+    public static let examples = [
+      Result([.init(.modified, "README.md"), .init(.added, "app/"), .init(.deleted, "old.txt"), .init(.unmerged, "x.c")]),
+      Result([]),
+    ]
+  }
 
   public static let method = "gitChanges"
   public static let summary =
@@ -25,7 +51,7 @@ public enum GitChangesRequest: BridgeRequest {
   public static let resultSchema: JSONValue = Schema.array(
     Schema.object(
       [
-        "status": Schema.enumeration(["A", "M", "D", "U"]),
+        "status": Schema.enumeration(Change.Status.allCases.map(\.rawValue)),
         "path": Schema.string("Relative to the workspace; an untracked nested repository ends in '/'."),
       ], required: ["status", "path"], additional: false))
 
