@@ -39,13 +39,7 @@ struct CallCommand: AsyncParsableCommand {
         fail(BridgeError.parseError("Parse error: PARAMS is not valid JSON: \(error)"))
       }
     }
-    let options = try common.bridgeOptions()
-    let dispatcher: Dispatcher
-    do throws(ResponseError) {
-      dispatcher = try Dispatcher(options: options)
-    } catch {
-      throw ValidationError(error.message)
-    }
+    let dispatcher = try common.dispatcher()
     switch await dispatcher.call(method: method, params: parsed) {
     case .success(let result):
       var bytes = JSONWriter.encode(result)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Bridge
 import Foundation
+import JSONRPC
 import Logging
 
 /// Options every command that serves a workspace takes. Each may also come
@@ -111,6 +112,17 @@ struct CommonOptions: ParsableArguments {
   func loadConfig() throws(ConfigFileError) -> ConfigFile? {
     guard let configFile else { return nil }
     return try ConfigFile.load(path: absolutePath(configFile))
+  }
+
+  /// The dispatcher a one-shot command (`call`, `watch`) runs requests
+  /// through; options it refuses are a usage error.
+  func dispatcher() throws -> Dispatcher {
+    let options = try bridgeOptions()
+    do throws(ResponseError) {
+      return try Dispatcher(options: options)
+    } catch {
+      throw ValidationError(error.message)
+    }
   }
 
   /// The options for the bridge: flags, else the config file, else defaults.

@@ -28,13 +28,7 @@ struct WatchCommand: AsyncParsableCommand {
   func run() async throws {
     let output = ProtocolOutput.claimStandardOutput()
     common.bootstrapLogging()
-    let options = try common.bridgeOptions()
-    let dispatcher: Dispatcher
-    do throws(ResponseError) {
-      dispatcher = try Dispatcher(options: options)
-    } catch {
-      throw ValidationError(error.message)
-    }
+    let dispatcher = try common.dispatcher()
     let printer = WatchPrinter(output: output, json: json)
     let method = "subscribe"
     let request = IncomingRequest(id: .number(1), method: method, params: ["events": ["files", "git"]])
