@@ -122,6 +122,10 @@ final class Repository {
     var object: OpaquePointer?
     try check(git_object_lookup(&object, pointer, &oid, GIT_OBJECT_ANY), "Cannot read object")
     defer { git_object_free(object) }
+    return try Self.peeledTree(object)
+  }
+
+  private static func peeledTree(_ object: OpaquePointer?) throws(GitError) -> Tree {
     var peeled: OpaquePointer?
     try check(git_object_peel(&peeled, object, GIT_OBJECT_TREE), "Not a tree-ish")
     return Tree(peeled!)
@@ -136,12 +140,12 @@ final class Repository {
       return nil
     }
     defer { git_object_free(object) }
-    var peeled: OpaquePointer?
-    guard git_object_peel(&peeled, object, GIT_OBJECT_TREE) == 0, let peeled else {
+    do {
+      return try Self.peeledTree(object)
+    } catch {
       git_error_clear()
       return nil
     }
-    return Tree(peeled)
   }
 
   // MARK: Index and content
