@@ -31,13 +31,8 @@ final class WorkspaceTree {
       inode = UInt64(info.st_ino)
       size = Int64(info.st_size)
       mode = UInt32(info.st_mode)
-      #if canImport(Glibc)
-      modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-      statusChanged = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
-      #else
-      modified = Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
-      statusChanged = Int64(info.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(info.st_ctimespec.tv_nsec)
-      #endif
+      modified = info.modifiedNanoseconds
+      statusChanged = info.statusChangedNanoseconds
     }
   }
 
