@@ -16,6 +16,9 @@ public struct BridgeOptions: Sendable {
   public var stateDirectory: String?
   /// `--feedback-url`: where feedback records are forwarded, if anywhere.
   public var feedbackURL: String?
+  /// `--feedback-ca-file`: a PEM file whose certificates are the only roots
+  /// trusted for an https `--feedback-url`; nil = the system's roots.
+  public var feedbackCAFile: String?
   /// How forwarding retries a failing `--feedback-url`.
   public var feedbackBackoff = FeedbackForwarder.Backoff()
   /// `--debounce-ms`: a subscribed workspace's changes are gathered this

@@ -34,6 +34,7 @@ public struct ConfigFile: Sendable {
   public var webHosts: [(url: String, port: Int)]?
   public var stateDirectory: String?
   public var feedbackURL: String?
+  public var feedbackCAFile: String?
   public var conversations: [ConversationConfig] = []
 
   public init() {}
@@ -42,7 +43,8 @@ public struct ConfigFile: Sendable {
 
   static let topLevelKeys = [
     "workspace", "conversation-id", "log-level", "max-file-bytes", "max-inline-bytes", "runtime-id", "vscode-url",
-    "vscode-token", "web-hosts", "state-dir", "feedback-url", "debounce-ms", "conversations",
+    "vscode-token", "web-hosts", "state-dir", "feedback-url", "feedback-ca-file", "debounce-ms",
+    "conversations",
   ]
   static let conversationKeys = [
     "conversation-id", "workspace", "runtime-id", "vscode-url", "vscode-token", "web-hosts",
@@ -193,6 +195,7 @@ public struct ConfigFile: Sendable {
       config.webHosts = try webHosts(top, at: "web-hosts")
       config.stateDirectory = try path(top, "state-dir", at: "state-dir")
       config.feedbackURL = try string(top, "feedback-url", at: "feedback-url")
+      config.feedbackCAFile = try path(top, "feedback-ca-file", at: "feedback-ca-file")
       if let list = top["conversations"], !list.isNull {
         guard case .array(let entries) = list else {
           throw fail("conversations", "must be an array of objects, not \(list.typeName)")

@@ -58,7 +58,8 @@ public final class Dispatcher: RequestHandler, Sendable {
     self.feedback = feedback
     if let url = options.feedbackURL {
       self.feedbackForwarder = try FeedbackForwarder(
-        store: feedback, url: url, backoff: options.feedbackBackoff, logger: logger)
+        store: feedback, url: url, trustRootsFile: options.feedbackCAFile, backoff: options.feedbackBackoff,
+        logger: logger)
     } else {
       self.feedbackForwarder = nil
     }

@@ -13,9 +13,8 @@ import Synchronization
 /// a failing URL is retried with exponential backoff and jitter, forever, as
 /// long as the process runs. Nothing here blocks or fails a reply.
 ///
-/// POSTs go through `HTTPPost` (plain sockets), not URLSession: corelibs
-/// URLSession can crash the process when requests fail at once, as they do
-/// while the URL refuses connections. Hence `http://` only (no TLS here).
+/// POSTs go through `FeedbackPoster` (AsyncHTTPClient, http or https), whose
+/// client the loop starts on its first POST and shuts down when it ends.
 public final class FeedbackForwarder: Sendable {
   public struct Backoff: Sendable {
     public var initial: Duration
@@ -32,7 +31,8 @@ public final class FeedbackForwarder: Sendable {
     }
   }
 
-  public let url: HTTPPost.Endpoint
+  public var url: FeedbackPoster.Endpoint { poster.endpoint }
+  let poster: FeedbackPoster
   let store: FeedbackStore
   let backoff: Backoff
   let logger: Logger
@@ -40,11 +40,22 @@ public final class FeedbackForwarder: Sendable {
   private let wakeUp: AsyncStream<Void>.Continuation
   private let task = Mutex<Task<Void, Never>?>(nil)
 
-  public init(store: FeedbackStore, url: String, backoff: Backoff = Backoff(), logger: Logger) throws(ResponseError) {
+  /// - Parameter trustRootsFile: `--feedback-ca-file`: a PEM file whose
+  ///   certificates are the only roots trusted for an https URL.
+  public init(
+    store: FeedbackStore, url: String, trustRootsFile: String? = nil, backoff: Backoff = Backoff(), logger: Logger
+  ) throws(ResponseError) {
+    let endpoint: FeedbackPoster.Endpoint
     do {
-      self.url = try HTTPPost.Endpoint(url: url)
+      endpoint = try FeedbackPoster.Endpoint(url: url)
     } catch {
-      throw ResponseError(code: .invalidParams, message: "--feedback-url must be an http:// URL: \(error.reason)")
+      throw ResponseError(
+        code: .invalidParams, message: "--feedback-url must be an http:// or https:// URL: \(error.reason)")
+    }
+    do {
+      poster = try FeedbackPoster(endpoint: endpoint, trustRootsFile: trustRootsFile)
+    } catch {
+      throw ResponseError(code: .invalidParams, message: "--feedback-ca-file: \(error.reason)")
     }
     self.store = store
     self.backoff = backoff
@@ -64,13 +75,31 @@ public final class FeedbackForwarder: Sendable {
   /// Tells the loop a record was appended.
   public func recordAppended() { wakeUp.yield() }
 
-  /// Stops the loop (records stay on disk for the next run).
+  /// Stops the loop (records stay on disk for the next run); the loop then
+  /// shuts its HTTP client down.
   public func stop() {
     wakeUp.finish()
     task.withLock { $0?.cancel() }
   }
 
+  /// Stops the loop and waits, at most `limit`, for its client to close.
+  public func finish(within limit: Duration = .seconds(1)) async {
+    stop()
+    guard let running = task.withLock({ $0 }) else { return await poster.shutdown() }
+    await withTaskGroup(of: Void.self) { group in
+      group.addTask { await running.value }
+      group.addTask { try? await Task.sleep(for: limit) }
+      await group.next()
+      group.cancelAll()
+    }
+  }
+
   private func run() async {
+    await forward()
+    await poster.shutdown()
+  }
+
+  private func forward() async {
     var wakeUps = wakeUps.makeAsyncIterator()
     while !Task.isCancelled {
       do {
@@ -127,7 +156,7 @@ public final class FeedbackForwarder: Sendable {
 
   private func post(_ record: JSONValue) async -> Attempt {
     do {
-      let status = try await HTTPPost.post(JSONWriter.encode(record), to: url, timeout: backoff.requestTimeout)
+      let status = try await poster.post(JSONWriter.encode(record), timeout: backoff.requestTimeout)
       switch status {
       case 200..<300: return .accepted(status)
       // Timeouts, rate limits and server errors may pass; other 4xx will not.
@@ -135,7 +164,7 @@ public final class FeedbackForwarder: Sendable {
       case 400..<500: return .rejected(status)
       default: return .retry("HTTP \(status)")
       }
-    } catch let failure as HTTPPost.Failure {
+    } catch let failure as FeedbackPoster.Failure {
       return .retry(failure.reason)
     } catch {
       return .cancelled

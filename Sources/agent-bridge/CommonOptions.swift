@@ -75,11 +75,19 @@ struct CommonOptions: ParsableArguments {
     name: .customLong("feedback-url"),
     help: ArgumentHelp(
       """
-        POST each feedback record to this http:// URL in the background, retrying until it answers 2xx. \
-        No https: this build has no TLS; put a local forwarding proxy in front for https.
+        POST each feedback record to this http:// or https:// URL in the background, retrying until it \
+        answers 2xx. Redirects are not followed and no proxy is used (HTTP_PROXY is ignored). https \
+        verifies the receiver against the system's CA roots, or --feedback-ca-file's.
         """,
       valueName: "url"))
   var feedbackURL: String?
+
+  @Option(
+    name: .customLong("feedback-ca-file"),
+    help: ArgumentHelp(
+      "A PEM file of CA certificates: the only roots trusted for an https --feedback-url (default: the system's).",
+      valueName: "file"))
+  var feedbackCAFile: String?
 
   @Option(
     name: .customLong("debounce-ms"),
@@ -139,6 +147,7 @@ struct CommonOptions: ParsableArguments {
     options.runtime.webHosts = webHosts.isEmpty ? config.webHosts ?? [] : try parsedWebHosts()
     options.stateDirectory = stateDirectory.map(absolutePath) ?? config.stateDirectory
     options.feedbackURL = feedbackURL ?? config.feedbackURL
+    options.feedbackCAFile = feedbackCAFile.map(absolutePath) ?? config.feedbackCAFile
     options.conversations = config.conversations
     if let milliseconds = debounceMilliseconds ?? config.debounceMilliseconds {
       guard milliseconds <= 60_000 else { throw ValidationError("debounce-ms must be at most 60000") }

@@ -13,10 +13,11 @@ import Testing
 @Suite(.serialized) struct FeedbackForwardingTests {
   let directory = TemporaryDirectory("forward")
 
-  func dispatcher(url: String) throws -> Dispatcher {
+  func dispatcher(url: String, caFile: String? = nil) throws -> Dispatcher {
     var options = BridgeOptions(workspace: directory.path)
     options.stateDirectory = directory.path + "/state"
     options.feedbackURL = url
+    options.feedbackCAFile = caFile
     options.feedbackBackoff = .init(initial: .milliseconds(20), maximum: .milliseconds(100), requestTimeout: .seconds(5))
     return try Dispatcher(options: options)
   }
@@ -93,13 +94,46 @@ import Testing
     #expect(server.received().map { $0["feedback_id"]?.stringValue } == [first, second])
   }
 
-  @Test func badURLIsRefusedAtStart() {
-    #expect(throws: ResponseError.self) { try dispatcher(url: "ftp://example.com/x") }
+  /// The whole path over https: the dispatcher's forwarder trusts the
+  /// receiver's self-signed certificate because --feedback-ca-file names it.
+  @Test func forwardsOverHTTPSWithTheCAFile() async throws {
+    let certificate = try TestCertificate(directory: directory.path)
+    let server = try FeedbackTestServer(directory: directory.path, failFirst: 1, tls: certificate)
+    defer { server.stop() }
+    let dispatcher = try dispatcher(url: server.url, caFile: certificate.certificatePath)
+    let id = try await submit(dispatcher, "positive")
+    let delivered = try await eventually { try dispatcher.feedback.readDeliveries()[id]?.outcome == .delivered }
+    await dispatcher.feedbackForwarder?.finish()
+    #expect(delivered)
+    #expect(server.attempts() == [500, 200])
+    #expect(server.received() == (try dispatcher.feedback.readRecords().records))
+  }
+
+  /// Without the CA file the system's roots decide, and they do not vouch
+  /// for a self-signed receiver: nothing is delivered, the record waits.
+  @Test func anUntrustedHTTPSReceiverGetsNothing() async throws {
+    let certificate = try TestCertificate(directory: directory.path)
+    let server = try FeedbackTestServer(directory: directory.path, failFirst: 0, tls: certificate)
+    defer { server.stop() }
+    let dispatcher = try dispatcher(url: server.url)
+    _ = try await submit(dispatcher, "positive")
+    try await Task.sleep(for: .milliseconds(300))
+    await dispatcher.feedbackForwarder?.finish()
+    #expect(server.attempts().isEmpty)
+    #expect(try dispatcher.feedback.undelivered().count == 1)
+  }
+
+  @Test func badURLIsRefusedAtStart() throws {
     #expect(throws: ResponseError.self) { try dispatcher(url: "not a url") }
-    let https = #expect(throws: ResponseError.self) { try dispatcher(url: "https://feedback.example/submit") }
-    #expect(
-      https?.message
-        == "--feedback-url must be an http:// URL: this build has no TLS; put a local forwarding proxy in front for https")
+    let bad = #expect(throws: ResponseError.self) { try dispatcher(url: "ftp://example.com/x") }
+    #expect(bad?.message == "--feedback-url must be an http:// or https:// URL: got 'ftp://example.com/x'")
+    let https = try dispatcher(url: "https://feedback.example/submit")
+    #expect(https.feedbackForwarder?.url.port == 443)
+    https.feedbackForwarder?.stop()
+    let ca = #expect(throws: ResponseError.self) {
+      try dispatcher(url: "https://feedback.example/submit", caFile: directory.path + "/nowhere.pem")
+    }
+    #expect(ca?.message.hasPrefix("--feedback-ca-file: cannot read the CA file") == true)
   }
 }
 
@@ -111,82 +145,4 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () throws -> Bool
     try await Task.sleep(for: .milliseconds(20))
   }
   return try condition()
-}
-
-/// A real HTTP server on 127.0.0.1: answers 500 to the first `failFirst`
-/// POSTs, then `status`; logs every attempt's status, and the bodies it
-/// accepted with 2xx.
-final class FeedbackTestServer: Sendable {
-  let url: String
-  private let process: SpawnedProcess
-  private let attemptsPath: String
-  private let receivedPath: String
-
-  static let script = """
-    import http.server, os, sys, threading
-    # Exit when the test closes stdin or dies, so no server outlives it.
-    threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
-    fail_first, status, attempts_path, received_path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-    hang = sys.argv[5] == "hang"
-    count = 0
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            global count
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            if hang:
-                open(received_path + ".hung", "w").close()
-                threading.Event().wait()
-            count += 1
-            answer = 500 if count <= fail_first else status
-            with open(attempts_path, "a") as f:
-                f.write("%d\\n" % answer)
-            if 200 <= answer < 300 and self.headers.get("Content-Type") == "application/json":
-                with open(received_path, "ab") as f:
-                    f.write(body + b"\\n")
-            self.send_response(answer)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-        def log_message(self, *args):
-            pass
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
-    """
-
-  init(directory: String, failFirst: Int, status: Int = 200, hang: Bool = false) throws {
-    let name = UUID().uuidString
-    let scriptPath = "\(directory)/server-\(name).py"
-    attemptsPath = "\(directory)/attempts-\(name)"
-    receivedPath = "\(directory)/received-\(name)"
-    try Data(Self.script.utf8).write(to: URL(fileURLWithPath: scriptPath))
-    process = try SpawnedProcess(
-      ["/usr/bin/env", "python3", scriptPath, String(failFirst), String(status), attemptsPath, receivedPath,
-      hang ? "hang" : "answer",
-    ])
-    let line = process.readLine() ?? ""
-    guard let port = Int(line) else {
-      throw SpawnedProcess.SpawnError(errno: EIO)
-    }
-    url = "http://127.0.0.1:\(port)/feedback"
-  }
-
-  func attempts() -> [Int] {
-    let text = (try? String(contentsOfFile: attemptsPath, encoding: .utf8)) ?? ""
-    return text.split(separator: "\n").compactMap { Int($0) }
-  }
-
-  /// Whether a request reached the server and is being held.
-  func hung() -> Bool { access(receivedPath + ".hung", F_OK) == 0 }
-
-  func received() -> [JSONValue] {
-    let text = (try? String(contentsOfFile: receivedPath, encoding: .utf8)) ?? ""
-    return text.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
-  }
-
-  func stop() {
-    process.closeInput()
-    process.signal(SIGKILL)
-    process.wait()
-  }
 }
