@@ -328,9 +328,7 @@ struct RecursiveListing {
         case .symlink:
           // Listed only when it leads to a file inside the workspace.
           let path = FileListing.join(directory.relative, String(decoding: name, as: UTF8.self))
-          guard let target = try? self.listing.root.lookup(relative: path), case .found(let found) = target,
-            found.kind == .regular
-          else { continue }
+          guard self.listing.root.linkTarget(path)?.kind == .regular else { continue }
           items.append(Directory.Item(start: entry.start, count: entry.count, child: -1))
           files += 1
         case .other:

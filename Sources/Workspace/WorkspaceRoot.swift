@@ -66,6 +66,14 @@ public struct WorkspaceRoot: Sendable {
     try walk(components: Self.components(Substring(relative)), followFinalSymlink: followFinalSymlink)
   }
 
+  /// What a symlink a walk meets at `relative` leads to, resolved as a
+  /// client's path would be: nil when it is broken or leads out of the
+  /// workspace. The listing and the zip walk both decide their links by it.
+  func linkTarget(_ relative: String) -> WorkspaceItem? {
+    guard case .found(let target)? = try? lookup(relative: relative) else { return nil }
+    return target
+  }
+
   /// The directory's path on disk, for libgit2's ignore rules, which take
   /// nothing but paths. Directories only; no file is ever read by it here.
   func pathForIgnoreRules(_ directory: WorkspaceItem) -> String {

@@ -195,9 +195,8 @@ struct ZipWalker {
         // Stored with the target's content when the target is a file inside
         // the workspace; directories are not descended; anything else is
         // skipped and counted.
-        guard let lookup = try? root.lookup(relative: FileListing.join(frame.relative, String(decoding: bare, as: UTF8.self))),
-          case .found(let target) = lookup
-        else {
+        let path = FileListing.join(frame.relative, String(decoding: bare, as: UTF8.self))
+        guard let target = root.linkTarget(path) else {
           skipped += 1
           continue
         }
