@@ -3,18 +3,22 @@ extension stat {
   /// name differs between glibc and Darwin, so it is spelt once here.
   public var modifiedNanoseconds: Int64 {
     #if canImport(Glibc)
-    Int64(st_mtim.tv_sec) * 1_000_000_000 + Int64(st_mtim.tv_nsec)
+    Self.nanoseconds(st_mtim)
     #else
-    Int64(st_mtimespec.tv_sec) * 1_000_000_000 + Int64(st_mtimespec.tv_nsec)
+    Self.nanoseconds(st_mtimespec)
     #endif
   }
 
   /// The last status change (ctime), in nanoseconds since the epoch.
   public var statusChangedNanoseconds: Int64 {
     #if canImport(Glibc)
-    Int64(st_ctim.tv_sec) * 1_000_000_000 + Int64(st_ctim.tv_nsec)
+    Self.nanoseconds(st_ctim)
     #else
-    Int64(st_ctimespec.tv_sec) * 1_000_000_000 + Int64(st_ctimespec.tv_nsec)
+    Self.nanoseconds(st_ctimespec)
     #endif
+  }
+
+  private static func nanoseconds(_ time: timespec) -> Int64 {
+    Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
   }
 }
