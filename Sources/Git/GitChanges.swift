@@ -51,7 +51,8 @@ public enum GitChanges {
       dirty = nil
     }
     let routed = dirty.map { WorkspaceScanMemory.route($0, nested: nestedNames) }
-    var changes: [GitChange] = []
+    // The root's changes, then each nested repository's that is read, in order.
+    var parts: [[GitChange]] = []
 
     do {
       let found: [GitChange]
@@ -67,17 +68,7 @@ public enum GitChanges {
         memory.root = nil
         throw GitError(code: -1, message: reason)
       }
-      // The nested repositories report their own files; the root's view of
-      // them (an untracked `app/`, a gitlink `app`) would only repeat it.
-      // The boundary is a real `/`: `app` must not hide `apple.txt`.
-      changes = found.filter { change in
-        !nested.contains { nested in
-          let name = nested.name
-          return change.path == name
-            || (change.path.utf8.starts(with: name.utf8)
-              && change.path.utf8.dropFirst(name.utf8.count).first == UInt8(ascii: "/"))
-        }
-      }
+      parts.append(found)
     } catch let error as BaseRevisionError {
       switch error {
       case .unknownRef(let ref): throw .unknownRef(ref)
@@ -98,15 +89,36 @@ public enum GitChanges {
           repository: repository, workspace: repository.workdir, ref: nil, isCancelled: isCancelled, tuning: tuning
         ).run(memory: &kept, dirty: routed.flatMap { $0.nested[nested.name] ?? [] })
         memory.repositories[nested.name] = kept
-        changes.append(contentsOf: found.map { GitChange($0.status, nested.name + "/" + $0.path) })
+        parts.append(found)
       } catch {
         // A nested repository that cannot be read is left out rather than
         // failing the whole answer (as OpenHands' 2026 agent-server does).
         memory.repositories[nested.name] = nil
+        parts.append([])
         if isCancelled() { throw .cancelled }
       }
     }
+    // The same repositories gave the same changes (a scan's own last
+    // answer again, so the comparison is one of identity): so is the whole.
+    if let last = memory.lastAnswer, last.parts == parts { return last.changes }
+    // The nested repositories report their own files; the root's view of
+    // them (an untracked `app/`, a gitlink `app`) would only repeat it.
+    // The boundary is a real `/`: `app` must not hide `apple.txt`.
+    var changes = parts[0].filter { change in
+      !nested.contains { nested in
+        let name = nested.name
+        return change.path == name
+          || (change.path.utf8.starts(with: name.utf8)
+            && change.path.utf8.dropFirst(name.utf8.count).first == UInt8(ascii: "/"))
+      }
+    }
+    var part = 1
+    for nested in nested where nested.repository != nil {
+      changes.append(contentsOf: parts[part].map { GitChange($0.status, nested.name + "/" + $0.path) })
+      part += 1
+    }
     changes.sort(by: GitChange.inContractOrder)
+    memory.lastAnswer = (parts, changes)
     return changes
   }
 

@@ -70,12 +70,21 @@ struct RepositoryScan {
         // happens in their own git directory.
         let specs = kept.widened(Set(dirty.map { scope + $0 } + kept.gitlinks))
         var linked = false
+        var differs = false
         if !specs.isEmpty {
           let fresh = try Comparison.workdir(main, pathspec: specs.sorted(), isCancelled: isCancelled)
           linked = ScanMemory.holdsLinkedRules(fresh)
-          kept.replace(under: specs, with: fresh)
+          differs = kept.replace(under: specs, with: fresh)
         }
-        let changes = try comparison.blend(staged: staged, unstaged: Array(kept.unstaged.values))
+        // The same key (base, index, rules) and the same working-tree half:
+        // the blend would give what it gave last time.
+        let changes: [GitChange]
+        if !differs, let last = kept.lastChanges {
+          changes = last
+        } else {
+          changes = try comparison.blend(staged: staged, unstaged: Array(kept.unstaged.values))
+          kept.lastChanges = changes
+        }
         kept.narrowedScans += 1
         if !linked { memory = kept }
         return changes
@@ -99,6 +108,7 @@ struct RepositoryScan {
         let unstaged = try Comparison.workdir(main, pathspec: scope.isEmpty ? [] : [scope], isCancelled: isCancelled)
         let changes = try comparison.blend(staged: staged, unstaged: unstaged)
         remember(unstaged)
+        memory?.lastChanges = changes
         return changes
       }
 
@@ -122,6 +132,7 @@ struct RepositoryScan {
         let unstaged = try slots.collect().joined().sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         let changes = try comparison.blend(staged: staged.get(), unstaged: unstaged)
         remember(unstaged)
+        memory?.lastChanges = changes
         return changes
       }
     }

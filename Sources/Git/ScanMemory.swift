@@ -63,11 +63,17 @@ struct ScanMemory: Sendable {
   /// Answers made from this memory since its full scan (for tests: a
   /// tracker that always rescans would pass any comparison).
   var narrowedScans = 0
+  /// What the last answer from this memory blended: while a narrowed
+  /// comparison finds every told path as it was, the blend of the same
+  /// halves gives the same changes again.
+  var lastChanges: [GitChange]?
 
   /// Replaces what was known under `specs` (repository-relative paths, a
   /// directory standing for everything below it) with a fresh comparison
   /// of exactly those paths.
-  mutating func replace(under specs: Set<String>, with fresh: [WorkdirDelta]) {
+  /// Whether anything under `specs` differs from what was known.
+  @discardableResult
+  mutating func replace(under specs: Set<String>, with fresh: [WorkdirDelta]) -> Bool {
     let normalized = Set(specs.map(Self.trimmingSlash))
     var covered: [String] = []
     if normalized.count <= Self.fewSpecs {
@@ -78,8 +84,17 @@ struct ScanMemory: Sendable {
     } else {
       for path in unstaged.keys where Self.isCovered(path, by: normalized) { covered.append(path) }
     }
+    var differs = covered.count != fresh.count
+    for delta in fresh where !differs {
+      guard let before = unstaged[delta.path] else {
+        differs = true
+        break
+      }
+      differs = !before.isSame(as: delta)
+    }
     for path in covered { unstaged[path] = nil }
     for delta in fresh { unstaged[delta.path] = delta }
+    return differs
   }
 
   /// Up to this many specs, each entry is held against each of them.

@@ -8,3 +8,11 @@ struct WorkdirDelta: Sendable {
   var newMode: UInt16
   var newFlags: UInt32
 }
+
+extension WorkdirDelta {
+  /// The same difference: the same path, status, mode, flags and content id.
+  func isSame(as other: WorkdirDelta) -> Bool {
+    path == other.path && status == other.status && newMode == other.newMode && newFlags == other.newFlags
+      && newId.isEqual(to: other.newId)
+  }
+}

@@ -19,6 +19,8 @@ struct WorkspaceScanMemory: Sendable {
   var repositories: [String: ScanMemory] = [:]
   /// Nil until a first scan.
   var nested: [NestedName]?
+  /// The last answer, and the repositories' changes it was made of.
+  var lastAnswer: (parts: [[GitChange]], changes: [GitChange])?
 
   /// Sends each workspace-relative path to the repository that reports it:
   /// under a nested repository's directory (relative to it), else the
