@@ -115,5 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
 
           """.utf8))
     }
+    // Close the feedback client's connections (if forwarding ever started).
+    await dispatcher.feedbackForwarder?.finish()
   }
 }

@@ -81,6 +81,8 @@ struct StdioCommand: AsyncParsableCommand {
     logger.info("serving \(dispatcher.conversations.defaultConversation.workspace) on stdio")
     // Not `run`: this is a cooperative-pool thread, and the reader blocks.
     await connection.serve(handler: dispatcher)
+    // Close the feedback client's connections (if forwarding ever started).
+    await dispatcher.feedbackForwarder?.finish()
     Foundation.exit(0)
   }
 }
