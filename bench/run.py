@@ -16,11 +16,17 @@ client uses, each as a ratio to a reference measured in the same run:
   selectFile    a 10 MB text file, and a 10.8 MB one with a tab, a quote and a
                 backslash on every line (escape-heavy)
                 vs `cat` of the file through a pipe        target: >= 400 MB/s (stdio, HTTP)
+  start-up      fork/exec to the first byte of the reply: `initialize` written to
+                a fresh stdio process's stdin, and `call health`; the median of
+                51 starts (bench/startup/first-byte.c), best of the rounds
+                vs `cat` handed the same request           target: <= 15 ms (stdio, call)
+                (AGENT_BRIDGE_DYNAMIC names a build linked to the shared Swift
+                runtime, for a second row)
 
 The contenders alternate within each round, so a change in machine load hits
 all of them; each figure is the best of the rounds. One table at the end.
 
-Usage: python3 bench/run.py [--quick] [--no-build] [--only zip|list|select]
+Usage: python3 bench/run.py [--quick] [--no-build] [--only zip|list|select|startup]
   --quick     a tenth of the sizes, one round (while iterating)
   --only      run one benchmark (while working on it)
 Trees are generated deterministically under bench/out/ (git-ignored) and
@@ -386,6 +392,42 @@ def bench_select():
     return ok
 
 
+def bench_startup():
+    harness = os.path.join(OUT, "first-byte")
+    subprocess.run(["cc", "-O2", "-o", harness, os.path.join(HERE, "startup", "first-byte.c")], check=True)
+    workspace = os.path.join(OUT, "startup-workspace")
+    os.makedirs(workspace, exist_ok=True)
+    starts = 11 if QUICK else 51
+    request = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}) + "\n"
+
+    def first_byte(command, stdin):
+        """Median seconds to the first reply byte, and median CPU seconds."""
+        out = subprocess.run([harness, str(starts), stdin] + command, check=True, capture_output=True,
+                             text=True).stdout.split()
+        return float(out[0]) / 1000, float(out[3]) / 1000
+
+    builds = [("static Swift runtime", BRIDGE)]
+    if os.environ.get("AGENT_BRIDGE_DYNAMIC"):
+        builds.append(("shared Swift runtime", os.environ["AGENT_BRIDGE_DYNAMIC"]))
+    ok = True
+    for label, bridge in builds:
+        contenders = [("reference", ["cat"], request), ("stdio", [bridge, "--workspace", workspace], request),
+                      ("call", [bridge, "call", "--workspace", workspace, "health"], "")]
+        times = {name: [] for name, _, _ in contenders}
+        for _ in range(REPEAT):
+            for name, command, stdin in contenders:
+                times[name].append(first_byte(command, stdin))
+        best = {name: min(t for t, _ in values) for name, values in times.items()}
+        best["HTTP"] = None
+        cpu = {name: min(c for _, c in values) for name, values in times.items()}
+        passed = best["stdio"] <= 0.015 and best["call"] <= 0.015
+        ok = ok and passed
+        ROWS.append((f"start-up to the first reply byte, {label}", "`cat`", best,
+                     f"median of {starts} starts; CPU to exit: stdio {cpu['stdio'] * 1000:.1f} ms, "
+                     f"call {cpu['call'] * 1000:.1f} ms", passed))
+    return ok
+
+
 def seconds(value):
     return f"{value:.2f} s" if value >= 1 else f"{value * 1000:.1f} ms"
 
@@ -400,7 +442,8 @@ def print_table():
     print("|---|---|---|---|---|---|")
     for name, reference, best, note, ok in ROWS:
         ref = best["reference"]
-        cells = [f"{seconds(best[d])}, {best[d] / ref:.2f}x" for d in ("stdio", "HTTP", "call")]
+        cells = [f"{seconds(best[d])}, {best[d] / ref:.2f}x" if best[d] is not None else "-"
+                 for d in ("stdio", "HTTP", "call")]
         print(f"| {name} | {reference} {seconds(ref)} | " + " | ".join(cells) + f" | {'PASS' if ok else 'FAIL'}: {note} |")
 
 
@@ -408,7 +451,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     if "--no-build" not in sys.argv:
         build()
-    benches = {"zip": bench_zip, "list": bench_list, "select": bench_select}
+    benches = {"zip": bench_zip, "list": bench_list, "select": bench_select, "startup": bench_startup}
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     if only is not None and only not in benches:
         raise SystemExit(f"--only takes one of {', '.join(benches)}")
