@@ -16,6 +16,9 @@ import Synchronization
 public final class IgnoreRules: @unchecked Sendable {
   /// The repository's working directory, absolute, without a trailing `/`.
   public let workdir: String
+  /// The repository's git directory (where its index is), a real path
+  /// without a trailing `/`.
+  public let gitdir: String
   private let handles: [PooledRepository]
   /// Held by the thread reading the index; the others wait on it.
   private let indexLock = Mutex(())
@@ -53,6 +56,7 @@ public final class IgnoreRules: @unchecked Sendable {
       let first = handles.first, let workdir = first.repository.workdir
     else { return nil }
     self.workdir = workdir
+    self.gitdir = found.gitdir
     self.handles = handles
     // A pooled handle may hold the index already (a warm process).
     if first.hasLoadedIndex { prepareIndex() }
@@ -118,6 +122,10 @@ public final class IgnoreRules: @unchecked Sendable {
     prepareIndex()
     return sharedIndex
   }
+
+  /// Whether the index could be read (a missing one reads as empty). When
+  /// not, nothing counts as tracked, which says nothing of what is.
+  public var hasReadableIndex: Bool { readableIndex != nil }
 
   /// Whether the index has the file (stage 0, or any stage of a conflict).
   public func isTracked(_ path: UnsafePointer<CChar>) -> Bool {

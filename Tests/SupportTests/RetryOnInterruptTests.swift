@@ -3,6 +3,11 @@ import Synchronization
 import Testing
 
 @Suite struct RetryOnInterruptTests {
+  /// The reader's read calls, seen from the thread that signals it.
+  final class Calls: Sendable {
+    let count = Atomic<Int>(0)
+  }
+
   /// A signal whose handler is installed without SA_RESTART makes a blocked
   /// read fail with EINTR; the helper reads again and gets the byte.
   @Test func aReadInterruptedBySignalIsRetried() {
@@ -29,22 +34,26 @@ import Testing
 
     let reader = UncheckedBox(pthread_self())
     let writeEnd = fds[1]
-    let calls = Atomic<Int>(0)
+    let calls = Calls()
+    // A signal that lands before the read blocks interrupts nothing: it is
+    // sent again until the reader was interrupted and read again, and only
+    // then comes the byte.
     Parallel.detach {
-      usleep(200_000)
-      pthread_kill(reader.value, SIGUSR1)
-      usleep(200_000)
+      while calls.count.load(ordering: .relaxed) < 2 {
+        pthread_kill(reader.value, SIGUSR1)
+        usleep(20_000)
+      }
       var byte: UInt8 = 0x78
       _ = write(writeEnd, &byte, 1)
     }
     var byte: UInt8 = 0
     let count = retryOnInterrupt {
-      calls.add(1, ordering: .relaxed)
+      calls.count.add(1, ordering: .relaxed)
       return read(fds[0], &byte, 1)
     }
     #expect(count == 1)
     #expect(byte == 0x78)
-    #expect(calls.load(ordering: .relaxed) >= 2)
+    #expect(calls.count.load(ordering: .relaxed) >= 2)
   }
 
   @Test func otherFailuresAreReturned() {

@@ -23,7 +23,6 @@ final class WatchLoop {
     root: WorkspaceRoot, git: GitWorkspace?, options: WatcherOptions, shared: WatcherShared,
     log: @escaping @Sendable (String) -> Void, deliver: @escaping @Sendable (WatchBatch) -> Void
   ) {
-    self.git = git
     self.options = options
     self.shared = shared
     self.log = log
@@ -31,12 +30,17 @@ final class WatchLoop {
     #if os(Linux)
     let inotify = options.backend == .automatic ? Inotify(maxWatches: options.maxWatches) : nil
     self.inotify = inotify
-    tree = WorkspaceTree(root: root, registrar: inotify, git: git)
+    // Polling has no watch on `.git`: an index change (a force-added file)
+    // would never bring a left-out directory back, so none is left out.
+    let rulesGit = inotify == nil ? nil : git
+    tree = WorkspaceTree(root: root, registrar: inotify, git: rulesGit)
     mode = inotify == nil ? .polling : .events
     #else
-    tree = WorkspaceTree(root: root, registrar: nil, git: git)
+    let rulesGit: GitWorkspace? = nil
+    tree = WorkspaceTree(root: root, registrar: nil, git: nil)
     mode = .polling
     #endif
+    self.git = rulesGit
   }
 
   /// The first full read, on the caller's thread.
@@ -91,7 +95,7 @@ final class WatchLoop {
       // Rules no watch sees (config, `info/exclude`, the user's excludes)
       // are looked at when a caller asks, so an answer never rests on a
       // directory left out by rules that no longer hold.
-      if !syncs.isEmpty && rulesMoved() {
+      if !syncs.isEmpty && !tree.skipped.isEmpty && rulesMoved() {
         hints.rules = true
         if firstHint == nil { firstHint = clock.now }
         lastHint = clock.now
@@ -173,6 +177,7 @@ final class WatchLoop {
 
   /// Settles the hints of one window and delivers what changed.
   private func flush() {
+    defer { tree.refreshIgnoreRules() }
     var changes = ChangeSet()
     var git = hints.git
     var present = !hints.workspaceDeleted
@@ -205,6 +210,7 @@ final class WatchLoop {
   }
 
   private func rescanAll() {
+    defer { tree.refreshIgnoreRules() }
     var changes = ChangeSet()
     var git = false
     tree.refreshIgnoreRules()
@@ -222,21 +228,26 @@ final class WatchLoop {
   /// Takes in or leaves out directories when what git ignores may have
   /// moved: a `.gitignore`, the repositories at depth 0 or 1, the files
   /// `IgnoreRulesStamp` follows; or, for tracked files, the index.
+  ///
+  /// The stamp (which opens every depth-1 repository) is only taken when
+  /// something is left out or the rules moved anyway: with nothing left
+  /// out, rules that moved unseen can only leave out less than they might.
   private func settleIgnored(_ changes: inout ChangeSet, _ git: inout Bool, forced: Bool) {
     guard tree.followsIgnoreRules else { return }
-    let moved = rulesMoved()
-    let rules =
-      forced || moved || changes.touchesIgnoreRules || changes.repositories.contains { !$0.utf8.contains(0x2F) }
+    let touched = forced || changes.touchesIgnoreRules || changes.repositories.contains { !$0.utf8.contains(0x2F) }
+    let moved = (touched || !tree.skipped.isEmpty) && rulesMoved()
+    let rules = touched || moved
     if rules || git { tree.reconsiderIgnored(rules: rules, &changes, &git) }
   }
 
-  /// Whether the rules' stamp moved since the last look (always, when it
-  /// cannot follow them all).
+  /// Whether the rules' stamp moved since the last look. One that cannot
+  /// follow every rule file leaves nothing out until it can.
   private func rulesMoved() -> Bool {
     guard let git, tree.followsIgnoreRules else { return false }
     let now = IgnoreRulesStamp(git)
     defer { rulesStamp = now }
-    return now != rulesStamp || !now.isComplete
+    tree.ruleFilesFollowed = now.isComplete
+    return now != rulesStamp
   }
 
   private func workspaceDeleted() {

@@ -20,6 +20,9 @@ final class WorkspaceTree {
     /// Nanoseconds since the epoch.
     var modified: Int64
     var statusChanged: Int64
+    /// Hard links: a `.gitignore` with more than one changes through
+    /// another name, with no event here.
+    var links: UInt64
 
     init(_ info: stat) {
       switch FileKind(mode: info.st_mode) {
@@ -31,6 +34,7 @@ final class WorkspaceTree {
       inode = UInt64(info.st_ino)
       size = Int64(info.st_size)
       mode = UInt32(info.st_mode)
+      links = UInt64(info.st_nlink)
       modified = info.modifiedNanoseconds
       statusChanged = info.statusChangedNanoseconds
     }
@@ -45,6 +49,8 @@ final class WorkspaceTree {
     /// children only: the repositories gitChanges reports).
     var gitWatches: Set<Int32> = []
     var hasGitDirectory = false
+    /// Whether that `.git` directory has a watch: its index changing is seen.
+    var watchesGitDirectory = false
     /// This directory's own `.git` (a directory or a gitfile), at any depth:
     /// one coming, going or changing turns the directory into a repository
     /// of its own or back, which changes what git status shows for it.
@@ -69,7 +75,12 @@ final class WorkspaceTree {
   /// Whether some directories may be left out by ignore rules.
   var followsIgnoreRules: Bool { ignored != nil }
 
-  /// The next directory read asks the ignore rules and the index afresh.
+  /// False when the rule files outside the workspace cannot all be followed
+  /// (`IgnoreRulesStamp.isComplete`): then nothing is left out.
+  var ruleFilesFollowed = true
+
+  /// The next directory read asks the ignore rules and the index afresh;
+  /// the repository handles read so far go back to the pool.
   func refreshIgnoreRules() { ignored?.refresh() }
 
   /// Reads the whole workspace, placing watches, reporting nothing: the
@@ -82,6 +93,7 @@ final class WorkspaceTree {
     var ignored = ChangeSet()
     var git = false
     scanNew("", handle: handle, inode: inode, report: false, &ignored, &git)
+    self.ignored?.refresh()
     return true
   }
 
@@ -130,7 +142,7 @@ final class WorkspaceTree {
     if let gitSeen, isRepositoryLevel {
       if gitSeen != known.hasGitDirectory { git = true }
       directories[directory]?.hasGitDirectory = gitSeen
-      if gitSeen { watchGit(directory, in: handle) }
+      if gitSeen { watchGit(directory, in: handle) } else { directories[directory]?.watchesGitDirectory = false }
     }
     for (name, now) in current {
       let before = directories[directory]?.entries[name]
@@ -192,6 +204,7 @@ final class WorkspaceTree {
   func reconsiderIgnored(rules: Bool, _ changes: inout ChangeSet, _ git: inout Bool) {
     guard let ignored else { return }
     ignored.refresh()
+    defer { ignored.refresh() }
     var candidates = Array(skipped)
     if rules { candidates += directories.keys.filter { $0.utf8.contains(0x2F) } }
     let ordered = candidates.map { (path: $0, depth: $0.utf8.count(where: { $0 == 0x2F })) }.sorted { a, b in
@@ -199,16 +212,44 @@ final class WorkspaceTree {
     }
     for (path, _) in ordered {
       if skipped.contains(path) {
-        guard !ignored.skips(path), let inode = knownInode(of: path), let (handle, now) = openDirectory(path),
+        guard !leavesOut(path), let inode = knownInode(of: path), let (handle, now) = openDirectory(path),
           now == inode
         else { continue }
         skipped.remove(path)
         scanNew(path, handle: handle, inode: inode, report: true, &changes, &git)
-      } else if directories[path] != nil, ignored.skips(path) {
+      } else if directories[path] != nil, leavesOut(path) {
         removeSubtree(path, &changes)
         skipped.insert(path)
       }
     }
+  }
+
+  /// Whether the directory at `path` is left out now: its rules say so and
+  /// nothing that decides them may change unseen.
+  private func leavesOut(_ path: String) -> Bool {
+    guard let ignored, ruleFilesFollowed, !hasLinkedGitignore(above: path) else { return false }
+    return ignored.skips(path, gitState: gitState)
+  }
+
+  /// What is known of the `.git` of `directory`.
+  private func gitState(_ directory: String) -> IgnoredDirectories.GitState {
+    guard let known = directories[directory], let git = known.git else { return .none }
+    return git.kind == .directory && known.watchesGitDirectory ? .watched : .unwatched
+  }
+
+  /// Whether a `.gitignore` in a directory above `path` is a symlink or has
+  /// other hard links: its rules may then change with no event here.
+  private func hasLinkedGitignore(above path: String) -> Bool {
+    func linked(_ directory: String) -> Bool {
+      guard let entry = directories[directory]?.entries[Self.gitignoreName] else { return false }
+      return entry.kind == .symlink || entry.links > 1
+    }
+    if linked("") { return true }
+    let bytes = Array(path.utf8)
+    for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "/") {
+      if linked(String(decoding: bytes[..<offset], as: UTF8.self)) { return true }
+    }
+    return false
   }
 
   /// The inode its parent's entry records for a directory, if it is one.
@@ -261,7 +302,7 @@ final class WorkspaceTree {
       (top, nil, [], handle, inode)
     ]
     while let next = pending.popLast() {
-      if let ignored, ignored.skips(next.path) {
+      if leavesOut(next.path) {
         skipped.insert(next.path)
         continue
       }
@@ -313,6 +354,7 @@ final class WorkspaceTree {
     identity.size = 0
     identity.modified = 0
     identity.statusChanged = 0
+    identity.links = 0
     return identity
   }
 
@@ -338,9 +380,11 @@ final class WorkspaceTree {
   /// directory under `.git/refs`. A `.git` file (a worktree's or a
   /// submodule's `gitdir:`) is not followed: it may point anywhere.
   private func watchGit(_ repository: String, in handle: FileDescriptor) {
+    directories[repository]?.watchesGitDirectory = false
     guard let registrar, let gitDirectory = DirectoryReader.openChild(of: handle, Self.gitName) else { return }
     var watches: Set<Int32> = []
-    if let watch = registrar.watch(gitDirectory, as: .gitDirectory(repository: repository)) { watches.insert(watch) }
+    let gitWatch = registrar.watch(gitDirectory, as: .gitDirectory(repository: repository))
+    if let gitWatch { watches.insert(gitWatch) }
     var pending: [FileDescriptor] = []
     if let refs = DirectoryReader.openChild(of: gitDirectory, Array("refs".utf8)) { pending.append(refs) }
     while let next = pending.popLast() {
@@ -350,11 +394,13 @@ final class WorkspaceTree {
       }
     }
     directories[repository]?.gitWatches = watches
+    directories[repository]?.watchesGitDirectory = gitWatch != nil
   }
 
   // MARK: Names
 
   static let gitName: [UInt8] = Array(".git".utf8)
+  static let gitignoreName: [UInt8] = Array(".gitignore".utf8)
 
   /// The names listing drops: `.git` everywhere, FileListing's top-level
   /// names at the root. `kind` nil: not known yet (the status decides).
