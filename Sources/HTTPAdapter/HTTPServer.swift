@@ -142,14 +142,8 @@ public struct HTTPServer: Sendable {
       conversationId: conversationId)
     if endpoint.route.streams { return await stream(endpoint, params: params) }
     let dispatcher = self.dispatcher
-    // The dispatcher's context as `call` would make it, plus NIO buffers
-    // for large reply parts (selectFile's text) to be written into.
-    let call = RequestContext(
-      request: IncomingRequest(id: .number(0), method: endpoint.method, params: params),
-      replyBuffers: ByteBufferLender())
-    return Self.outcome(
-      await context.run { await dispatcher.call(method: endpoint.method, params: params, context: call) }
-    ).holding(turn)
+    return Self.outcome(await context.run { await dispatcher.call(method: endpoint.method, params: params) })
+      .holding(turn)
   }
 
   static func outcome(_ result: Result<JSONValue, ResponseError>) -> Response {
@@ -342,8 +336,7 @@ public struct HTTPServer: Sendable {
               input: request.params?[refused] ?? .null, location: "body"))
         }
         return await dispatcher.call(
-          method: request.method, params: request.params,
-          context: RequestContext(request: request, replyShare: share, replyBuffers: ByteBufferLender()))
+          method: request.method, params: request.params, context: RequestContext(request: request, replyShare: share))
       },
       notify: { _, _ in
         // Notifications change nothing over HTTP: `exit` and `$/cancelRequest`
@@ -374,29 +367,6 @@ enum JSONResponse {
   static func make(_ status: Int, _ body: JSONValue) -> Response {
     Response(
       status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
-      body: ResponseBody(contentsOf: buffers(body)))
-  }
-
-  /// The body's bytes as buffers to send in turn: the JSON around lent
-  /// literals (copied, it is small), and each lent literal's own buffer.
-  static func buffers(_ body: JSONValue) -> [ByteBuffer] {
-    var writer = JSONWriter()
-    writer.setsAsideLent = true
-    writer.write(body)
-    let json = writer.bytes
-    guard !writer.setAside.isEmpty else { return [ByteBuffer(bytes: json)] }
-    var buffers: [ByteBuffer] = []
-    var start = 0
-    for (offset, lent) in writer.setAside {
-      if start < offset { buffers.append(ByteBuffer(bytes: json[start..<offset])) }
-      if let own = lent as? LentByteBuffer {
-        buffers.append(own.buffer)
-      } else {
-        buffers.append(lent.withUnsafeBytes { ByteBuffer(bytes: $0) })
-      }
-      start = offset
-    }
-    if start < json.count { buffers.append(ByteBuffer(bytes: json[start...])) }
-    return buffers
+      body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter.encode(body))))
   }
 }

@@ -7,62 +7,21 @@
 /// validates the UTF-8, folds line ends and escapes, eight bytes at a time
 /// where nothing needs doing, into the buffer the reply is written from.
 public struct EncodedString: Sendable, Equatable {
-  private enum Storage: Sendable {
-    case array([UInt8])
-    case lent(any LentBytes)
-  }
-
-  private let storage: Storage
+  /// The literal: `"`, the escaped text, `"`. Valid JSON by construction.
+  public let bytes: [UInt8]
 
   /// The literal for `text`, with CR and CRLF written as LF when
-  /// `foldingLineEnds`; nil when `text` is not well-formed UTF-8. Written
-  /// into memory from `lender` when there is one (the transport's own
-  /// buffers), else into an array.
-  public init?(validating text: [UInt8], foldingLineEnds: Bool, lender: (any ReplyBufferLender)? = nil) {
-    let encoded = text.withUnsafeBytes { Self.encode($0, foldingLineEnds: foldingLineEnds, lender: lender) }
+  /// `foldingLineEnds`; nil when `text` is not well-formed UTF-8.
+  public init?(validating text: [UInt8], foldingLineEnds: Bool) {
+    let encoded = text.withUnsafeBytes { Self.encode($0, foldingLineEnds: foldingLineEnds) }
     guard let encoded else { return nil }
-    storage = encoded
+    bytes = encoded
   }
 
   /// The literal for a string (always valid UTF-8; line ends kept).
   public init(_ string: String) {
     var string = string
-    storage = string.withUTF8 { Self.encode(UnsafeRawBufferPointer($0), foldingLineEnds: false, lender: nil)! }
-  }
-
-  /// The literal: `"`, the escaped text, `"`. Valid JSON by construction.
-  /// A copy when the memory was lent: writers that can send lent memory
-  /// take `lent` instead.
-  public var bytes: [UInt8] {
-    switch storage {
-    case .array(let bytes): bytes
-    case .lent(let lent): lent.withUnsafeBytes { Array($0) }
-    }
-  }
-
-  /// The literal's memory when a transport lent it, for that transport to
-  /// send as it is.
-  public var lent: (any LentBytes)? {
-    if case .lent(let lent) = storage { return lent }
-    return nil
-  }
-
-  public var count: Int {
-    switch storage {
-    case .array(let bytes): bytes.count
-    case .lent(let lent): lent.count
-    }
-  }
-
-  public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-    switch storage {
-    case .array(let bytes): try bytes.withUnsafeBytes(body)
-    case .lent(let lent): try lent.withUnsafeBytes(body)
-    }
-  }
-
-  public static func == (lhs: EncodedString, rhs: EncodedString) -> Bool {
-    lhs.withUnsafeBytes { a in rhs.withUnsafeBytes { b in a.elementsEqual(b) } }
+    bytes = string.withUTF8 { Self.encode(UnsafeRawBufferPointer($0), foldingLineEnds: false)! }
   }
 
   /// The text the literal stands for (for comparisons and tests; the wire
@@ -74,9 +33,7 @@ public struct EncodedString: Sendable, Equatable {
     return text
   }
 
-  private static func encode(
-    _ input: UnsafeRawBufferPointer, foldingLineEnds: Bool, lender: (any ReplyBufferLender)?
-  ) -> Storage? {
+  static func encode(_ input: UnsafeRawBufferPointer, foldingLineEnds: Bool) -> [UInt8]? {
     // Room for text with an escape in every fourth byte; text that needs
     // more (control bytes everywhere) is encoded again with room for the
     // worst case, six bytes out per byte in. The first size keeps a large
@@ -85,27 +42,12 @@ public struct EncodedString: Sendable, Equatable {
     let first = input.count + input.count / 4 + stretchRoom + 2
     for capacity in [first, input.count * 6 + stretchRoom + 2] {
       var outcome = Outcome.full
-      func fill(_ buffer: UnsafeMutableRawBufferPointer) -> Int? {
-        let out = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        outcome = escape(input, into: out, capacity: capacity, foldingLineEnds: foldingLineEnds)
-        if case .done(let written) = outcome { return written }
-        return nil
-      }
-      let storage: Storage
-      if let lender {
-        guard let lent = lender.lend(capacity: capacity, fill: fill) else {
-          if case .invalid = outcome { return nil }
-          continue
-        }
-        storage = .lent(lent)
-      } else {
-        storage = .array(
-          [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            count = fill(UnsafeMutableRawBufferPointer(buffer)) ?? 0
-          })
+      let literal = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+        outcome = escape(input, into: buffer.baseAddress!, capacity: capacity, foldingLineEnds: foldingLineEnds)
+        if case .done(let written) = outcome { count = written } else { count = 0 }
       }
       switch outcome {
-      case .done: return storage
+      case .done: return literal
       case .invalid: return nil
       case .full: continue
       }

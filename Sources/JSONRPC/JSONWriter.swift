@@ -3,11 +3,6 @@
 /// for newline-delimited framing.
 public struct JSONWriter {
   public private(set) var bytes: [UInt8] = []
-  /// When set, literals in lent memory (`EncodedString.lent`) are left out
-  /// of `bytes` and listed in `setAside` with the offset in `bytes` where
-  /// each belongs, for a transport that sends them from that memory.
-  public var setsAsideLent = false
-  public private(set) var setAside: [(offset: Int, bytes: any LentBytes)] = []
 
   public init(reservingCapacity capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
@@ -28,12 +23,7 @@ public struct JSONWriter {
     case .int(let i): append(String(i))
     case .double(let d): writeDouble(d)
     case .string(let s): writeString(s)
-    case .encodedString(let e):
-      if setsAsideLent, let lent = e.lent {
-        setAside.append((bytes.count, lent))
-      } else {
-        e.withUnsafeBytes { bytes.append(contentsOf: $0) }
-      }
+    case .encodedString(let e): bytes.append(contentsOf: e.bytes)
     case .array(let elements):
       bytes.append(UInt8(ascii: "["))
       for (offset, element) in elements.enumerated() {

@@ -13,21 +13,16 @@ public struct RequestContext: Sendable {
   /// Runs after the reply is queued; nil where the door has no such moment
   /// (HTTP, `call`: they carry no notifications either).
   public var afterReply: AfterReply?
-  /// Set by transports that send large reply parts from memory of their
-  /// own (HTTP): such parts are written there. Nil over stdio.
-  public var replyBuffers: (any ReplyBufferLender)?
 
   public init(
     request: IncomingRequest, notifications: any NotificationSink = DiscardingNotificationSink(),
-    output: (any ByteStreamOutput)? = nil, replyShare: ReplyShare? = nil, afterReply: AfterReply? = nil,
-    replyBuffers: (any ReplyBufferLender)? = nil
+    output: (any ByteStreamOutput)? = nil, replyShare: ReplyShare? = nil, afterReply: AfterReply? = nil
   ) {
     self.request = request
     self.notifications = notifications
     self.output = output
     self.replyShare = replyShare
     self.afterReply = afterReply
-    self.replyBuffers = replyBuffers
   }
 
   public var id: RequestID { request.id }

@@ -74,10 +74,7 @@ import Testing
         let actual = EncodedString(validating: bytes, foldingLineEnds: fold)?.bytes
         if expected == nil { invalid += 1 }
         #expect(actual == expected, "\(bytes) fold \(fold)")
-        let lent = EncodedString(validating: bytes, foldingLineEnds: fold, lender: ArrayLender())
-        #expect(lent?.bytes == expected, "lent: \(bytes) fold \(fold)")
-        #expect((lent?.lent == nil) == (expected == nil))
-        if actual != expected || lent?.bytes != expected { return }
+        if actual != expected { return }
       }
     }
     // Both sides of the check were exercised.
@@ -107,12 +104,9 @@ import Testing
         var bytes: [UInt8] = []
         while bytes.count < length { bytes += filler }
         for fold in [true, false] {
-          let expected = Self.reference(bytes, fold: fold)
-          #expect(EncodedString(validating: bytes, foldingLineEnds: fold)?.bytes == expected, "\(length) of \(filler)")
-          let lender = ArrayLender()
-          let lent = EncodedString(validating: bytes, foldingLineEnds: fold, lender: lender)
-          #expect(lent?.lent?.count == expected?.count, "lent: \(length) of \(filler)")
-          #expect(lent?.bytes == expected, "lent: \(length) of \(filler)")
+          #expect(
+            EncodedString(validating: bytes, foldingLineEnds: fold)?.bytes == Self.reference(bytes, fold: fold),
+            "\(length) of \(filler)")
         }
       }
     }
@@ -128,46 +122,6 @@ import Testing
     #expect(JSONValue.encodedString(encoded) != .string(text + "x"))
     #expect(JSONValue.encodedString(encoded).stringValue == text)
     #expect(encoded.string == text)
-  }
-
-  /// A lent literal is left out of a writer that sets lent ones aside,
-  /// at the offset where it belongs, and copied by one that does not.
-  @Test func aWriterSetsLentLiteralsAside() throws {
-    let text = "a\tb \"c\" d\\e\u{1}\r\n"
-    let lent = try #require(EncodedString(validating: Array(text.utf8), foldingLineEnds: false, lender: ArrayLender()))
-    let value: JSONValue = ["x": 1, "code": .encodedString(lent), "y": [.encodedString(lent)]]
-    var writer = JSONWriter()
-    writer.setsAsideLent = true
-    writer.write(value)
-    #expect(String(decoding: writer.bytes, as: UTF8.self) == #"{"x":1,"code":,"y":[]}"#)
-    #expect(writer.setAside.map(\.offset) == [14, 20])
-    var whole = writer.bytes
-    for (offset, bytes) in writer.setAside.reversed() {
-      whole.insert(contentsOf: bytes.withUnsafeBytes { Array($0) }, at: offset)
-    }
-    let expected = JSONWriter.encode(["x": 1, "code": .string(text), "y": [.string(text)]])
-    #expect(whole == expected)
-    #expect(JSONWriter.encode(value) == expected)
-  }
-}
-
-/// Lends arrays: the lent path without a transport.
-struct ArrayLender: ReplyBufferLender {
-  struct Lent: LentBytes {
-    let bytes: [UInt8]
-    var count: Int { bytes.count }
-    func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-      try bytes.withUnsafeBytes(body)
-    }
-  }
-
-  func lend(capacity: Int, fill: (UnsafeMutableRawBufferPointer) -> Int?) -> (any LentBytes)? {
-    var written: Int?
-    let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-      written = fill(UnsafeMutableRawBufferPointer(buffer))
-      count = written ?? 0
-    }
-    return written == nil ? nil : Lent(bytes: bytes)
   }
 }
 

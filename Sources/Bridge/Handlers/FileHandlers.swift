@@ -31,11 +31,8 @@ enum FileHandlers {
       case .success(.text(let bytes)):
         // Validated, line ends folded and escaped in one pass, as the
         // contract's text: the same bytes as `FileReading.text(from:)`
-        // written by JSONWriter; in the transport's own memory when it
-        // lends some (HTTP), so that the text is not copied again.
-        guard
-          let code = EncodedString(validating: bytes, foldingLineEnds: true, lender: scope.context.replyBuffers)
-        else {
+        // written by JSONWriter.
+        guard let code = EncodedString(validating: bytes, foldingLineEnds: true) else {
           throw responseError(.notUTF8, path: params.file)
         }
         return ["code": .encodedString(code)]
