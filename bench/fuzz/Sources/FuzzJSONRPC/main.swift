@@ -185,15 +185,15 @@ enum Harness {
     case .request(let id, let method, let params):
       return [
         Reply.result(params ?? .null, id: id),
-        Reply.error(.methodNotFound(method), id: id),
-        Reply.error(.invalidRequest("Invalid request: id \(id) is already in flight"), id: id),
+        Reply.error(ProtocolErrors.plain.methodNotFound(method), id: id),
+        Reply.error(ProtocolErrors.plain.invalidRequest("Invalid request: id \(id) is already in flight"), id: id),
       ]
     case .notification(let method, let params):
       return [Reply.notification(method, params: params ?? .null)]
     case .response(let id):
       return [Reply.error(.cancelled, id: id)]
     case .invalid(let id, let reason):
-      return [Reply.error(.invalidRequest("Invalid request: \(reason)"), id: id)]
+      return [Reply.error(ProtocolErrors.plain.invalidRequest("Invalid request: \(reason)"), id: id)]
     }
   }
 
