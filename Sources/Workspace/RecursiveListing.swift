@@ -277,17 +277,7 @@ struct RecursiveListing {
       guard let handle = directory.open(), let listing = DirectoryReader.sortedNames(of: handle) else { return ([], []) }
       // `.git` is never listed nor entered; it marks a nested repository.
       let isDotGit = { (entry: DirectoryReader.SortedNames.Entry) in listing.name(entry).elementsEqual(Self.dotGit) }
-      if !directory.listed.isEmpty && listing.entries.contains(where: isDotGit) {
-        // A nested repository: its own rules from here down. (A `.git`
-        // that cannot be opened, or one reaching outside the workspace,
-        // leaves the enclosing repository's rules.)
-        if let nested = IgnoreRules(nestedAt: directory.absolute, in: self.listing.git, handles: self.listing.threads),
-          nested.workdir == directory.absolute
-        {
-          directory.rules = nested
-          directory.repositoryPath = []
-        }
-      }
+      if !directory.listed.isEmpty && listing.entries.contains(where: isDotGit) { adoptNestedRules(directory) }
       let names = listing.names
       let atWorkspaceRoot = directory.relative.isEmpty
       var items: [Directory.Item] = []
@@ -304,31 +294,15 @@ struct RecursiveListing {
         switch entry.kind {
         case .directory:
           // `name` ends in `/` here.
-          let bare = name.dropLast()
-          var waits = false
-          if let rules = directory.rules {
-            switch verdict(name, in: directory, rules: rules) {
-            case .walked: break
-            case .leftOut: continue
-            case .undecided: waits = true
-            }
-          }
-          let text = String(decoding: bare, as: UTF8.self)
-          let node = Directory(
-            listed: directory.listed + name, relative: FileListing.join(directory.relative, text),
-            absolute: FileListing.join(directory.absolute, text), parent: handle, name: Array(bare),
-            rules: directory.rules)
-          node.repositoryPath = directory.repositoryPath + name
+          guard let found = subdirectory(name, of: directory, handle: handle) else { continue }
           items.append(Directory.Item(start: entry.start, count: entry.count - 1, child: Int32(children.count)))
-          children.append(node)
-          if waits { undecided.append(node) } else { walk.append(node) }
+          children.append(found.child)
+          if found.waits { undecided.append(found.child) } else { walk.append(found.child) }
         case .file:
           items.append(Directory.Item(start: entry.start, count: entry.count, child: -1))
           files += 1
         case .symlink:
-          // Listed only when it leads to a file inside the workspace.
-          let path = FileListing.join(directory.relative, String(decoding: name, as: UTF8.self))
-          guard self.listing.root.linkTarget(path)?.kind == .regular else { continue }
+          guard leadsToFile(name, in: directory) else { continue }
           items.append(Directory.Item(start: entry.start, count: entry.count, child: -1))
           files += 1
         case .other:
@@ -340,6 +314,46 @@ struct RecursiveListing {
       directory.children = children
       shared.found.add(files, ordering: .relaxed)
       return (walk, undecided)
+    }
+
+    /// A directory holding `.git`: a nested repository's rules apply from
+    /// here down. A `.git` that cannot be opened, or one reaching outside
+    /// the workspace, leaves the enclosing repository's rules.
+    private func adoptNestedRules(_ directory: Directory) {
+      guard let nested = IgnoreRules(nestedAt: directory.absolute, in: listing.git, handles: listing.threads),
+        nested.workdir == directory.absolute
+      else { return }
+      directory.rules = nested
+      directory.repositoryPath = []
+    }
+
+    /// The child to read for the subdirectory `name` (ending in `/`), and
+    /// whether its verdict waits for the index; nil when git leaves it out.
+    private mutating func subdirectory(
+      _ name: ArraySlice<UInt8>, of directory: Directory, handle: FileDescriptor
+    ) -> (child: Directory, waits: Bool)? {
+      var waits = false
+      if let rules = directory.rules {
+        switch verdict(name, in: directory, rules: rules) {
+        case .walked: break
+        case .leftOut: return nil
+        case .undecided: waits = true
+        }
+      }
+      let bare = name.dropLast()
+      let text = String(decoding: bare, as: UTF8.self)
+      let child = Directory(
+        listed: directory.listed + name, relative: FileListing.join(directory.relative, text),
+        absolute: FileListing.join(directory.absolute, text), parent: handle, name: Array(bare),
+        rules: directory.rules)
+      child.repositoryPath = directory.repositoryPath + name
+      return (child, waits)
+    }
+
+    /// A symlink is listed only when it leads to a file inside the workspace.
+    private func leadsToFile(_ name: ArraySlice<UInt8>, in directory: Directory) -> Bool {
+      let path = FileListing.join(directory.relative, String(decoding: name, as: UTF8.self))
+      return listing.root.linkTarget(path)?.kind == .regular
     }
 
     enum Verdict {
