@@ -18,7 +18,9 @@ import Synchronization
 ///
 /// Where the events cannot be trusted to name every change, it compares
 /// everything: on a network or FUSE file system (`RemoteFileSystem`), for a
-/// name that is not UTF-8 (it has no exact pathspec), and, whatever the
+/// name that is not UTF-8 (it has no exact pathspec), from the moment a
+/// `.gitignore` or `.gitattributes` is a symlink or has other hard links
+/// (its rules change through the other name), and, whatever the
 /// events said, once the last full comparison is `fullEvery` old, so that a
 /// write no event reports (through an `mmap`, say) is not missed for long.
 public final class GitChangeTracker: Sendable {
@@ -33,7 +35,7 @@ public final class GitChangeTracker: Sendable {
   private let fullEvery: Duration
   /// When the last full comparison was asked for; nil: none yet.
   private let lastFull = Mutex<ContinuousClock.Instant?>(nil)
-  /// A `.gitignore` or `.gitattributes` told was a symlink: from then on
+  /// A `.gitignore` or `.gitattributes` was told linked: from then on
   /// every answer is a full one.
   private let linkedRules = Mutex(false)
   /// Paths told since the last answer; nil: everything.
@@ -57,14 +59,6 @@ public final class GitChangeTracker: Sendable {
   /// files, or directories ending in `/` (everything below them); "" is
   /// the whole workspace.
   public func invalidate(_ paths: some Sequence<String>) {
-    let paths = Array(paths)
-    // A symlinked rule file's target changes with no event for the link.
-    let linked = paths.contains { path in
-      ScanMemory.isRuleFile(path) && FileSystem.kind(workspace.path + "/" + path) == .symlink
-    }
-    if linked {
-      linkedRules.withLock { $0 = true }
-    }
     pending.withLock { pending in
       for path in paths {
         guard pending != nil else { return }
@@ -77,6 +71,12 @@ public final class GitChangeTracker: Sendable {
       }
     }
   }
+
+  /// A `.gitignore` or `.gitattributes` is a symlink or has other hard
+  /// links (the watcher's record says): its rules change through the other
+  /// name with no event for this one, so every answer from now on is a
+  /// full one.
+  public func noteLinkedRules() { linkedRules.withLock { $0 = true } }
 
   /// The next answer compares everything again.
   public func invalidateAll() { pending.withLock { $0 = nil } }

@@ -140,6 +140,68 @@ import Workspace
     #expect(tracked == fresh)
   }
 
+  /// Rewrites a file in place, so that every hard link to it sees the change.
+  static func rewrite(_ path: String, _ content: String) throws {
+    let handle = try #require(FileHandle(forWritingAtPath: path))
+    try handle.truncate(atOffset: 0)
+    try handle.write(contentsOf: Data(content.utf8))
+    try handle.close()
+  }
+
+  static func links(_ path: String) -> Int {
+    var info = stat()
+    return stat(path, &info) == 0 ? Int(info.st_nlink) : 0
+  }
+
+  /// A hard-linked `.gitignore` changes through its other name (here
+  /// outside the workspace) with no event for it; made before the watcher
+  /// started, no event ever names it either.
+  @Test func aHardLinkedGitignoreMadeBeforeWatchingIsFollowed() throws {
+    let fixture = try Self.committed()
+    let rules = fixture.root + "-rules"
+    try "\n".write(toFile: rules, atomically: false, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: rules) }
+    try fixture.write("sub/new.log", "x\n")
+    try FileManager.default.linkItem(atPath: rules, toPath: fixture.path("sub/.gitignore"))
+    let watched = try Watched(fixture)
+    #expect(try watched.answers().tracked == [GitChange(.added, "sub/.gitignore"), GitChange(.added, "sub/new.log")])
+    try Self.rewrite(rules, "*.log\n")
+    #expect(Self.links(fixture.path("sub/.gitignore")) == 2)
+    let (tracked, fresh) = try watched.answers()
+    #expect(fresh == [GitChange(.added, "sub/.gitignore")])
+    #expect(tracked == fresh)
+    try Self.rewrite(rules, "\n")
+    let (again, freshAgain) = try watched.answers()
+    #expect(freshAgain == [GitChange(.added, "sub/.gitignore"), GitChange(.added, "sub/new.log")])
+    #expect(again == freshAgain)
+  }
+
+  /// Committed, then linked while watched: the link's creation is an event,
+  /// the writes through the other name are not.
+  @Test func aHardLinkedGitignoreMadeWhileWatchedIsFollowed() throws {
+    let fixture = try GitFixture()
+    try fixture.initRepository()
+    try fixture.write("sub/a.txt", "a\n")
+    try fixture.write("sub/.gitignore", "\n")
+    try fixture.commitAll()
+    let rules = fixture.root + "-rules"
+    defer { try? FileManager.default.removeItem(atPath: rules) }
+    let watched = try Watched(fixture)
+    try fixture.write("sub/new.log", "x\n")
+    try fixture.remove("sub/.gitignore")
+    try "\n".write(toFile: rules, atomically: false, encoding: .utf8)
+    try FileManager.default.linkItem(atPath: rules, toPath: fixture.path("sub/.gitignore"))
+    #expect(try watched.answers().tracked == [GitChange(.added, "sub/new.log")])
+    try Self.rewrite(rules, "*.log\n")
+    let (tracked, fresh) = try watched.answers()
+    #expect(fresh == [GitChange(.modified, "sub/.gitignore")])
+    #expect(tracked == fresh)
+    try Self.rewrite(rules, "\n")
+    let (again, freshAgain) = try watched.answers()
+    #expect(freshAgain == [GitChange(.added, "sub/new.log")])
+    #expect(again == freshAgain)
+  }
+
   /// A write no event told (through an `mmap`, or a watch that missed it)
   /// is in the answer once the last full comparison is old enough.
   @Test func anUntoldWriteIsFoundOnceTheFullScanIsOld() throws {

@@ -7,14 +7,19 @@ struct ChangeSet {
 
   /// A `.gitignore` came, went or changed: what git ignores may differ.
   private(set) var touchesIgnoreRules = false
+  /// The `.gitignore`s and `.gitattributes` among the paths.
+  private(set) var ruleFiles: Set<String> = []
 
   var isEmpty: Bool { kinds.isEmpty && repositories.isEmpty }
 
   mutating func addRepository(_ directory: String) { repositories.insert(directory) }
 
   mutating func add(_ path: String, _ kind: WatchChange.Kind) {
-    if !touchesIgnoreRules, path == ".gitignore" || path.hasSuffix("/.gitignore") {
+    if path == ".gitignore" || path.hasSuffix("/.gitignore") {
       touchesIgnoreRules = true
+      ruleFiles.insert(path)
+    } else if path == ".gitattributes" || path.hasSuffix("/.gitattributes") {
+      ruleFiles.insert(path)
     }
     guard let earlier = kinds[path] else {
       kinds[path] = kind

@@ -14,6 +14,7 @@ extension GitChangeTracker {
   /// for the tree but say nothing of what happened between two rescans
   /// with no watch, so they are not taken as the only paths to compare.
   public func note(_ batch: WatchBatch) {
+    if batch.linkedRuleFiles { noteLinkedRules() }
     if batch.rescanned || batch.workspaceDeleted || batch.repositories.contains("") {
       invalidateAll()
       return

@@ -18,11 +18,18 @@ public struct WatchBatch: Sendable, Equatable {
   /// The watcher's `state` moved (its mode, or one more overflow) since
   /// the last batch.
   public var stateChanged: Bool
+  /// A `.gitignore` or `.gitattributes` among the changes (in a batch
+  /// alone before any other: one the first read found) is a symlink or has
+  /// other hard links: its rules then change through another name, with no
+  /// event here.
+  public var linkedRuleFiles: Bool
 
   public init(
     changes: [WatchChange] = [], gitMetadataChanged: Bool = false, rescanned: Bool = false,
-    workspaceDeleted: Bool = false, repositories: [String] = [], stateChanged: Bool = false
+    workspaceDeleted: Bool = false, repositories: [String] = [], stateChanged: Bool = false,
+    linkedRuleFiles: Bool = false
   ) {
+    self.linkedRuleFiles = linkedRuleFiles
     self.changes = changes
     self.repositories = repositories
     self.stateChanged = stateChanged
@@ -31,5 +38,8 @@ public struct WatchBatch: Sendable, Equatable {
     self.workspaceDeleted = workspaceDeleted
   }
 
-  public var isEmpty: Bool { changes.isEmpty && !gitMetadataChanged && !workspaceDeleted && repositories.isEmpty && !stateChanged }
+  public var isEmpty: Bool {
+    changes.isEmpty && !gitMetadataChanged && !workspaceDeleted && repositories.isEmpty && !stateChanged
+      && !linkedRuleFiles
+  }
 }

@@ -18,6 +18,9 @@ final class WatchLoop {
   /// Whose ignore rules leave directories unwatched; nil: none are.
   private let git: GitWorkspace?
   private var rulesStamp: IgnoreRulesStamp?
+  /// The first read found a linked rule file: told in a batch of its own
+  /// before any other, since no event may ever name it.
+  private var linkedAtStart = false
 
   init(
     root: WorkspaceRoot, git: GitWorkspace?, options: WatcherOptions, shared: WatcherShared,
@@ -52,6 +55,7 @@ final class WatchLoop {
     #endif
     _ = rulesMoved()
     guard tree.scanAll() else { return false }
+    linkedAtStart = tree.holdsLinkedRuleFile
     checkWatchLimit()
     _ = publish()
     return true
@@ -62,6 +66,7 @@ final class WatchLoop {
     var firstHint: ContinuousClock.Instant?
     var lastHint: ContinuousClock.Instant?
     var nextRescan: ContinuousClock.Instant? = mode == .events ? nil : clock.now + options.rescanInterval
+    if linkedAtStart && !shared.isStopped { deliver(WatchBatch(linkedRuleFiles: true)) }
     while !shared.isStopped {
       var deadline: ContinuousClock.Instant?
       if let firstHint, let lastHint {
@@ -205,7 +210,7 @@ final class WatchLoop {
     let batch = WatchBatch(
       changes: changes.sorted(), gitMetadataChanged: git, rescanned: rescanned,
       repositories: changes.repositories.sorted { [UInt8].bytewiseLess(Array($0.utf8), Array($1.utf8)) },
-      stateChanged: stateChanged)
+      stateChanged: stateChanged, linkedRuleFiles: changes.ruleFiles.contains(where: tree.isLinked))
     if !batch.isEmpty && !shared.isStopped { deliver(batch) }
   }
 
@@ -221,7 +226,7 @@ final class WatchLoop {
     let batch = WatchBatch(
       changes: changes.sorted(), gitMetadataChanged: git, rescanned: true,
       repositories: changes.repositories.sorted { [UInt8].bytewiseLess(Array($0.utf8), Array($1.utf8)) },
-      stateChanged: stateChanged)
+      stateChanged: stateChanged, linkedRuleFiles: changes.ruleFiles.contains(where: tree.isLinked))
     if !batch.isEmpty && !shared.isStopped { deliver(batch) }
   }
 

@@ -241,8 +241,7 @@ final class WorkspaceTree {
   /// other hard links: its rules may then change with no event here.
   private func hasLinkedGitignore(above path: String) -> Bool {
     func linked(_ directory: String) -> Bool {
-      guard let entry = directories[directory]?.entries[Self.gitignoreName] else { return false }
-      return entry.kind == .symlink || entry.links > 1
+      directories[directory]?.entries[Self.gitignoreName].map(Self.isLinked) ?? false
     }
     if linked("") { return true }
     let bytes = Array(path.utf8)
@@ -251,6 +250,28 @@ final class WorkspaceTree {
     }
     return false
   }
+
+  /// Whether the file at `path` (relative, no trailing `/`) is, as last
+  /// read, a symlink or a file with other hard links.
+  func isLinked(_ path: String) -> Bool {
+    let bytes = Array(path.utf8)
+    let slash = bytes.lastIndex(of: UInt8(ascii: "/"))
+    let parent = slash.map { String(decoding: bytes[..<$0], as: UTF8.self) } ?? ""
+    let name = slash.map { Array(bytes[($0 + 1)...]) } ?? bytes
+    return directories[parent]?.entries[name].map(Self.isLinked) ?? false
+  }
+
+  /// Whether any `.gitignore` or `.gitattributes` read is linked (one look
+  /// per directory).
+  var holdsLinkedRuleFile: Bool {
+    directories.values.contains { directory in
+      [Self.gitignoreName, Self.gitattributesName].contains { directory.entries[$0].map(Self.isLinked) ?? false }
+    }
+  }
+
+  /// A symlink's target, or a hard link's other names, can change with no
+  /// event for the name watched here.
+  private static func isLinked(_ entry: Entry) -> Bool { entry.kind == .symlink || entry.links > 1 }
 
   /// The inode its parent's entry records for a directory, if it is one.
   private func knownInode(of directory: String) -> UInt64? {
@@ -401,6 +422,7 @@ final class WorkspaceTree {
 
   static let gitName: [UInt8] = Array(".git".utf8)
   static let gitignoreName: [UInt8] = Array(".gitignore".utf8)
+  static let gitattributesName: [UInt8] = Array(".gitattributes".utf8)
 
   /// The names listing drops: `.git` everywhere, FileListing's top-level
   /// names at the root. `kind` nil: not known yet (the status decides).
