@@ -141,6 +141,40 @@ import Testing
     }
   }
 
+  /// `.git/info/exclude` is no working-tree file: a change to it alone is
+  /// pushed, with no other file touched.
+  @Test func anExcludeChangeAloneIsPushed() async throws {
+    let (root, bridge) = try Self.start()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let excludePath = root + "/.git/info/exclude"
+    try FileManager.default.createDirectory(atPath: root + "/.git/info", withIntermediateDirectories: true)
+    if !FileManager.default.fileExists(atPath: excludePath) {
+      _ = FileManager.default.createFile(atPath: excludePath, contents: nil)
+    }
+    try Data("new\n".utf8).write(to: URL(fileURLWithPath: root + "/u.txt"))
+    bridge.client.send(Self.request(1, "subscribe", #"{"events":["git"]}"#), framing: .ndjson)
+    _ = try await Self.read(bridge) { Self.isGit($0) && $0["params"]?["changes"] == [["status": "A", "path": "u.txt"]] }
+    let exclude = try #require(FileHandle(forUpdatingAtPath: excludePath))
+    try exclude.seekToEnd()
+    try exclude.write(contentsOf: Data("\nu.txt\n".utf8))
+    try exclude.close()
+    _ = try await Self.read(bridge, timeout: .seconds(3)) { Self.isGit($0) && $0["params"]?["changes"] == [] }
+  }
+
+  /// `git config core.excludesFile` writes only `.git/config`: pushed too.
+  @Test func aConfigChangeAloneIsPushed() async throws {
+    let (root, bridge) = try Self.start()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let excludes = root + "-excludes"
+    try Data("u.txt\n".utf8).write(to: URL(fileURLWithPath: excludes))
+    defer { try? FileManager.default.removeItem(atPath: excludes) }
+    try Data("new\n".utf8).write(to: URL(fileURLWithPath: root + "/u.txt"))
+    bridge.client.send(Self.request(1, "subscribe", #"{"events":["git"]}"#), framing: .ndjson)
+    _ = try await Self.read(bridge) { Self.isGit($0) && $0["params"]?["changes"] == [["status": "A", "path": "u.txt"]] }
+    try Self.git(root, "config", "core.excludesFile", excludes)
+    _ = try await Self.read(bridge, timeout: .seconds(3)) { Self.isGit($0) && $0["params"]?["changes"] == [] }
+  }
+
   /// initialize moving the default conversation (same id) to another
   /// workspace: gitChanges answers the new one, not what the old one's
   /// watcher saw.

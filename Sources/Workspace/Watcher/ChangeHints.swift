@@ -21,11 +21,15 @@ struct ChangeHints {
   /// What decides the ignore rules moved outside the watched tree (config,
   /// `info/exclude`, the user's excludes file).
   var rules = false
+  /// A repository's config, `info/exclude` or `info/attributes` was
+  /// written: whether the rules moved is for `IgnoreRulesStamp` to say.
+  var settings = false
   /// Events since the last delivery, for the queue-size test hook.
   private(set) var events = 0
 
   var isEmpty: Bool {
     directories.isEmpty && replaced.isEmpty && !git && gitRewatch.isEmpty && !overflow && !workspaceDeleted && !rules
+      && !settings
   }
 
   mutating func count() { events += 1 }

@@ -60,7 +60,7 @@ final class Inotify: WatchRegistrar {
     let mask: UInt32
     switch target {
     case .directory: mask = Self.directoryMask
-    case .gitDirectory, .gitRefs: mask = Self.gitMask
+    case .gitDirectory, .gitRefs, .gitInfo: mask = Self.gitMask
     }
     let watch = "/proc/self/fd/\(directory.raw)".withCString { inotify_add_watch(descriptor.raw, $0, mask) }
     guard watch >= 0 else {

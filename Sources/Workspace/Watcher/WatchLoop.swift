@@ -167,6 +167,15 @@ final class WatchLoop {
         case "refs":
           hints.git = true
           hints.gitRewatch.insert(repository)
+        case "config", "config.worktree": hints.settings = true
+        case "info":
+          hints.settings = true
+          hints.gitRewatch.insert(repository)
+        default: break
+        }
+      case .gitInfo:
+        switch String(decoding: event.name, as: UTF8.self) {
+        case "exclude", "attributes": hints.settings = true
         default: break
         }
       case .gitRefs(let repository):
@@ -204,7 +213,11 @@ final class WatchLoop {
       for repository in hints.gitRewatch { tree.rewatchGit(repository) }
     }
     guard present else { return workspaceDeleted() }
-    settleIgnored(&changes, &git, forced: hints.rules)
+    let moved = settleIgnored(&changes, &git, forced: hints.rules, settings: hints.settings)
+    // What the stamp follows moved (config, `info/exclude`, the excludes
+    // file): status may differ with no working-tree file changed. With no
+    // stamp to ask, a write there is taken as a move.
+    if moved || hints.rules || (hints.settings && self.git == nil) { git = true }
     checkWatchLimit()
     let stateChanged = publish()
     let batch = WatchBatch(
@@ -220,7 +233,7 @@ final class WatchLoop {
     var git = false
     tree.refreshIgnoreRules()
     guard tree.rescanAll(&changes, &git) else { return workspaceDeleted() }
-    settleIgnored(&changes, &git, forced: false)
+    if settleIgnored(&changes, &git, forced: false) { git = true }
     checkWatchLimit()
     let stateChanged = publish()
     let batch = WatchBatch(
@@ -235,14 +248,20 @@ final class WatchLoop {
   /// `IgnoreRulesStamp` follows; or, for tracked files, the index.
   ///
   /// The stamp (which opens every depth-1 repository) is only taken when
-  /// something is left out or the rules moved anyway: with nothing left
-  /// out, rules that moved unseen can only leave out less than they might.
-  private func settleIgnored(_ changes: inout ChangeSet, _ git: inout Bool, forced: Bool) {
-    guard tree.followsIgnoreRules else { return }
+  /// something is left out, the rules moved anyway, or `settings` (a file
+  /// it follows was written): with nothing left out, rules that moved
+  /// unseen can only leave out less than they might. Returns whether the
+  /// stamp moved.
+  @discardableResult
+  private func settleIgnored(_ changes: inout ChangeSet, _ git: inout Bool, forced: Bool, settings: Bool = false)
+    -> Bool
+  {
+    guard tree.followsIgnoreRules else { return false }
     let touched = forced || changes.touchesIgnoreRules || changes.repositories.contains { !$0.utf8.contains(0x2F) }
-    let moved = (touched || !tree.skipped.isEmpty) && rulesMoved()
+    let moved = (touched || settings || !tree.skipped.isEmpty) && rulesMoved()
     let rules = touched || moved
     if rules || git { tree.reconsiderIgnored(rules: rules, &changes, &git) }
+    return moved
   }
 
   /// Whether the rules' stamp moved since the last look. One that cannot

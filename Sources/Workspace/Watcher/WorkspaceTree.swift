@@ -389,6 +389,7 @@ final class WorkspaceTree {
       for watch in directory.gitWatches {
         registrar?.unwatch(watch, for: .gitDirectory(repository: path))
         registrar?.unwatch(watch, for: .gitRefs(repository: path))
+        registrar?.unwatch(watch, for: .gitInfo(repository: path))
       }
       for (name, entry) in directory.entries {
         changes.add(Self.path(path, name, isDirectory: entry.kind == .directory), .deleted)
@@ -397,9 +398,10 @@ final class WorkspaceTree {
     }
   }
 
-  /// Watches `.git` itself (for HEAD, index, packed-refs) and every
-  /// directory under `.git/refs`. A `.git` file (a worktree's or a
-  /// submodule's `gitdir:`) is not followed: it may point anywhere.
+  /// Watches `.git` itself (for HEAD, index, packed-refs, config), every
+  /// directory under `.git/refs`, and `.git/info` (for exclude and
+  /// attributes). A `.git` file (a worktree's or a submodule's `gitdir:`)
+  /// is not followed: it may point anywhere; nor is a symlink in `.git`.
   private func watchGit(_ repository: String, in handle: FileDescriptor) {
     directories[repository]?.watchesGitDirectory = false
     guard let registrar, let gitDirectory = DirectoryReader.openChild(of: handle, Self.gitName) else { return }
@@ -413,6 +415,11 @@ final class WorkspaceTree {
       for item in DirectoryReader.entries(of: next) ?? [] where item.kind == .directory {
         if let child = DirectoryReader.openChild(of: next, item.name) { pending.append(child) }
       }
+    }
+    if let info = DirectoryReader.openChild(of: gitDirectory, Array("info".utf8)),
+      let watch = registrar.watch(info, as: .gitInfo(repository: repository))
+    {
+      watches.insert(watch)
     }
     directories[repository]?.gitWatches = watches
     directories[repository]?.watchesGitDirectory = gitWatch != nil
