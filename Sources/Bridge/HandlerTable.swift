@@ -22,6 +22,22 @@ struct HandlerTable {
     }
   }
 
+  /// A handler that needs nothing but its params (health): no scope is
+  /// made, so answering it looks up no conversation. Only for methods that
+  /// take none, where the scope could not have failed either.
+  mutating func constant<R: BridgeRequest>(
+    _ type: R.Type, _ body: @escaping @Sendable (R.Params) throws(ResponseError) -> R.Result
+  ) {
+    precondition(!R.takesConversation, "\(R.method) takes a conversation: register it inline")
+    entries[R.method] = Handler { params, _, _ in
+      do throws(ResponseError) {
+        return .answer(.success(try body(try R.decode(params)).json))
+      } catch {
+        return .answer(.failure(error))
+      }
+    }
+  }
+
   /// A handler that does real work: it runs concurrently in its own task,
   /// where cancellation reaches it.
   mutating func work<R: BridgeRequest>(
@@ -58,7 +74,6 @@ struct HandlerTable {
       id = string
     }
     return HandlerScope(
-      conversation: try dispatcher.conversations.conversation(id), context: context, options: dispatcher.options,
-      dispatcher: dispatcher)
+      conversation: try dispatcher.conversations.conversation(id), context: context, dispatcher: dispatcher)
   }
 }

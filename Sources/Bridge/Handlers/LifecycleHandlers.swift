@@ -9,7 +9,7 @@ enum LifecycleHandlers {
       scope.dispatcher.markShutdown()
       return NullResult()
     }
-    table.inline(HealthRequest.self) { _, _ in HealthRequest.Result() }
+    table.constant(HealthRequest.self) { _ in HealthRequest.Result() }
   }
 
   static func initialize(
