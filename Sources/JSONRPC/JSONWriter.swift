@@ -20,7 +20,7 @@ public struct JSONWriter {
     switch value {
     case .null: append("null")
     case .bool(let b): append(b ? "true" : "false")
-    case .int(let i): append(String(i))
+    case .int(let i): writeInt(i)
     case .double(let d): writeDouble(d)
     case .string(let s): writeString(s)
     case .encodedString(let e): bytes.append(contentsOf: e.bytes)
@@ -45,10 +45,17 @@ public struct JSONWriter {
 
   public mutating func append(_ ascii: String) { bytes.append(contentsOf: ascii.utf8) }
 
+  /// Written digit by digit: every reply carries its id, and `String(i)`
+  /// allocated a string for each.
+  public mutating func writeInt(_ value: Int64) {
+    if value < 0 { bytes.append(UInt8(ascii: "-")) }
+    bytes.appendDecimal(value.magnitude)
+  }
+
   private mutating func writeDouble(_ d: Double) {
     guard d.isFinite else { return append("null") }  // JSON has no NaN or infinity.
     if d.rounded() == d, abs(d) < 1e15 {
-      append(String(Int64(d)))
+      writeInt(Int64(d))
     } else {
       append(d.description)
     }
@@ -93,6 +100,21 @@ public struct JSONWriter {
       if runStart < count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<count])) }
     }
     bytes.append(UInt8(ascii: "\""))
+  }
+}
+
+extension [UInt8] {
+  /// `value` in decimal ASCII, most significant digit first, without
+  /// making a String.
+  mutating func appendDecimal(_ value: UInt64) {
+    var divisor: UInt64 = 1
+    while divisor <= value / 10 { divisor &*= 10 }
+    var rest = value
+    repeat {
+      append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest / divisor))
+      rest %= divisor
+      divisor /= 10
+    } while divisor > 0
   }
 }
 

@@ -129,7 +129,7 @@ public enum Reply {
     var writer = JSONWriter(reservingCapacity: 128)
     writer.append(#"{"jsonrpc":"2.0","id":"#)
     switch id {
-    case .number(let number): writer.write(.int(number))
+    case .number(let number): writer.writeInt(number)
     case .string(let string): writer.writeString(string)
     }
     switch outcome {

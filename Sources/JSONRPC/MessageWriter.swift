@@ -257,14 +257,7 @@ extension [UInt8] {
   /// the rest of a small reply's framing.
   mutating func appendLSPHeader(length: Int) {
     append(contentsOf: Self.contentLengthPrefix)
-    var divisor = 1
-    while divisor <= length / 10 { divisor *= 10 }
-    var rest = length
-    while divisor > 0 {
-      append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest / divisor))
-      rest %= divisor
-      divisor /= 10
-    }
+    appendDecimal(UInt64(length))
     append(contentsOf: Self.headerEnd)
   }
 

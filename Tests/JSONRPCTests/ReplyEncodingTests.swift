@@ -22,6 +22,27 @@ import Testing
     }
   }
 
+  /// Integers (ids above all) are written digit by digit; Swift's own
+  /// decimal text is the reference.
+  @Test func integersAreWrittenAsTheirDecimalText() {
+    var values: [Int64] = [0, 1, -1, Int64.max, Int64.min, Int64.max - 1, Int64.min + 1]
+    var power: Int64 = 1
+    for _ in 0..<18 {
+      power *= 10
+      values += [power - 1, power, power + 1, -(power - 1), -power, -(power + 1)]
+    }
+    var random = SystemRandomNumberGenerator()
+    values += (0..<1000).map { _ in Int64.random(in: .min ... .max, using: &random) }
+    for value in values {
+      #expect(JSONWriter.string(.int(value)) == String(value))
+      let expected = #"{"jsonrpc":"2.0","id":\#(value),"result":null}"#
+      #expect(Reply.encodedResponse(.success(.null), id: .number(value)) == Array(expected.utf8))
+    }
+    for whole in [0.0, -0.0, 100.0, -42.0, 999_999_999_999_999.0] {
+      #expect(JSONWriter.string(.double(whole)) == String(Int64(whole)))
+    }
+  }
+
   @Test func lspHeadersCarryEveryLengthExactly() {
     for length in [0, 1, 9, 10, 11, 99, 100, 101, 65_535, 1_000_000, 64 << 20, Int.max] {
       var bytes: [UInt8] = []
