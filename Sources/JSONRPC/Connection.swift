@@ -112,10 +112,10 @@ public final class Connection: NotificationSink, Sendable {
       if count == 0 { break reading }
       parser.append(UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
       writer.cork()
-      while let event = parser.next() { receive(event, handler: handler) }
+      while parser.withNext({ receive($0, handler: handler) }) != nil {}
       writer.uncork()
     }
-    if let event = parser.finish() { receive(event, handler: handler) }
+    if let event = parser.finish() { LentFrameEvent.lending(event) { receive($0, handler: handler) } }
     running.wait()
     writer.flush()
   }
@@ -135,7 +135,7 @@ public final class Connection: NotificationSink, Sendable {
 
   // MARK: Receiving
 
-  private func receive(_ event: FrameEvent, handler: any RequestHandler) {
+  private func receive(_ event: LentFrameEvent, handler: any RequestHandler) {
     switch event {
     case .malformed(let reason, let detected):
       let framing = options.forcedFraming ?? detected
@@ -152,7 +152,7 @@ public final class Connection: NotificationSink, Sendable {
     case .message(let body, let detected):
       let framing = options.forcedFraming ?? detected
       note(framing)
-      let parsed = body.withUnsafeBytes { rules.parse($0, maxBatchLength: options.maxBatchLength) }
+      let parsed = rules.parse(body, maxBatchLength: options.maxBatchLength)
       guard case .success(let json) = parsed else {
         if case .failure(let error) = parsed { writer.send(Reply.error(error, id: nil), framing: framing) }
         return

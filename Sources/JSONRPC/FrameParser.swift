@@ -19,6 +19,24 @@ public enum FrameEvent: Equatable, Sendable {
   case oversized(length: Int?, Framing)
 }
 
+/// A `FrameEvent` whose message body is lent out of the parser's buffer
+/// instead of copied: valid only inside the closure given to
+/// `FrameParser.withNext(_:)`.
+public enum LentFrameEvent {
+  case message(UnsafeRawBufferPointer, Framing)
+  case malformed(reason: String, Framing)
+  case oversized(length: Int?, Framing)
+
+  /// Hands `event` to `body` as a lent event.
+  static func lending<R>(_ event: FrameEvent, _ body: (LentFrameEvent) throws -> R) rethrows -> R {
+    switch event {
+    case .message(let bytes, let framing): try bytes.withUnsafeBytes { try body(.message($0, framing)) }
+    case .malformed(let reason, let framing): try body(.malformed(reason: reason, framing))
+    case .oversized(let length, let framing): try body(.oversized(length: length, framing))
+    }
+  }
+}
+
 /// Splits a byte stream into messages of either framing, detected per message
 /// from its first byte (`{` or `[` is a JSON line, anything else a header).
 ///
@@ -49,8 +67,18 @@ public struct FrameParser: Sendable {
   /// Bytes after `start` already searched for a newline without finding one.
   private var scanned = 0
   private var state = State.idle
-  private var pending: [FrameEvent] = []
+  private var pending: [Pending] = []
   private var pendingIndex = 0
+  /// Bodies in `pending` not yet handed out: while there are any, the
+  /// buffer is not compacted, since they are ranges of it.
+  private var pendingBodies = 0
+
+  /// An event found but not yet taken; a message is the range of `buffer`
+  /// that holds its body.
+  private enum Pending: Sendable {
+    case body(Range<Int>, Framing)
+    case event(FrameEvent)
+  }
 
   private enum State: Sendable, Equatable {
     case idle
@@ -92,6 +120,7 @@ public struct FrameParser: Sendable {
           chunk = chunk[chunk.endIndex...]
         }
       default:
+        compact()
         buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk))
         chunk = chunk[chunk.endIndex...]
         parse()
@@ -105,18 +134,49 @@ public struct FrameParser: Sendable {
 
   /// The next event, if a whole one is available.
   public mutating func next() -> FrameEvent? {
+    guard let entry = takePending() else { return nil }
+    switch entry {
+    case .body(let range, let framing): return .message(Array(buffer[range]), framing)
+    case .event(let event): return event
+    }
+  }
+
+  /// Hands the next event, if a whole one is available, to `body` and
+  /// returns what it returns. A message's body is lent straight out of the
+  /// parser's buffer, so the reader copies no message it parses.
+  public mutating func withNext<R>(_ body: (LentFrameEvent) throws -> R) rethrows -> R? {
+    guard let entry = takePending() else { return nil }
+    switch entry {
+    case .body(let range, let framing):
+      return try buffer.withUnsafeBytes { bytes in
+        try body(.message(UnsafeRawBufferPointer(rebasing: bytes[range]), framing))
+      }
+    case .event(let event):
+      return try LentFrameEvent.lending(event, body)
+    }
+  }
+
+  private mutating func takePending() -> Pending? {
     guard pendingIndex < pending.count else { return nil }
-    let event = pending[pendingIndex]
+    let entry = pending[pendingIndex]
     pendingIndex += 1
     if pendingIndex == pending.count {
       pending.removeAll(keepingCapacity: true)
       pendingIndex = 0
     }
-    return event
+    if case .body = entry { pendingBodies -= 1 }
+    return entry
   }
 
   /// Called at end of input: whatever is left is an incomplete message.
   public mutating func finish() -> FrameEvent? {
+    // Bodies not taken yet would outlive the buffer they are ranges of.
+    for index in pendingIndex..<pending.count {
+      if case .body(let range, let framing) = pending[index] {
+        pending[index] = .event(.message(Array(buffer[range]), framing))
+      }
+    }
+    pendingBodies = 0
     defer {
       buffer = []
       start = 0
@@ -151,7 +211,12 @@ public struct FrameParser: Sendable {
     byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[")
   }
 
-  private mutating func emit(_ event: FrameEvent) { pending.append(event) }
+  private mutating func emit(_ event: FrameEvent) { pending.append(.event(event)) }
+
+  private mutating func emitBody(_ range: Range<Int>, _ framing: Framing) {
+    pending.append(.body(range, framing))
+    pendingBodies += 1
+  }
 
   /// Resynchronising may stop at a JSON line unless the client is known to
   /// speak LSP framing only.
@@ -190,7 +255,7 @@ public struct FrameParser: Sendable {
 
   private mutating func readBody(length: Int) -> Bool {
     guard buffer.count - start >= length else { return false }
-    emit(.message(Array(buffer[start..<(start + length)]), .lsp))
+    emitBody(start..<(start + length), .lsp)
     start += length
     state = .idle
     return true
@@ -448,7 +513,7 @@ public struct FrameParser: Sendable {
   private mutating func emitLine(endingAt end: Int) {
     var end = end
     while end > start, Self.isWhitespace(buffer[end - 1]) { end -= 1 }
-    emit(.message(Array(buffer[start..<end]), .ndjson))
+    emitBody(start..<end, .ndjson)
   }
 
   // MARK: Resynchronising
@@ -601,8 +666,10 @@ public struct FrameParser: Sendable {
   }
 
   /// Drops consumed bytes once they dominate the buffer, so that growth stays
-  /// linear however many messages pass through.
+  /// linear however many messages pass through; not while bodies are lent
+  /// from it.
   private mutating func compact() {
+    guard pendingBodies == 0 else { return }
     if start == buffer.count {
       buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
       start = 0

@@ -207,6 +207,47 @@ import Testing
     #expect(Self.shape(Self.events(input)) == ["lsp:malformed", "lsp:\(Self.health)"])
   }
 
+  // MARK: Bodies lent out of the buffer
+
+  /// The reader takes bodies lent from the parser's buffer; a lent body must
+  /// be the bytes `next()` would copy, even when bodies wait untaken while
+  /// more input arrives (the buffer must not move under them) and when an
+  /// input ends with some untaken.
+  @Test func lentBodiesAreTheBodiesThoughMoreInputArrivesFirst() {
+    let bodies = (0..<4000).map { #"{"jsonrpc":"2.0","id":\#($0),"method":"health"}"# }
+    let stream = bodies.enumerated().map { $0.offset % 3 == 0 ? $0.element + "\n" : Self.lsp($0.element) }.joined()
+    let bytes = Array(stream.utf8)
+    var parser = FrameParser()
+    var lent: [String] = []
+    func take() -> Bool {
+      parser.withNext { event in
+        if case .message(let body, _) = event {
+          lent.append(String(decoding: body, as: UTF8.self))
+        } else {
+          Issue.record("not a message: \(event)")
+        }
+      } != nil
+    }
+    var offset = 0
+    while offset < bytes.count {
+      let end = min(bytes.count, offset + 1000)
+      parser.append(Array(bytes[offset..<end]))
+      offset = end
+      _ = take()  // One per append: most stay in the parser while it reads on.
+    }
+    for _ in 0..<10 { _ = take() }
+    let rest = parser.finish()  // The bodies still untaken are copied out, not lost.
+    #expect(rest == nil)
+    while let event = parser.next() {
+      if case .message(let body, _) = event {
+        lent.append(String(decoding: body, as: UTF8.self))
+      } else {
+        Issue.record("not a message: \(event)")
+      }
+    }
+    #expect(lent == bodies)
+  }
+
   // MARK: Oversized messages are never buffered
 
   @Test func oversizedLSPBodyIsSkippedAsItStreams() {

@@ -16,6 +16,7 @@
 //    request, notification, response or invalid message does not change.
 // 5. Every reply the connection would write for it is valid JSON.
 // 6. A parse error points inside the input.
+// 7. Bodies lent by `withNext` are the bodies `next` copies out.
 
 import JSONRPC
 
@@ -68,7 +69,7 @@ enum Harness {
     let index = random.next() % 2 == 0 ? 0 : 1 + random.next() % (configs.count - 1)
     let config = configs[index]
     let whole = events(bytes, config, chunks: [bytes.count])
-    let split = events(bytes, config, chunks: randomChunks(bytes.count, &random))
+    let split = events(bytes, config, chunks: randomChunks(bytes.count, &random), lend: true)
     require(whole == split, "chunked feed changed the events (config \(index)):\n\(whole)\n\(split)", bytes)
     if bytes.count <= 64 {
       let single = events(bytes, config, chunks: Array(repeating: 1, count: bytes.count))
@@ -85,7 +86,7 @@ enum Harness {
   }
 
   /// Feeds `bytes` in the given chunk sizes and collects every event.
-  static func events(_ bytes: [UInt8], _ config: Config, chunks: [Int]) -> [FrameEvent] {
+  static func events(_ bytes: [UInt8], _ config: Config, chunks: [Int], lend: Bool = false) -> [FrameEvent] {
     var parser = FrameParser(maxMessageBytes: config.maxMessageBytes, forcedFraming: config.framing)
     let bound = max(config.maxMessageBytes + 2, FrameParser.maxHeaderBytes + 1)
     var out: [FrameEvent] = []
@@ -95,7 +96,11 @@ enum Harness {
         let end = min(raw.count, offset + size)
         parser.append(UnsafeRawBufferPointer(rebasing: raw[offset..<end]))
         offset = end
-        while let event = parser.next() { out.append(event) }
+        if lend {
+          while let event = parser.withNext(owned) { out.append(event) }
+        } else {
+          while let event = parser.next() { out.append(event) }
+        }
         require(parser.bufferedCount <= bound, "parser buffered \(parser.bufferedCount) bytes", bytes)
       }
     }
@@ -103,6 +108,15 @@ enum Harness {
     if let last = parser.finish() { out.append(last) }
     require(parser.bufferedCount == 0, "finish() left bytes behind", bytes)
     return out
+  }
+
+  /// A lent event as the `FrameEvent` that owns its bytes.
+  static func owned(_ event: LentFrameEvent) -> FrameEvent {
+    switch event {
+    case .message(let body, let framing): .message(Array(body), framing)
+    case .malformed(let reason, let framing): .malformed(reason: reason, framing)
+    case .oversized(let length, let framing): .oversized(length: length, framing)
+    }
   }
 
   static func randomChunks(_ count: Int, _ random: inout SplitMix) -> [Int] {
