@@ -13,14 +13,6 @@ public protocol BridgeResult: Sendable {
   static var examples: [Self] { get }
 }
 
-/// A result still built as a bare `JSONValue` by its handler: nothing ties
-/// it to the schema but the conformance transcripts. `ResultSchemaTests`
-/// lists the methods that still answer one.
-extension JSONValue: BridgeResult {
-  public var json: JSONValue { self }
-  public static var examples: [JSONValue] { [] }
-}
-
 /// The `null` result of a method that answers nothing (`closeConversation`,
 /// `shutdown`).
 public struct NullResult: BridgeResult, Equatable {

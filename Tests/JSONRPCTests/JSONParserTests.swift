@@ -130,6 +130,16 @@ import Testing
     let small = #"{"jsonrpc":"2.0","id":1,"method":"listFiles","params":{"path":"src"}}"#
     #expect(kind(small, .message(byteCount: small.utf8.count, maxBatchLength: 1)) == nil)
   }
+
+  /// The tree budget prices elements and members by these strides: a wider
+  /// `JSONValue` (a bigger payload in any case, `EncodedString`'s included)
+  /// would refuse messages the contract accepts, such as BoundedWorkTests'
+  /// zipDirectory with 20,001 excludes.
+  @Test func aValueKeepsItsWidth() {
+    #expect(MemoryLayout<JSONValue>.stride == 24)
+    #expect(MemoryLayout<(key: String, value: JSONValue)>.stride == 40)
+    #expect(MemoryLayout<EncodedString>.stride == 8)
+  }
 }
 
 @Suite struct JSONWriterTests {

@@ -35,9 +35,9 @@ enum FileHandlers {
         guard let code = EncodedString(validating: bytes, foldingLineEnds: true) else {
           throw responseError(.notUTF8, path: params.file)
         }
-        return ["code": .encodedString(code)]
+        return .text(code)
       case .success(.dataURL(let url)):
-        return ["code": .string(url)]
+        return .dataURL(url)
       case .failure(let error):
         throw responseError(error, path: params.file)
       }

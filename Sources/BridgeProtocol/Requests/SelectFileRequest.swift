@@ -5,7 +5,27 @@ public enum SelectFileRequest: BridgeRequest {
   public struct Params: Sendable, Equatable {
     public var file: String
   }
-  public typealias Result = JSONValue
+  /// The file as the contract's `code`: its text, or a data: URL for media.
+  public enum Result: BridgeResult, Equatable {
+    /// The text (line ends already folded), escaped once straight from the
+    /// file's bytes into the literal the reply is written from: a file of
+    /// many megabytes never becomes a `String`.
+    case text(EncodedString)
+    /// `data:<mime>;base64,...`.
+    case dataURL(String)
+
+    public var json: JSONValue {
+      switch self {
+      case .text(let code): ["code": .encodedString(code)]
+      case .dataURL(let url): ["code": .string(url)]
+      }
+    }
+
+    public static let examples: [Result] = [
+      .text(EncodedString("import os\n\nprint(\"hi\")\t# \u{1F600}\n")), .text(EncodedString("")),
+      .dataURL("data:image/png;base64,iVBORw0KGgo="),
+    ]
+  }
 
   public static let method = "selectFile"
   public static let summary =
