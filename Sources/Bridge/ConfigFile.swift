@@ -64,16 +64,18 @@ public struct ConfigFile: Sendable {
   /// Parses config text; `file` names it in errors and relative paths are
   /// taken from `baseDirectory`.
   public static func parse(_ bytes: [UInt8], file: String, baseDirectory: String) throws(ConfigFileError) -> ConfigFile {
+    // Where each key is, so that errors found after parsing point at a
+    // line, and a syntax error names the key nearest before it.
+    var keys = JSONParser.KeyLocations()
     let root: JSONValue
     do {
-      root = try JSONParser.parse(bytes)
+      root = try JSONParser.parse(bytes, locatingKeys: &keys)
     } catch {
-      let locator = KeyLocator.scan(bytes, upTo: error.offset)
       let (line, column) = lineAndColumn(bytes, error.offset)
       throw ConfigFileError(
-        file: file, line: line, column: column, key: locator.lastKey, message: "not valid JSON: \(error.reason)")
+        file: file, line: line, column: column, key: keys.lastKey, message: "not valid JSON: \(error.reason)")
     }
-    var reader = Reader(bytes: bytes, file: file, base: baseDirectory, locations: KeyLocator.scan(bytes).locations)
+    var reader = Reader(bytes: bytes, file: file, base: baseDirectory, locations: keys.offsets)
     return try reader.read(root)
   }
 
@@ -237,103 +239,5 @@ public struct ConfigFileError: Error, Sendable, Equatable, CustomStringConvertib
     text += ": "
     if let key { text += "key \"\(key)\": " }
     return text + message
-  }
-}
-
-/// Where each key of a JSON text starts, by dotted path
-/// (`conversations[1].web-hosts`), so errors found after parsing can point at
-/// a line. It walks the raw bytes; on text that is not valid JSON it stops at
-/// the first surprise, which is how a syntax error finds its nearest key.
-struct KeyLocator {
-  var locations: [String: Int] = [:]
-  /// The last key whose name was read, for syntax errors.
-  var lastKey: String?
-  private let bytes: [UInt8]
-  private let end: Int
-  private var index = 0
-
-  private init(bytes: [UInt8], end: Int) {
-    self.bytes = bytes
-    self.end = end
-  }
-
-  static func scan(_ bytes: [UInt8], upTo end: Int? = nil) -> KeyLocator {
-    var locator = KeyLocator(bytes: bytes, end: min(end ?? bytes.count, bytes.count))
-    _ = locator.value(path: "")
-    return locator
-  }
-
-  private mutating func skipWhitespace() {
-    while index < end, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
-  }
-
-  /// False when the text ends or stops making sense.
-  private mutating func value(path: String) -> Bool {
-    skipWhitespace()
-    guard index < end else { return false }
-    switch bytes[index] {
-    case UInt8(ascii: "{"):
-      index += 1
-      while true {
-        skipWhitespace()
-        guard index < end else { return false }
-        if bytes[index] == UInt8(ascii: "}") {
-          index += 1
-          return true
-        }
-        if bytes[index] == UInt8(ascii: ",") {
-          index += 1
-          continue
-        }
-        let start = index
-        guard let key = string() else { return false }
-        let member = path.isEmpty ? key : "\(path).\(key)"
-        if locations[member] == nil { locations[member] = start }
-        lastKey = member
-        skipWhitespace()
-        guard index < end, bytes[index] == UInt8(ascii: ":") else { return false }
-        index += 1
-        guard value(path: member) else { return false }
-      }
-    case UInt8(ascii: "["):
-      index += 1
-      var element = 0
-      while true {
-        skipWhitespace()
-        guard index < end else { return false }
-        if bytes[index] == UInt8(ascii: "]") {
-          index += 1
-          return true
-        }
-        if bytes[index] == UInt8(ascii: ",") {
-          index += 1
-          continue
-        }
-        let item = "\(path)[\(element)]"
-        locations[item] = index
-        element += 1
-        guard value(path: item) else { return false }
-      }
-    case UInt8(ascii: "\""):
-      return string() != nil
-    default:
-      // A number or literal: up to the next delimiter.
-      let start = index
-      while index < end, !Array(",]} \t\r\n".utf8).contains(bytes[index]) { index += 1 }
-      return index > start
-    }
-  }
-
-  /// Reads a string token and decodes it with the real parser.
-  private mutating func string() -> String? {
-    guard index < end, bytes[index] == UInt8(ascii: "\"") else { return nil }
-    let start = index
-    index += 1
-    while index < end, bytes[index] != UInt8(ascii: "\"") {
-      index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
-    }
-    guard index < end else { return nil }
-    index += 1
-    return (try? JSONParser.parse(Array(bytes[start..<index])))?.stringValue
   }
 }

@@ -76,11 +76,57 @@ public struct JSONParser {
 
   public static func parse(_ bytes: UnsafeRawBufferPointer, limits: Limits) throws(JSONParseError) -> JSONValue {
     var parser = JSONParser(bytes: bytes, limits: limits)
-    parser.skipWhitespace()
-    let value = try parser.parseValue(depth: 0)
-    parser.skipWhitespace()
-    if parser.index != bytes.count { throw parser.error(.syntax, "unexpected data after the JSON value") }
-    return value
+    return try parser.parseText()
+  }
+
+  /// Where each key of a text starts, by dotted path
+  /// (`conversations[1].web-hosts`), for messages about a document people
+  /// edit (a config file) that point at a line.
+  public struct KeyLocations: Sendable, Equatable {
+    /// The byte offset of each member's key (its opening quote; the first
+    /// of duplicate keys) and of each array element (`list[0]`).
+    public var offsets: [String: Int] = [:]
+    /// The last key whose name was read: after a parse error, the key
+    /// nearest before it.
+    public var lastKey: String?
+    /// The path of the value being read.
+    var path = ""
+
+    public init() {}
+
+    /// Enters the value of member `key`, whose name starts at `offset`;
+    /// returns the path to go back to.
+    mutating func enter(key: String, at offset: Int) -> String {
+      let outer = path
+      path = outer.isEmpty ? key : "\(outer).\(key)"
+      if offsets[path] == nil { offsets[path] = offset }
+      lastKey = path
+      return outer
+    }
+
+    /// Enters element `element` of an array, which starts at `offset`.
+    mutating func enter(element: Int, at offset: Int) -> String {
+      let outer = path
+      path = "\(outer)[\(element)]"
+      offsets[path] = offset
+      return outer
+    }
+  }
+
+  /// Parses `bytes` (within the default limits) and records where each key
+  /// is in `keys`, also when the text turns out not to be JSON: then
+  /// `keys.lastKey` is the key read last before the error.
+  public static func parse(_ bytes: [UInt8], locatingKeys keys: inout KeyLocations) throws(JSONParseError)
+    -> JSONValue
+  {
+    let result = bytes.withUnsafeBytes { buffer in
+      var parser = JSONParser(bytes: buffer, limits: Limits())
+      parser.keys = KeyLocations()
+      let result = Result { () throws(JSONParseError) -> JSONValue in try parser.parseText() }
+      keys = parser.keys!
+      return result
+    }
+    return try result.get()
   }
 
   public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
@@ -163,12 +209,22 @@ public struct JSONParser {
   /// Estimated bytes the tree may still take.
   private var treeBytesLeft: Int
   private var index = 0
+  /// Recorded only when asked for (a config file); nil on the wire.
+  private var keys: KeyLocations?
 
   private init(bytes: UnsafeRawBufferPointer, limits: Limits) {
     self.bytes = bytes
     self.maxDepth = limits.maxDepth
     self.maxTopLevelElements = limits.maxTopLevelElements
     self.treeBytesLeft = limits.maxTreeBytes
+  }
+
+  private mutating func parseText() throws(JSONParseError) -> JSONValue {
+    skipWhitespace()
+    let value = try parseValue(depth: 0)
+    skipWhitespace()
+    if index != bytes.count { throw error(.syntax, "unexpected data after the JSON value") }
+    return value
   }
 
   @inline(__always) private mutating func charge(_ cost: Int) throws(JSONParseError) {
@@ -238,12 +294,15 @@ public struct JSONParser {
         members.reserveCapacity(4)
       }
       try charge(Cost.member)
+      let keyStart = index
       let key = try parseString()
+      let outer = keys?.enter(key: key, at: keyStart)
       skipWhitespace()
       guard !atEnd, peek() == UInt8(ascii: ":") else { throw error(.syntax, "expected ':'") }
       index += 1
       skipWhitespace()
       let value = try parseValue(depth: depth)
+      if let outer { keys!.path = outer }
       members.append((key: key, value: value))
       skipWhitespace()
       guard !atEnd else { throw error(.syntax, "unterminated object") }
@@ -272,7 +331,9 @@ public struct JSONParser {
       }
       try charge(Cost.element)
       skipWhitespace()
+      let outer = keys?.enter(element: elements.count, at: index)
       elements.append(try parseValue(depth: depth))
+      if let outer { keys!.path = outer }
       skipWhitespace()
       guard !atEnd else { throw error(.syntax, "unterminated array") }
       let next = peek()

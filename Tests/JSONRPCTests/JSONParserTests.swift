@@ -92,6 +92,23 @@ import Testing
     let absurd = String(repeating: "[", count: 200_000)
     #expect(kind(Array(absurd.utf8)) == .tooDeep)
   }
+
+  @Test func keysAreLocatedByPathAndAnErrorKeepsTheLastKeyRead() throws {
+    let text = #"{"a": 1, "b": [{"c": true}, 2], "a": 3, "d": {"e": null}}"#
+    var keys = JSONParser.KeyLocations()
+    let value = try JSONParser.parse(Array(text.utf8), locatingKeys: &keys)
+    #expect(JSONWriter.encode(value) == JSONWriter.encode(try parse(text)))
+    let offsets = ["a": 1, "b": 9, "b[0]": 15, "b[0].c": 16, "b[1]": 28, "d": 40, "d.e": 46]
+    #expect(keys.offsets == offsets)
+    #expect(keys.lastKey == "d.e")
+
+    var broken = JSONParser.KeyLocations()
+    #expect(throws: JSONParseError.self) {
+      try JSONParser.parse(Array(#"{"a": {"b": 1}, "c" 2, "d": 4}"#.utf8), locatingKeys: &broken)
+    }
+    #expect(broken.lastKey == "c")
+    #expect(broken.offsets["d"] == nil)
+  }
 }
 
 /// The limits a parse checks as it goes: a top-level array's length (a
