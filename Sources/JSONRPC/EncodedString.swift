@@ -122,58 +122,57 @@ public struct EncodedString: Sendable, Equatable {
         continue
       }
       i += 1
-      switch byte {
-      case 0x22:
-        o[0] = 0x5C
-        o[1] = 0x22
-        o += 2
-      case 0x5C:
-        o[0] = 0x5C
-        o[1] = 0x5C
-        o += 2
-      case 0x0A:
-        o[0] = 0x5C
+      guard Self.needsEscape(byte) else {
+        o.pointee = byte
+        o += 1
+        continue
+      }
+      o[0] = 0x5C
+      if byte == 0x0D && fold {
         o[1] = UInt8(ascii: "n")
+        if i < n && p[i] == 0x0A { i += 1 }
         o += 2
-      case 0x0D:
-        o[0] = 0x5C
-        if fold {
-          o[1] = UInt8(ascii: "n")
-          if i < n && p[i] == 0x0A { i += 1 }
-        } else {
-          o[1] = UInt8(ascii: "r")
-        }
+      } else if let letter = Self.escapeLetter(byte) {
+        o[1] = letter
         o += 2
-      case 0x09:
-        o[0] = 0x5C
-        o[1] = UInt8(ascii: "t")
-        o += 2
-      case 0x08:
-        o[0] = 0x5C
-        o[1] = UInt8(ascii: "b")
-        o += 2
-      case 0x0C:
-        o[0] = 0x5C
-        o[1] = UInt8(ascii: "f")
-        o += 2
-      case ..<0x20:
-        let hex: StaticString = "0123456789abcdef"
-        o[0] = 0x5C
+      } else {
         o[1] = UInt8(ascii: "u")
         o[2] = UInt8(ascii: "0")
         o[3] = UInt8(ascii: "0")
-        o[4] = hex.utf8Start[Int(byte >> 4)]
-        o[5] = hex.utf8Start[Int(byte & 0xF)]
+        o[4] = Self.hexDigit(byte >> 4)
+        o[5] = Self.hexDigit(byte & 0xF)
         o += 6
-      default:
-        o.pointee = byte
-        o += 1
       }
     }
     o.pointee = 0x22
     o += 1
     return .done(o - out)
   }
+
+  /// Whether an ASCII `byte` is written escaped: below 0x20, `"` or `\`.
+  @inline(__always)
+  static func needsEscape(_ byte: UInt8) -> Bool { byte < 0x20 || byte == 0x22 || byte == 0x5C }
+
+  /// The letter of JSON's two-character escape for a byte that needs one
+  /// (`n` for LF, `"` for `"`), or nil where JSON has none and `\u00XX` is
+  /// written. The one escape table: `JSONWriter`'s strings use it too.
+  @inline(__always)
+  static func escapeLetter(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case 0x22: 0x22
+    case 0x5C: 0x5C
+    case 0x0A: UInt8(ascii: "n")
+    case 0x0D: UInt8(ascii: "r")
+    case 0x09: UInt8(ascii: "t")
+    case 0x08: UInt8(ascii: "b")
+    case 0x0C: UInt8(ascii: "f")
+    default: nil
+    }
+  }
+
+  /// The lowercase hex digit for `nibble` (0 to 15), as `\u00XX` spells it.
+  @inline(__always)
+  static func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 
   /// The high bit of each of the word's eight bytes (the first byte
   /// lowest) that is not copied as it is: below 0x20, `"`, `\`

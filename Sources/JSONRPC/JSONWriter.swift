@@ -74,7 +74,7 @@ public struct JSONWriter {
       let count = utf8.count
       while index < count {
         let byte = utf8[index]
-        if byte >= 0x20 && byte != 0x22 && byte != 0x5C {
+        if !EncodedString.needsEscape(byte) {
           index += 1
           continue
         }
@@ -82,19 +82,12 @@ public struct JSONWriter {
         index += 1
         runStart = index
         bytes.append(0x5C)
-        switch byte {
-        case 0x22: bytes.append(0x22)
-        case 0x5C: bytes.append(0x5C)
-        case 0x0A: bytes.append(UInt8(ascii: "n"))
-        case 0x0D: bytes.append(UInt8(ascii: "r"))
-        case 0x09: bytes.append(UInt8(ascii: "t"))
-        case 0x08: bytes.append(UInt8(ascii: "b"))
-        case 0x0C: bytes.append(UInt8(ascii: "f"))
-        default:
-          let hex: StaticString = "0123456789abcdef"
+        if let letter = EncodedString.escapeLetter(byte) {
+          bytes.append(letter)
+        } else {
           append("u00")
-          bytes.append(hex.utf8Start[Int(byte >> 4)])
-          bytes.append(hex.utf8Start[Int(byte & 0xF)])
+          bytes.append(EncodedString.hexDigit(byte >> 4))
+          bytes.append(EncodedString.hexDigit(byte & 0xF))
         }
       }
       if runStart < count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<count])) }
