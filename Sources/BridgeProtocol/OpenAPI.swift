@@ -65,23 +65,16 @@ public enum OpenAPI {
   static func withBrowserRefusals(_ operation: JSONValue, _ verb: HTTPRoute.Verb) -> JSONValue {
     guard var operation = operation.objectValue else { return operation }
     var responses = operation["responses"]?.objectValue ?? JSONObject()
-    let detail: JSONValue = ["$ref": "#/components/schemas/Detail"]
     let crossOrigin = "request from a page of another origin: {\"detail\": \"Cross-origin request refused\"}"
     if let existing = responses["403"]?.objectValue {
       let schema = existing["content"]?["application/json"]?["schema"] ?? Schema.any
       let description = (existing["description"]?.stringValue ?? "") + "; " + crossOrigin
-      responses["403"] = [
-        "description": .string(description),
-        "content": ["application/json": ["schema": ["oneOf": [schema, detail]]]],
-      ]
+      responses["403"] = jsonResponse(description, ["oneOf": [schema, detail]])
     } else {
-      responses["403"] = ["description": .string(crossOrigin), "content": ["application/json": ["schema": detail]]]
+      responses["403"] = jsonResponse(crossOrigin, detail)
     }
     if verb == .post {
-      responses["415"] = [
-        "description": "the body's Content-Type is not application/json",
-        "content": ["application/json": ["schema": detail]],
-      ]
+      responses["415"] = jsonResponse("the body's Content-Type is not application/json", detail)
     }
     operation["responses"] = .object(responses)
     return .object(operation)
@@ -184,12 +177,17 @@ public enum OpenAPI {
         refs.count == 1
         ? ["$ref": .string(refs[0])] : ["oneOf": .array(refs.map { ["$ref": .string($0)] })]
       let description = entry.codes.map { "\($0.meaning) (\($0.code.rawValue))" }.joined(separator: "; ")
-      return (
-        String(entry.status),
-        ["description": .string(description), "content": ["application/json": ["schema": schema]]]
-      )
+      return (String(entry.status), jsonResponse(description, schema))
     }
   }
+
+  /// A response whose body is JSON fitting `schema`.
+  static func jsonResponse(_ description: String, _ schema: JSONValue) -> JSONValue {
+    ["description": .string(description), "content": ["application/json": ["schema": schema]]]
+  }
+
+  /// The `{"detail": ...}` body of errors answered before a method runs.
+  static let detail: JSONValue = ["$ref": "#/components/schemas/Detail"]
 
   /// Which of the contract's three body shapes an error uses.
   static func bodySchema(_ code: BridgeErrorCode) -> String {
@@ -273,18 +271,9 @@ public enum OpenAPI {
             "content": ["application/json": ["schema": Schema.any]],
           ],
           "204": ["description": "Notifications only: nothing to reply."],
-          "400": [
-            "description": "No body: there is no JSON-RPC message to answer.",
-            "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Detail"]]],
-          ],
-          "415": [
-            "description": "The body is not declared application/json.",
-            "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Detail"]]],
-          ],
-          "401": [
-            "description": "unauthorized (-32017)",
-            "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Detail"]]],
-          ],
+          "400": jsonResponse("No body: there is no JSON-RPC message to answer.", detail),
+          "415": jsonResponse("The body is not declared application/json.", detail),
+          "401": jsonResponse("unauthorized (-32017)", detail),
         ],
         "security": optionalKey,
       ]),
@@ -318,14 +307,8 @@ public enum OpenAPI {
               ]
             ],
           ],
-          "401": [
-            "description": "unauthorized (-32017)",
-            "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Detail"]]],
-          ],
-          "404": [
-            "description": "conversation not found (-32001)",
-            "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Detail"]]],
-          ],
+          "401": jsonResponse("unauthorized (-32017)", detail),
+          "404": jsonResponse("conversation not found (-32001)", detail),
         ],
         "security": optionalKey,
       ]),
