@@ -218,13 +218,7 @@ final class WatchLoop {
     // file): status may differ with no working-tree file changed. With no
     // stamp to ask, a write there is taken as a move.
     if moved || hints.rules || (hints.settings && self.git == nil) { git = true }
-    checkWatchLimit()
-    let stateChanged = publish()
-    let batch = WatchBatch(
-      changes: changes.sorted(), gitMetadataChanged: git, rescanned: rescanned,
-      repositories: changes.repositories.sorted { [UInt8].bytewiseLess(Array($0.utf8), Array($1.utf8)) },
-      stateChanged: stateChanged, linkedRuleFiles: changes.ruleFiles.contains(where: tree.isLinked))
-    if !batch.isEmpty && !shared.isStopped { deliver(batch) }
+    deliverBatch(changes, git: git, rescanned: rescanned)
   }
 
   private func rescanAll() {
@@ -234,10 +228,16 @@ final class WatchLoop {
     tree.refreshIgnoreRules()
     guard tree.rescanAll(&changes, &git) else { return workspaceDeleted() }
     if settleIgnored(&changes, &git, forced: false) { git = true }
+    deliverBatch(changes, git: git, rescanned: true)
+  }
+
+  /// Delivers what one window or rescan settled, with the watch state, as
+  /// one batch (none when nothing changed).
+  private func deliverBatch(_ changes: ChangeSet, git: Bool, rescanned: Bool) {
     checkWatchLimit()
     let stateChanged = publish()
     let batch = WatchBatch(
-      changes: changes.sorted(), gitMetadataChanged: git, rescanned: true,
+      changes: changes.sorted(), gitMetadataChanged: git, rescanned: rescanned,
       repositories: changes.repositories.sorted { [UInt8].bytewiseLess(Array($0.utf8), Array($1.utf8)) },
       stateChanged: stateChanged, linkedRuleFiles: changes.ruleFiles.contains(where: tree.isLinked))
     if !batch.isEmpty && !shared.isStopped { deliver(batch) }
