@@ -53,21 +53,13 @@ extension FileSystem {
   /// The entries of `directory` that are symlinks (by `d_type`, or `lstat`
   /// where the file system does not say).
   static func symlinks(in directory: String) -> [String] {
-    guard let stream = opendir(directory) else { return [] }
-    defer { closedir(stream) }
-    var links: [String] = []
-    while let entry = readdir(stream) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-      }
-      if name == "." || name == ".." { continue }
-      switch Int32(entry.pointee.d_type) {
-      case Int32(DT_LNK): links.append(name)
-      case Int32(DT_UNKNOWN): if kind(directory + "/" + name) == .symlink { links.append(name) }
-      default: break
+    entries(in: directory).compactMap { name, type in
+      switch type {
+      case Int32(DT_LNK): name
+      case Int32(DT_UNKNOWN): kind(directory + "/" + name) == .symlink ? name : nil
+      default: nil
       }
     }
-    return links
   }
 
   /// The symlinks at any depth below `directory` (paths relative to it),

@@ -40,17 +40,22 @@ enum FileSystem {
 
   /// The names in a directory, without `.` and `..`, unsorted; [] when it
   /// cannot be read.
-  static func names(in directory: String) -> [String] {
+  static func names(in directory: String) -> [String] { entries(in: directory).map(\.name) }
+
+  /// The entries of a directory, without `.` and `..`, unsorted, each with
+  /// its `d_type` (`DT_UNKNOWN` where the file system does not say); []
+  /// when it cannot be read.
+  static func entries(in directory: String) -> [(name: String, type: Int32)] {
     guard let stream = opendir(directory) else { return [] }
     defer { closedir(stream) }
-    var names: [String] = []
+    var entries: [(name: String, type: Int32)] = []
     while let entry = readdir(stream) {
       let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
         String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
       }
-      if name != "." && name != ".." { names.append(name) }
+      if name != "." && name != ".." { entries.append((name, Int32(entry.pointee.d_type))) }
     }
-    return names
+    return entries
   }
 
   /// A symlink's target text, as git stores it in a blob.
