@@ -103,6 +103,8 @@ let package = Package(
       name: "HTTPAdapterTests",
       dependencies: [
         "HTTPAdapter", "Bridge", "BridgeProtocol", "JSONRPC", "TestSupport",
+        // `.router`: serve's application answered in-process (TestRouter.swift).
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict

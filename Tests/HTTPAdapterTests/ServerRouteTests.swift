@@ -5,10 +5,11 @@ import JSONRPC
 import TestSupport
 import Testing
 
-/// The server's own paths and the JSON-RPC door, over a real loopback socket.
+/// The server's own paths and the JSON-RPC door, answered in-process
+/// (`withRouter`): statuses, headers and bodies of single requests.
 @Suite struct ServerRouteTests {
   @Test func healthIsTheJSONStringOK() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       let reply = try await server.get("/health")
       #expect(reply.status == 200)
       #expect(reply.text == #""OK""#)
@@ -18,7 +19,7 @@ import Testing
   }
 
   @Test func aliveAndServerInfo() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       let alive = try await server.get("/alive")
       #expect(alive.status == 200)
       #expect(alive.text == #"{"status":"ok"}"#)
@@ -34,7 +35,7 @@ import Testing
   }
 
   @Test func unknownPathIsFastAPIsNotFound() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       for path in ["/nope", "/api/conversations", "/api/conversations/x/no-such-route"] {
         let reply = try await server.get(path)
         #expect(reply.status == 404, "\(path)")
@@ -47,7 +48,7 @@ import Testing
   /// FastAPI answers a known path asked with the wrong method with 405 and
   /// the methods it takes; an unknown path stays 404 whatever the method.
   @Test func wrongMethodOnAKnownPathIsFastAPIsMethodNotAllowed() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       let files = "/api/conversations/\(server.conversationId)/list-files"
       let feedback = "/api/conversations/\(server.conversationId)/submit-feedback"
       for (method, path, allow) in [
@@ -65,7 +66,7 @@ import Testing
   }
 
   @Test func everyRegistryRouteIsServed() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       #expect(!RESTMapping.endpoints.isEmpty)
       for endpoint in RESTMapping.endpoints {
         let path = endpoint.route.template.replacingOccurrences(
@@ -84,7 +85,7 @@ import Testing
   // MARK: POST /api/jsonrpc
 
   @Test func jsonRPCSingleRequest() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       let reply = try await server.post("/api/jsonrpc", json: #"{"jsonrpc":"2.0","id":"a","method":"health"}"#)
       #expect(reply.status == 200)
       #expect(reply.text == #"{"jsonrpc":"2.0","id":"a","result":"OK"}"#)
@@ -94,7 +95,7 @@ import Testing
   /// A POST has no channel to push notifications on: subscribe is refused
   /// (-32600) and starts no watcher.
   @Test func jsonRPCSubscribeIsRefused() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       let reply = try await server.post(
         "/api/jsonrpc", json: #"{"jsonrpc":"2.0","id":1,"method":"subscribe","params":{"events":["files","git"]}}"#)
       #expect(reply.json?["error"]?["code"] == -32600)
@@ -106,7 +107,7 @@ import Testing
   /// `--max-batch` bounds an HTTP batch as it bounds a stdio one: one
   /// -32600 for the whole batch, none of which runs.
   @Test func jsonRPCBatchOverTheLimitIsRefusedWhole() async throws {
-    try await withServer(configure: { $0.maxBatchLength = 3 }) { server in
+    try await withRouter(configure: { $0.maxBatchLength = 3 }) { server in
       let request = #"{"jsonrpc":"2.0","id":1,"method":"health"}"#
       let four = "[" + Array(repeating: request, count: 4).joined(separator: ",") + "]"
       let refused = try await server.post("/api/jsonrpc", json: four)
@@ -121,7 +122,7 @@ import Testing
   }
 
   @Test func jsonRPCBatchKeepsOrderAndTheStdioRules() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       let batch = """
         [{"jsonrpc":"2.0","id":1,"method":"health"},
          {"jsonrpc":"2.0","method":"initialized"},
@@ -145,7 +146,7 @@ import Testing
   }
 
   @Test func jsonRPCEdgeCases() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       let empty = try await server.post("/api/jsonrpc", json: "[]")
       #expect(empty.status == 200)
       #expect(empty.json?["error"]?["code"] == .int(-32600))
@@ -165,7 +166,7 @@ import Testing
   }
 
   @Test func jsonRPCRefusesMethodsThatChangeWhatIsServed() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       let other = try TemporaryDirectory.make("other")
       for call in [
         #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"rootPath":"/"}}"#,
@@ -192,7 +193,7 @@ import Testing
 
   @Test func jsonWrittenCompactWithRawUTF8() async throws {
     let directory = try TemporaryDirectory.make("ünïcødé-✓")
-    try await withServer(workspace: directory) { server in
+    try await withRouter(workspace: directory) { server in
       let reply = try await server.post("/api/jsonrpc", json: #"{"jsonrpc":"2.0","id":1,"method":"listConversations"}"#)
       #expect(reply.text.contains("ünïcødé-✓"))
       #expect(!reply.text.contains("\\u"))
@@ -203,7 +204,7 @@ import Testing
   // MARK: /openapi.json and /docs
 
   @Test func openAPIListsEveryRoute() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       let reply = try await server.get("/openapi.json")
       #expect(reply.status == 200)
       let document = try #require(reply.json)
@@ -224,7 +225,7 @@ import Testing
       print("SKIPPED openAPIPassesOpenapiSpecValidator: python3 is not installed")
       return
     }
-    try await withServer { server in
+    try await withRouter { server in
       let reply = try await server.get("/openapi.json")
       let file = try TemporaryDirectory.make("openapi") + "/openapi.json"
       try Data(reply.body).write(to: URL(fileURLWithPath: file))
@@ -244,7 +245,7 @@ import Testing
   }
 
   @Test func docsPageIsSelfContainedHTML() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       let reply = try await server.get("/docs")
       #expect(reply.status == 200)
       #expect(reply.header("Content-Type")?.hasPrefix("text/html") == true)

@@ -33,6 +33,21 @@ final class TestServer: Sendable {
     workspace: String? = nil, configure: (inout HTTPServerOptions) -> Void = { _ in },
     bridge: (inout BridgeOptions) -> Void = { _ in }
   ) async throws -> TestServer {
+    let (server, directory) = try make(workspace: workspace, configure: configure, bridge: bridge)
+    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+    let task = Task {
+      try await server.runUntilCancelled { port in continuation.yield(port) }
+    }
+    var iterator = ports.makeAsyncIterator()
+    guard let port = await iterator.next(), port > 0 else { throw TestFailure("server did not start") }
+    return TestServer(port: port, workspace: directory, dispatcher: server.dispatcher, task: task)
+  }
+
+  /// The server `start` runs (and `withRouter` answers in-process), over
+  /// `workspace` or a fresh temporary directory, with the directory served.
+  static func make(
+    workspace: String?, configure: (inout HTTPServerOptions) -> Void, bridge: (inout BridgeOptions) -> Void
+  ) throws -> (HTTPServer, String) {
     let directory = try workspace ?? TemporaryDirectory.make("http-ws")
     var options = HTTPServerOptions()
     options.port = 0
@@ -45,14 +60,7 @@ final class TestServer: Sendable {
     // channels as errors; they are expected here.
     logger.logLevel = .critical
     let dispatcher = try Dispatcher(options: bridgeOptions, logger: logger)
-    let server = try HTTPServer(dispatcher: dispatcher, options: options, logger: logger)
-    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    let task = Task {
-      try await server.runUntilCancelled { port in continuation.yield(port) }
-    }
-    var iterator = ports.makeAsyncIterator()
-    guard let port = await iterator.next(), port > 0 else { throw TestFailure("server did not start") }
-    return TestServer(port: port, workspace: directory, dispatcher: dispatcher, task: task)
+    return (try HTTPServer(dispatcher: dispatcher, options: options, logger: logger), directory)
   }
 
   func stop() async {

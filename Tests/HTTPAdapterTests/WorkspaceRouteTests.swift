@@ -5,8 +5,8 @@ import Foundation
 import JSONRPC
 import Testing
 
-/// The per-conversation REST paths over a real loopback server and real
-/// files: statuses and bodies as the contract's error table says.
+/// The per-conversation REST paths over real files, answered in-process
+/// (`withRouter`): statuses and bodies as the contract's error table says.
 @Suite struct WorkspaceRouteTests {
   /// a.txt, dir/b.txt, "a b.txt", ünï.txt, a link out of the workspace.
   static func workspace() throws -> String {
@@ -33,7 +33,7 @@ import Testing
   static func detail(_ reply: HTTPReply) -> JSONValue? { reply.json?["detail"] }
 
   @Test func unknownConversationIs404OnEveryConversationRoute() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       let routes = ["config", "vscode-url", "web-hosts", "list-files", "select-file?file=a.txt", "git/changes",
         "git/diff?path=a.txt", "zip-directory"]
       for route in routes {
@@ -50,14 +50,14 @@ import Testing
   // MARK: Runtime facts and feedback
 
   @Test func runtimeFacts() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       let config = try await server.get(server.conversationPath("config"))
       #expect(config.status == 200)
       #expect(config.text == #"{"runtime_id":null,"session_id":"\#(server.conversationId)"}"#)
       #expect(try await server.get(server.conversationPath("vscode-url")).text == #"{"vscode_url":null}"#)
       #expect(try await server.get(server.conversationPath("web-hosts")).text == #"{"hosts":{}}"#)
 
-      try await withServer(bridge: {
+      try await withRouter(bridge: {
         $0.runtime.runtimeId = "rt-1"
         $0.runtime.webHosts = [(url: "http://localhost:8011", port: 8011)]
       }) { (configured) async throws in
@@ -72,7 +72,7 @@ import Testing
   }
 
   @Test func submitFeedback() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       let path = server.conversationPath("submit-feedback")
       let ok = try await server.post(path, json: #"{"polarity":"positive","feedback":"très bien","email":"a@b.c"}"#)
       #expect(ok.status == 200)
@@ -95,7 +95,7 @@ import Testing
   // MARK: Files
 
   @Test func listFiles() async throws {
-    try await withServer(workspace: try Self.workspace()) { server in
+    try await withRouter(workspace: try Self.workspace()) { server in
       let root = try await server.get(server.conversationPath("list-files"))
       #expect(root.status == 200)
       let names = root.json?.arrayValue?.compactMap(\.stringValue) ?? []
@@ -111,7 +111,7 @@ import Testing
   }
 
   @Test func selectFile() async throws {
-    try await withServer(workspace: try Self.workspace()) { server in
+    try await withRouter(workspace: try Self.workspace()) { server in
       let text = try await server.get(server.conversationPath("select-file?file=a.txt"))
       #expect(text.status == 200)
       #expect(text.text == #"{"code":"hello\nworld\n"}"#)
@@ -141,7 +141,7 @@ import Testing
   /// read, and nothing of the target or of the server's paths in the reply.
   @Test func traversalIsRefusedWithNothingLeaked() async throws {
     let workspace = try Self.repository()
-    try await withServer(workspace: workspace) { server in
+    try await withRouter(workspace: workspace) { server in
       let outside = [
         "..%2F..%2Fetc%2Fpasswd", "..%2F..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd", "%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
         "%2Fetc%2Fpasswd", "dir%2F..%2F..%2F..%2Fetc%2Fpasswd", "escape", "..", "..%2F",
@@ -176,12 +176,13 @@ func git(_ arguments: [String], in directory: String) throws {
   guard status == 0 else { throw TestFailure("git \(arguments.joined(separator: " ")): \(output)") }
 }
 
-/// git/changes and git/diff over HTTP, and many clients at once.
+/// git/changes and git/diff in-process, and many clients at once over a
+/// real socket.
 @Suite struct GitRouteTests {
   @Test func changesAndDiff() async throws {
     let repo = try WorkspaceRouteTests.repository()
     try "new\n".write(toFile: repo + "/new.txt", atomically: true, encoding: .utf8)
-    try await withServer(workspace: repo) { server in
+    try await withRouter(workspace: repo) { server in
       let changes = try await server.get(server.conversationPath("git/changes"))
       #expect(changes.status == 200)
       #expect(changes.text == #"[{"status":"M","path":"a.txt"},{"status":"A","path":"new.txt"}]"#)
@@ -196,7 +197,7 @@ func git(_ arguments: [String], in directory: String) throws {
   }
 
   @Test func notARepository() async throws {
-    try await withServer { server in
+    try await withRouter { server in
       #expect(try await server.get(server.conversationPath("git/changes")).text == "[]")
       let diff = try await server.get(server.conversationPath("git/diff?path=a.txt"))
       #expect(diff.status == 404)
