@@ -25,19 +25,31 @@ struct AgentBridge: AsyncParsableCommand {
   /// ArgumentParser's entry point, after starting what the run will need
   /// anyway (see `WarmUp`) when it will read a repository.
   static func main() async {
-    if readsRepositories(Array(CommandLine.arguments.dropFirst())) { WarmUp.start() }
-    await main(nil)
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if warmsUpAtStart(arguments) { WarmUp.start() }
+    guard arguments.isEmpty else { return await main(nil) }
+    // How editors spawn it: a stdio session on the defaults, which leaves
+    // ArgumentParser nothing to parse, so its set-up (reflection over
+    // every option of the command chain) is skipped. Errors end the
+    // process as ArgumentParser's own handling of `run`'s errors would.
+    do {
+      try await StdioSession().run()
+    } catch {
+      exit(withError: error)
+    }
   }
 
-  /// Serving does (stdio, serve); a one-shot call only for the methods that
-  /// read git (elsewhere the set-up would only compete with the call for
-  /// the CPU); printing commands never do.
-  static func readsRepositories(_ arguments: [String]) -> Bool {
+  /// `serve` and `watch` read repositories soon, and a one-shot call does
+  /// for the methods that read git (elsewhere the set-up would only compete
+  /// with the call for the CPU). A stdio session starts it itself once its
+  /// first reply is out of the way (`WarmingUp`); printing commands never do.
+  static func warmsUpAtStart(_ arguments: [String]) -> Bool {
     let informational: Set<String> = ["-h", "--help", "help", "--version", "openrpc", "feedback"]
     if arguments.contains(where: informational.contains) { return false }
-    if arguments.first == "call" {
-      return arguments.contains(where: WarmUp.methodsReadingRepositories.contains)
+    switch arguments.first {
+    case "serve", "watch": return true
+    case "call": return arguments.contains(where: WarmUp.methodsReadingRepositories.contains)
+    default: return false
     }
-    return true
   }
 }

@@ -29,7 +29,7 @@ struct CallCommand: AsyncParsableCommand {
 
   func run() async throws {
     let output = ProtocolOutput.claimStandardOutput()
-    common.bootstrapLogging()
+    common.settings.bootstrapLogging()
     var parsed: JSONValue?
     if let params {
       do {
@@ -39,7 +39,7 @@ struct CallCommand: AsyncParsableCommand {
         fail(BridgeError.parseError("Parse error: PARAMS is not valid JSON: \(error)"))
       }
     }
-    let dispatcher = try common.dispatcher()
+    let dispatcher = try common.settings.dispatcher()
     switch await dispatcher.call(method: method, params: parsed) {
     case .success(let result):
       var bytes = JSONWriter.encode(result)

@@ -102,8 +102,38 @@ struct CommonOptions: ParsableArguments {
     }
     if let maxFileBytes, maxFileBytes <= 0 { throw ValidationError("--max-file-bytes must be positive") }
     if let maxInlineBytes, maxInlineBytes <= 0 { throw ValidationError("--max-inline-bytes must be positive") }
-    _ = try parsedWebHosts()
+    _ = try settings.parsedWebHosts()
   }
+
+  /// The parsed values, for the code that acts on them.
+  var settings: CommonSettings {
+    CommonSettings(
+      configFile: configFile, workspace: workspace, conversationId: conversationId, logLevel: logLevel,
+      maxFileBytes: maxFileBytes, maxInlineBytes: maxInlineBytes, runtimeId: runtimeId, vscodeURL: vscodeURL,
+      vscodeToken: vscodeToken, webHosts: webHosts, stateDirectory: stateDirectory, feedbackURL: feedbackURL,
+      feedbackCAFile: feedbackCAFile, debounceMilliseconds: debounceMilliseconds)
+  }
+}
+
+/// `CommonOptions`' values as plain stored properties. A bare `agent-bridge`
+/// runs on the defaults (`CommonSettings()`) without ArgumentParser, whose
+/// reflection over every option was a third of start-up's CPU; an unparsed
+/// `CommonOptions` cannot stand in, its property wrappers trap when read.
+struct CommonSettings: Sendable {
+  var configFile: String?
+  var workspace: String?
+  var conversationId: String?
+  var logLevel: Logger.Level?
+  var maxFileBytes: Int?
+  var maxInlineBytes: Int?
+  var runtimeId: String?
+  var vscodeURL: String?
+  var vscodeToken: String?
+  var webHosts: [String] = []
+  var stateDirectory: String?
+  var feedbackURL: String?
+  var feedbackCAFile: String?
+  var debounceMilliseconds: Int?
 
   func parsedWebHosts() throws -> [(url: String, port: Int)] {
     try webHosts.map { entry in

@@ -71,9 +71,9 @@ struct ServeCommand: AsyncParsableCommand {
   var requestTimeout: Double = 30
 
   func run() async throws {
-    common.bootstrapLogging()
+    common.settings.bootstrapLogging()
     var logger = Logger(label: "agent-bridge")
-    logger.logLevel = common.resolvedLogLevel
+    logger.logLevel = common.settings.resolvedLogLevel
     var server = HTTPServerOptions()
     server.host = host
     server.port = port
@@ -90,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
     } catch {
       throw ValidationError(error.description)
     }
-    let options = try common.bridgeOptions()
+    let options = try common.settings.bridgeOptions()
     let dispatcher: Dispatcher
     do throws(ResponseError) {
       dispatcher = try Dispatcher(options: options, logger: logger)

@@ -4,6 +4,7 @@ import BridgeProtocol
 import Foundation
 import JSONRPC
 import Logging
+import Synchronization
 
 struct StdioCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -26,7 +27,7 @@ struct StdioCommand: AsyncParsableCommand {
   @Option(
     name: .customLong("max-message-bytes"),
     help: ArgumentHelp("Messages larger than this are answered -32600 and skipped.", valueName: "bytes"))
-  var maxMessageBytes: Int = 64 << 20
+  var maxMessageBytes: Int = StdioSession.defaultMaxMessageBytes
 
   @Option(
     name: .customLong("max-batch"),
@@ -47,6 +48,27 @@ struct StdioCommand: AsyncParsableCommand {
     guard maxBatchLength > 0 else { throw ValidationError("--max-batch must be positive") }
     guard maxInFlight > 0 else { throw ValidationError("--max-in-flight must be positive") }
   }
+
+  func run() async throws {
+    try await StdioSession(
+      common: common.settings, framing: framing, maxMessageBytes: maxMessageBytes, maxBatchLength: maxBatchLength,
+      maxInFlight: maxInFlight, strict: strict
+    ).run()
+  }
+}
+
+/// A stdio session on plain values: `StdioCommand` runs one on what it
+/// parsed, a bare `agent-bridge` (as editors spawn it) on the defaults,
+/// without parsing.
+struct StdioSession {
+  static let defaultMaxMessageBytes = 64 << 20
+
+  var common = CommonSettings()
+  var framing: Framing?
+  var maxMessageBytes = defaultMaxMessageBytes
+  var maxBatchLength = Connection.Options.defaultMaxBatchLength
+  var maxInFlight = Connection.Options.defaultMaxInFlight
+  var strict = false
 
   func run() async throws {
     let output = ProtocolOutput.claimStandardOutput()
@@ -80,10 +102,37 @@ struct StdioCommand: AsyncParsableCommand {
     defer { signals.forEach { $0.cancel() } }
     logger.info("serving \(dispatcher.conversations.defaultConversation.workspace) on stdio")
     // Not `run`: this is a cooperative-pool thread, and the reader blocks.
-    await connection.serve(handler: dispatcher)
+    await connection.serve(handler: WarmingUp(dispatcher))
     // Close the feedback client's connections (if forwarding ever started).
     await dispatcher.feedbackForwarder?.finish()
     Foundation.exit(0)
+  }
+}
+
+/// Starts libgit2's set-up (`WarmUp`) at the first message that is not
+/// `initialize`. An editor sends `initialized` once it has initialize's
+/// reply, so the set-up (certificate loading, a core busy for longer than
+/// the whole start) no longer competes with the first reply, and is still
+/// ahead of the first request that reads a repository.
+final class WarmingUp: RequestHandler {
+  let dispatcher: Dispatcher
+  private let started = Atomic(false)
+
+  init(_ dispatcher: Dispatcher) { self.dispatcher = dispatcher }
+
+  func route(_ request: IncomingRequest) -> Handling {
+    start(before: request.method)
+    return dispatcher.route(request)
+  }
+
+  func notify(method: String, params: JSONValue?) {
+    start(before: method)
+    dispatcher.notify(method: method, params: params)
+  }
+
+  private func start(before method: String) {
+    guard method != InitializeRequest.method, !started.exchange(true, ordering: .relaxed) else { return }
+    WarmUp.start()
   }
 }
 

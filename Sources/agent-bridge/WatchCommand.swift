@@ -27,8 +27,8 @@ struct WatchCommand: AsyncParsableCommand {
 
   func run() async throws {
     let output = ProtocolOutput.claimStandardOutput()
-    common.bootstrapLogging()
-    let dispatcher = try common.dispatcher()
+    common.settings.bootstrapLogging()
+    let dispatcher = try common.settings.dispatcher()
     let printer = WatchPrinter(output: output, json: json)
     let method = "subscribe"
     let request = IncomingRequest(id: .number(1), method: method, params: ["events": ["files", "git"]])

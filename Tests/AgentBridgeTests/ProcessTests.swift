@@ -267,6 +267,39 @@ import Testing
     #expect(error["code"] == .int(Int64(code)))
   }
 
+  /// Editors spawn the binary with no arguments in the workspace; that
+  /// start skips ArgumentParser, so it must still be `stdio` on every
+  /// default: same workspace and id, not strict, same limits.
+  @Test func bareInTheWorkspaceAnswersAsStdioWithThatWorkspace() async throws {
+    let workspace = BridgeProcess.makeTemporaryDirectory()
+    defer { rmdir(workspace) }
+    let messages = [
+      #"{"jsonrpc":"2.0","id":1,"method":"health"}"#,
+      #"{"jsonrpc":"2.0","id":2,"method":"initialize","params":{}}"#,
+      #"{"jsonrpc":"2.0","id":3,"method":"listConversations"}"#,
+      #"{"jsonrpc":"2.0","id":4,"method":"getConfig"}"#,
+      "[" + Array(repeating: Self.health, count: 1025).joined(separator: ",") + "]",
+    ]
+    func session(_ bridge: BridgeProcess) async throws -> (replies: [JSONValue], code: Int32, stderr: String) {
+      for message in messages { bridge.client.sendRaw(message + "\n") }
+      bridge.client.closeInput()
+      let replies = try await bridge.client.drain()
+      return (replies, try bridge.waitForExit(), bridge.stderr)
+    }
+    let bare = try await session(BridgeProcess(directory: workspace))
+    let stdio = try await session(BridgeProcess(["stdio", "--workspace", workspace]))
+    // Replies may come out of order.
+    let texts = bare.replies.map(JSONWriter.string).sorted()
+    #expect(texts.count == messages.count)
+    #expect(texts.contains(#"{"jsonrpc":"2.0","id":1,"result":"OK"}"#))
+    let list = bare.replies.first { $0["id"] == 3 }
+    #expect(list?["result"]?.arrayValue?.first?["workspace"]?.stringValue == realPath(workspace))
+    #expect(bare.replies.contains { $0["error"]?["code"] == -32600 })
+    #expect(texts == stdio.replies.map(JSONWriter.string).sorted())
+    #expect(bare.code == 0 && stdio.code == 0)
+    #expect(bare.stderr == stdio.stderr)
+  }
+
   @Test func versionNamesTheNativeLibraries() async throws {
     let result = try await run(["--version"])
     #expect(result.code == 0)
