@@ -35,7 +35,10 @@ struct FeedbackCommand: ParsableCommand {
   }
 
   struct List: ParsableCommand {
+    // Named here: deriving a name from the type's is a String(describing:)
+    // of its metadata, which every parse of the command tree paid.
     static let configuration = CommandConfiguration(
+      commandName: "list",
       abstract: "One line per record: id, time, polarity, permissions, delivery, email, feedback.")
 
     @OptionGroup var store: StoreOptions
@@ -66,7 +69,8 @@ struct FeedbackCommand: ParsableCommand {
   }
 
   struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print one record (pretty JSON); an id prefix will do.")
+    static let configuration = CommandConfiguration(
+      commandName: "show", abstract: "Print one record (pretty JSON); an id prefix will do.")
 
     @OptionGroup var store: StoreOptions
 
