@@ -402,8 +402,9 @@ def bench_startup():
 
     def first_byte(command, stdin):
         """Median seconds to the first reply byte, and median CPU seconds."""
+        # In the workspace: editors spawn a bare `agent-bridge` there.
         out = subprocess.run([harness, str(starts), stdin] + command, check=True, capture_output=True,
-                             text=True).stdout.split()
+                             text=True, cwd=workspace).stdout.split()
         return float(out[0]) / 1000, float(out[3]) / 1000
 
     builds = [("static Swift runtime", BRIDGE)]
@@ -411,7 +412,10 @@ def bench_startup():
         builds.append(("shared Swift runtime", os.environ["AGENT_BRIDGE_DYNAMIC"]))
     ok = True
     for label, bridge in builds:
-        contenders = [("reference", ["cat"], request), ("stdio", [bridge, "--workspace", workspace], request),
+        # stdio as editors spawn it (no arguments), and as a script naming
+        # the workspace, which goes through the argument parser.
+        contenders = [("reference", ["cat"], request), ("stdio", [bridge], request),
+                      ("stdio --workspace", [bridge, "--workspace", workspace], request),
                       ("call", [bridge, "call", "--workspace", workspace, "health"], "")]
         times = {name: [] for name, _, _ in contenders}
         for _ in range(REPEAT):
@@ -422,8 +426,10 @@ def bench_startup():
         cpu = {name: min(c for _, c in values) for name, values in times.items()}
         passed = best["stdio"] <= 0.015 and best["call"] <= 0.015
         ok = ok and passed
+        named = best.pop("stdio --workspace")
         ROWS.append((f"start-up to the first reply byte, {label}", "`cat`", best,
-                     f"median of {starts} starts; CPU to exit: stdio {cpu['stdio'] * 1000:.1f} ms, "
+                     f"median of {starts} starts; stdio --workspace {named * 1000:.1f} ms; CPU to exit: "
+                     f"stdio {cpu['stdio'] * 1000:.1f} ms, stdio --workspace {cpu['stdio --workspace'] * 1000:.1f} ms, "
                      f"call {cpu['call'] * 1000:.1f} ms", passed))
     return ok
 
