@@ -4,7 +4,7 @@
 // bridge is faster).
 import Foundation
 import JSONRPC
-import SHA
+import Support
 
 func nanos(_ body: () -> Void) -> Double {
   let start = DispatchTime.now().uptimeNanoseconds

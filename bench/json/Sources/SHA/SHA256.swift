@@ -1,1 +1,0 @@
-../../../../Sources/Workspace/SHA256.swift
