@@ -23,6 +23,8 @@ let package = Package(
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    // SHA-256 (BoringSSL); already built for AsyncHTTPClient's certificates.
+    .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
   ],
   targets: [
     // MARK: Native libraries (Debian: libgit2-dev, zlib1g-dev)
@@ -64,7 +66,9 @@ let package = Package(
 
     // MARK: Workspace: sandboxed paths, listing, reading, zip writing.
 
-    .target(name: "Workspace", dependencies: ["CZlib", "Git", "Support"], swiftSettings: strict),
+    .target(
+      name: "Workspace", dependencies: ["CZlib", "Git", "Support", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: strict),
     .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", "Git", "Support", "TestSupport"], swiftSettings: strict),
 
     // MARK: Bridge: conversations, lifecycle, the dispatcher and its handlers.
@@ -78,6 +82,7 @@ let package = Package(
         "Support",
         "Workspace",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict

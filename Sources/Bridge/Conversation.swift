@@ -1,3 +1,4 @@
+import Crypto
 import Support
 import BridgeProtocol
 import Git
@@ -25,7 +26,7 @@ public struct Conversation: Sendable, Equatable {
   /// 32 lowercase hex digits, stable for the same real path (the first half
   /// of its SHA-256), shaped like OpenHands' ids.
   public static func stableId(forWorkspace realPath: String) -> String {
-    String(SHA256.hex(SHA256.hash(Array(realPath.utf8))).prefix(32))
+    String(Hex.lowercase(SHA256.hash(data: Array(realPath.utf8))).prefix(32))
   }
 
   /// The real path of a directory, or nil when it is missing or not one.

@@ -1,3 +1,4 @@
+import Crypto
 import Support
 import BridgeProtocol
 import JSONRPC
@@ -73,7 +74,7 @@ public final class FeedbackStore: Sendable {
       "polarity": .string(params.polarity),
       "feedback": .string(params.feedback),
       "trajectory": params.trajectory,
-      "password_sha256": .string(SHA256.hex(SHA256.hash(Array(password.utf8)))),
+      "password_sha256": .string(Hex.lowercase(SHA256.hash(data: Array(password.utf8)))),
     ]
   }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Support
 
 /// Collects the archive in memory, refusing to grow past `limit`
@@ -57,7 +58,7 @@ public struct Base64ZipSink: ZipSink {
 public struct FileZipSink: ZipSink {
   public let descriptor: FileDescriptor
   public let hashing: Bool
-  public private(set) var hasher = SHA256()
+  private(set) var hasher = SHA256()
 
   public init(descriptor: FileDescriptor, hashing: Bool = true) {
     self.descriptor = descriptor
@@ -65,7 +66,7 @@ public struct FileZipSink: ZipSink {
   }
 
   public mutating func write(_ chunk: [UInt8]) async throws {
-    if hashing { hasher.update(chunk) }
+    if hashing { hasher.update(data: chunk) }
     try chunk.withUnsafeBytes { buffer in
       var done = 0
       while done < buffer.count {
@@ -137,10 +138,9 @@ extension ZipArchiver {
     guard fsync(file.raw) == 0 else { throw ZipError.io("fsync failed: \(String(cString: strerror(errno)))") }
     try temporary.moveIntoPlace()
     _ = fsync(directory.raw)
-    var hasher = sink.hasher
     return ZipFileResult(
       path: destination, bytes: summary.bytes, entries: summary.entries, skipped: summary.skipped,
-      sha256: SHA256.hex(hasher.finalize()))
+      sha256: Hex.lowercase(sink.hasher.finalize()))
   }
 }
 

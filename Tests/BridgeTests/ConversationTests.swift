@@ -9,6 +9,9 @@ import Testing
     #expect(a.allSatisfy { "0123456789abcdef".contains($0) })
     #expect(a == Conversation.stableId(forWorkspace: "/work/a"))
     #expect(a != Conversation.stableId(forWorkspace: "/work/b"))
+    // The first half of SHA-256("/work/a") as coreutils' sha256sum gives it:
+    // ids are stored (feedback, editors' state) and must not change.
+    #expect(a == "d7f974724669154805c7dcd4ad9230c7")
   }
 
   @Test func realDirectoryResolvesSymlinksAndRejectsFiles() throws {

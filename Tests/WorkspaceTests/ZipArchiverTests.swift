@@ -40,8 +40,9 @@ import Workspace
     return try JSONDecoder().decode([Entry].self, from: Data(json.utf8))
   }
 
+  /// coreutils' digest of the file: a reference independent of the bridge's.
   static func sha(_ path: String) throws -> String {
-    SHA256.hex(SHA256.hash([UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))))
+    String(try run("/usr/bin/sha256sum", [path]).prefix(64))
   }
 
   static func archive(_ tree: TempTree, path: String? = nil, options: ZipOptions = ZipOptions()) async throws -> (

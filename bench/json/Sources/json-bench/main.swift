@@ -1,11 +1,9 @@
 // Each case runs the bridge's code and a library's way of doing the same
-// job on the same bytes (Foundation for JSON, swift-crypto for SHA-256),
+// job on the same bytes (Foundation),
 // alternating rounds, and prints the time per operation of each and their
 // ratio (library / bridge; above 1 means the bridge is faster).
-import Crypto
 import Foundation
 import JSONRPC
-import Support
 
 func nanos(_ body: () -> Void) -> Double {
   let start = DispatchTime.now().uptimeNanoseconds
@@ -107,27 +105,4 @@ report(
     sink &+= (try! JSONEncoder().encode(names)).count
   })
 
-// 4. SHA-256: ours (Support.SHA256) against swift-crypto's (BoringSSL on
-// Linux) on a whole archive's worth of bytes, as ZipSinks hashes, and on the
-// short strings Conversation (a real path) and FeedbackStore (a password)
-// hash. sha256sum on the same 16 MiB is timed by bench/json/run.
-let block = (0..<(16 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
-precondition(
-  Support.SHA256.hash(block) == Array(Crypto.SHA256.hash(data: block)),
-  "the two SHA-256 implementations disagree")
-func ourByte(_ bytes: [UInt8]) -> Int { Int(Support.SHA256.hash(bytes)[0]) }
-func cryptoByte(_ bytes: [UInt8]) -> Int { Crypto.SHA256.hash(data: bytes).withUnsafeBytes { Int($0[0]) } }
-let big = best(1, rounds: quick ? 3 : 7, { sink &+= ourByte(block) }) { sink &+= cryptoByte(block) }
-report(
-  "sha256 16 MiB (best of \(quick ? 3 : 7))",
-  String(format: "SHA256 %.0f MiB/s", 16.0 / (big.0 / 1e9)), String(format: "swift-crypto %.0f MiB/s", 16.0 / (big.1 / 1e9)),
-  big)
-let path = Array("/home/agent/workspaces/project-0042/repo".utf8)
-let password = Array("hunter2-correct-horse".utf8)
-for (name, input) in [("sha256 \(path.count)-byte path", path), ("sha256 \(password.count)-byte password", password)] {
-  report(
-    "\(name) (best of 7)", "SHA256", "swift-crypto",
-    best(200_000 / scale, { sink &+= ourByte(input) }) { sink &+= cryptoByte(input) })
-}
-try! Data(block).write(to: URL(fileURLWithPath: CommandLine.arguments.last!.hasSuffix(".bin") ? CommandLine.arguments.last! : "/dev/null"))
 if sink == 42 { print("") }
