@@ -39,17 +39,18 @@ struct AgentBridge: AsyncParsableCommand {
     }
   }
 
-  /// `serve` and `watch` read repositories soon, and a one-shot call does
-  /// for the methods that read git (elsewhere the set-up would only compete
-  /// with the call for the CPU). A stdio session starts it itself once its
-  /// first reply is out of the way (`WarmingUp`); printing commands never do.
+  /// Serving (stdio, `serve`, `watch`) reads repositories soon, and a
+  /// one-shot call does for the methods that read git (elsewhere the set-up
+  /// would only compete with the call for the CPU); printing commands never
+  /// do. A stdio session starts it at exec too: started later, at the
+  /// first message after `initialize`, an `exit` right behind it crashed
+  /// the process in libcrypto (SIGSEGV in about half of the starts).
   static func warmsUpAtStart(_ arguments: [String]) -> Bool {
     let informational: Set<String> = ["-h", "--help", "help", "--version", "openrpc", "feedback"]
     if arguments.contains(where: informational.contains) { return false }
     switch arguments.first {
-    case "serve", "watch": return true
     case "call": return arguments.contains(where: WarmUp.methodsReadingRepositories.contains)
-    default: return false
+    default: return true
     }
   }
 }

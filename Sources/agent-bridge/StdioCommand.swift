@@ -4,7 +4,6 @@ import BridgeProtocol
 import Foundation
 import JSONRPC
 import Logging
-import Synchronization
 
 struct StdioCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -102,37 +101,10 @@ struct StdioSession {
     defer { signals.forEach { $0.cancel() } }
     logger.info("serving \(dispatcher.conversations.defaultConversation.workspace) on stdio")
     // Not `run`: this is a cooperative-pool thread, and the reader blocks.
-    await connection.serve(handler: WarmingUp(dispatcher))
+    await connection.serve(handler: dispatcher)
     // Close the feedback client's connections (if forwarding ever started).
     await dispatcher.feedbackForwarder?.finish()
     Foundation.exit(0)
-  }
-}
-
-/// Starts libgit2's set-up (`WarmUp`) at the first message that is not
-/// `initialize`. An editor sends `initialized` once it has initialize's
-/// reply, so the set-up (certificate loading, a core busy for longer than
-/// the whole start) no longer competes with the first reply, and is still
-/// ahead of the first request that reads a repository.
-final class WarmingUp: RequestHandler {
-  let dispatcher: Dispatcher
-  private let started = Atomic(false)
-
-  init(_ dispatcher: Dispatcher) { self.dispatcher = dispatcher }
-
-  func route(_ request: IncomingRequest) -> Handling {
-    start(before: request.method)
-    return dispatcher.route(request)
-  }
-
-  func notify(method: String, params: JSONValue?) {
-    start(before: method)
-    dispatcher.notify(method: method, params: params)
-  }
-
-  private func start(before method: String) {
-    guard method != InitializeRequest.method, !started.exchange(true, ordering: .relaxed) else { return }
-    WarmUp.start()
   }
 }
 

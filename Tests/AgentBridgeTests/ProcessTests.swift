@@ -58,6 +58,26 @@ import Testing
     #expect(try bridge.waitForExit() == 0)
   }
 
+  /// An editor closing: initialize, initialized, shutdown and exit back to
+  /// back. Starting libgit2's set-up at `initialized` made about half of
+  /// these starts die of SIGSEGV in libcrypto; exit must be 0 every time.
+  @Test func aSessionClosedAtOnceExits0EveryTime() async throws {
+    let workspace = BridgeProcess.makeTemporaryDirectory()
+    defer { rmdir(workspace) }
+    let session = [
+      #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#,
+      #"{"jsonrpc":"2.0","method":"initialized","params":{}}"#,
+      #"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#,
+      #"{"jsonrpc":"2.0","method":"exit"}"#,
+    ].joined(separator: "\n") + "\n"
+    for _ in 0..<20 {
+      let bridge = try BridgeProcess(directory: workspace)
+      bridge.client.sendRaw(session)
+      _ = try await bridge.client.drain()
+      #expect(try bridge.waitForExit() == 0, "stderr: \(bridge.stderr)")
+    }
+  }
+
   @Test func exitWithoutShutdownIsCode1() async throws {
     let bridge = try BridgeProcess()
     bridge.client.sendRaw(Self.health + "\n" + #"{"jsonrpc":"2.0","method":"exit"}"# + "\n")
