@@ -152,12 +152,12 @@ public final class Connection: NotificationSink, Sendable {
     case .message(let body, let detected):
       let framing = options.forcedFraming ?? detected
       note(framing)
-      let parsed = rules.parse(body, maxBatchLength: options.maxBatchLength)
-      guard case .success(let json) = parsed else {
+      let parsed = rules.parseIncoming(body, maxBatchLength: options.maxBatchLength)
+      guard case .success(let incoming) = parsed else {
         if case .failure(let error) = parsed { writer.send(Reply.error(error, id: nil), framing: framing) }
         return
       }
-      switch ReplyRules.classify(json) {
+      switch incoming {
       case .single(let message): receiveSingle(message, framing: framing, handler: handler)
       case .batch(let messages): receiveBatch(messages, framing: framing, handler: handler)
       case .emptyBatch: writer.send(rules.emptyBatchReply, framing: framing)

@@ -140,6 +140,69 @@ public struct JSONParser {
     try parse(Array(text.utf8), maxDepth: maxDepth)
   }
 
+  /// Reads a text that is one object straight into the members a message
+  /// is classified by, without building the object: every request is such
+  /// a text, and its tree was the reader's largest allocation. Succeeds
+  /// exactly when `parse(bytes, limits:)` would, charging the same costs, and
+  /// then `Message(fields)` is `Message(parse(bytes, limits:))`; a failure
+  /// carries no promise about its error (the caller parses again for that).
+  static func messageFields(_ bytes: UnsafeRawBufferPointer, limits: Limits) throws(JSONParseError) -> MessageFields {
+    var parser = JSONParser(bytes: bytes, limits: limits)
+    parser.skipWhitespace()
+    guard !parser.atEnd, parser.peek() == UInt8(ascii: "{") else {
+      throw parser.error(.syntax, "not an object")
+    }
+    let fields = try parser.parseMessageFields()
+    parser.skipWhitespace()
+    if parser.index != bytes.count { throw parser.error(.syntax, "unexpected data after the JSON value") }
+    return fields
+  }
+
+  /// `parseObject(depth: 1)`, keeping only the members `Message` reads.
+  private mutating func parseMessageFields() throws(JSONParseError) -> MessageFields {
+    let depth = 1
+    guard depth <= maxDepth else { throw error(.tooDeep, "nesting deeper than \(maxDepth) levels") }
+    index += 1  // {
+    var fields = MessageFields()
+    skipWhitespace()
+    if !atEnd && peek() == UInt8(ascii: "}") {
+      index += 1
+      return fields
+    }
+    var first = true
+    while true {
+      skipWhitespace()
+      guard !atEnd, peek() == UInt8(ascii: "\"") else { throw error(.syntax, "expected a member name") }
+      if first {
+        try charge(Cost.container + Cost.member)
+        first = false
+      }
+      try charge(Cost.member)
+      let key = try parseString()
+      skipWhitespace()
+      guard !atEnd, peek() == UInt8(ascii: ":") else { throw error(.syntax, "expected ':'") }
+      index += 1
+      skipWhitespace()
+      let value = try parseValue(depth: depth)
+      switch key {
+      case "id": fields.id = value
+      case "jsonrpc": fields.jsonrpc = value
+      case "method": fields.method = value
+      case "params": fields.params = value
+      case "result", "error": fields.hasResultOrError = true
+      default: break
+      }
+      skipWhitespace()
+      guard !atEnd else { throw error(.syntax, "unterminated object") }
+      let next = peek()
+      index += 1
+      if next == UInt8(ascii: ",") { continue }
+      if next == UInt8(ascii: "}") { return fields }
+      index -= 1
+      throw error(.syntax, "expected ',' or '}'")
+    }
+  }
+
   private let bytes: UnsafeRawBufferPointer
   private let maxDepth: Int
   private let maxTopLevelElements: Int

@@ -81,14 +81,23 @@ public enum Message: Sendable {
       self = .invalid(id: nil, reason: "a request must be an object, got \(json.typeName)")
       return
     }
-    let rawID = object["id"]
+    self.init(
+      MessageFields(
+        id: object["id"], jsonrpc: object["jsonrpc"], method: object["method"], params: object["params"],
+        hasResultOrError: object["result"] != nil || object["error"] != nil))
+  }
+
+  /// Classifies an object from the members that decide what it is, however
+  /// they were read (from a tree, or straight from the bytes).
+  init(_ fields: MessageFields) {
+    let rawID = fields.id
     let id = rawID.flatMap(RequestID.init)
-    guard object["jsonrpc"] == .string("2.0") else {
+    guard fields.jsonrpc == .string("2.0") else {
       self = .invalid(id: id, reason: "\"jsonrpc\" must be \"2.0\"")
       return
     }
-    let method = object["method"]
-    if method == nil, object["result"] != nil || object["error"] != nil {
+    let method = fields.method
+    if method == nil, fields.hasResultOrError {
       self = .response(id: id)
       return
     }
@@ -96,7 +105,7 @@ public enum Message: Sendable {
       self = .invalid(id: id, reason: "\"method\" must be a string")
       return
     }
-    let params = object["params"]
+    let params = fields.params
     if let params, !params.isNull, params.objectValue == nil, params.arrayValue == nil {
       self = .invalid(id: id, reason: "\"params\" must be an object or an array")
       return
@@ -110,6 +119,16 @@ public enum Message: Sendable {
       self = .invalid(id: nil, reason: "\"id\" must be a number or a string")
     }
   }
+}
+
+/// The members of a message object that `Message` looks at; each is the
+/// last member of that name, as `JSONObject`'s subscript finds it.
+struct MessageFields {
+  var id: JSONValue?
+  var jsonrpc: JSONValue?
+  var method: JSONValue?
+  var params: JSONValue?
+  var hasResultOrError = false
 }
 
 /// Builders for the replies the server writes.
@@ -129,7 +148,7 @@ public enum Reply {
     var writer = JSONWriter(reservingCapacity: 128)
     writer.append(#"{"jsonrpc":"2.0","id":"#)
     switch id {
-    case .number(let number): writer.writeInt(number)
+    case .number(let number): writer.write(.int(number))
     case .string(let string): writer.writeString(string)
     }
     switch outcome {

@@ -64,6 +64,20 @@ public struct ReplyRules: Sendable {
     }
   }
 
+  /// `parse` then `classify`, as one step: a text that is one valid object
+  /// is read straight into its message, without building its tree; any
+  /// other text (a batch, or one that fails) goes the way of `parse`, which
+  /// answers exactly as before, errors included.
+  public func parseIncoming(
+    _ bytes: UnsafeRawBufferPointer, maxBatchLength: Int, parseErrorPrefix: String = "Parse error: "
+  ) -> Result<Incoming, ResponseError> {
+    let limits = JSONParser.Limits.message(byteCount: bytes.count, maxBatchLength: maxBatchLength)
+    if let fields = try? JSONParser.messageFields(bytes, limits: limits) {
+      return .success(.single(Message(fields)))
+    }
+    return parse(bytes, maxBatchLength: maxBatchLength, parseErrorPrefix: parseErrorPrefix).map(Self.classify)
+  }
+
   /// The error for a batch longer than a transport's limit: one error for
   /// the whole batch, none of which runs. Counting stops at the first
   /// element over, so the batch's length is not known.

@@ -17,6 +17,8 @@
 // 5. Every reply the connection would write for it is valid JSON.
 // 6. A parse error points inside the input.
 // 7. Bodies lent by `withNext` are the bodies `next` copies out.
+// 8. A body read straight into its message (`ReplyRules.parseIncoming`)
+//    answers as the tree parser and `Message` do, errors included.
 
 import JSONRPC
 
@@ -153,6 +155,7 @@ enum Harness {
   }
 
   static func checkBody(_ body: [UInt8]) {
+    checkIncoming(body)
     let value: JSONValue
     do {
       value = try JSONParser.parse(body)
@@ -192,6 +195,24 @@ enum Harness {
     }
   }
 
+  static func checkIncoming(_ body: [UInt8]) {
+    func describe(_ result: Result<ReplyRules.Incoming, ResponseError>) -> String {
+      switch result {
+      case .failure(let error):
+        "error \(error.code.rawValue) \(error.message) \(error.data.map(JSONWriter.string) ?? "-")"
+      case .success(.single(let message)): "single " + classify(message)
+      case .success(.batch(let messages)): "batch " + messages.map(classify).joined(separator: "; ")
+      case .success(.emptyBatch): "empty batch"
+      }
+    }
+    let rules = ReplyRules(errors: .plain)
+    body.withUnsafeBytes { raw in
+      let fast = describe(rules.parseIncoming(raw, maxBatchLength: 1024))
+      let reference = describe(rules.parse(raw, maxBatchLength: 1024).map(ReplyRules.classify))
+      require(fast == reference, "parseIncoming differs from parse and classify:\n\(fast)\n\(reference)", body)
+    }
+  }
+
   /// The replies the connection can write for a message, with a result or
   /// error echoing parts of it.
   static func replies(to message: Message) -> [JSONValue] {
@@ -211,19 +232,20 @@ enum Harness {
     }
   }
 
-  static func classify(_ value: JSONValue) -> String {
-    func one(_ message: Message) -> String {
-      switch message {
-      case .request(let id, let method, let params):
-        "request \(id) \(method) \(params.map(JSONWriter.string) ?? "-")"
-      case .notification(let method, let params):
-        "notification \(method) \(params.map(JSONWriter.string) ?? "-")"
-      case .response(let id): "response \(id.map(String.init(describing:)) ?? "-")"
-      case .invalid(let id, let reason): "invalid \(id.map(String.init(describing:)) ?? "-") \(reason)"
-      }
+  static func classify(_ message: Message) -> String {
+    switch message {
+    case .request(let id, let method, let params):
+      "request \(id) \(method) \(params.map(JSONWriter.string) ?? "-")"
+    case .notification(let method, let params):
+      "notification \(method) \(params.map(JSONWriter.string) ?? "-")"
+    case .response(let id): "response \(id.map(String.init(describing:)) ?? "-")"
+    case .invalid(let id, let reason): "invalid \(id.map(String.init(describing:)) ?? "-") \(reason)"
     }
-    if case .array(let elements) = value { return elements.map { one(Message($0)) }.joined(separator: "\n") }
-    return one(Message(value))
+  }
+
+  static func classify(_ value: JSONValue) -> String {
+    if case .array(let elements) = value { return elements.map { classify(Message($0)) }.joined(separator: "\n") }
+    return classify(Message(value))
   }
 
   /// Equality through a write: members compared in order (the writer keeps
