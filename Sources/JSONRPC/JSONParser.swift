@@ -160,30 +160,8 @@ public struct JSONParser {
 
   /// `parseObject(depth: 1)`, keeping only the members `Message` reads.
   private mutating func parseMessageFields() throws(JSONParseError) -> MessageFields {
-    let depth = 1
-    guard depth <= maxDepth else { throw error(.tooDeep, "nesting deeper than \(maxDepth) levels") }
-    index += 1  // {
     var fields = MessageFields()
-    skipWhitespace()
-    if !atEnd && peek() == UInt8(ascii: "}") {
-      index += 1
-      return fields
-    }
-    var first = true
-    while true {
-      skipWhitespace()
-      guard !atEnd, peek() == UInt8(ascii: "\"") else { throw error(.syntax, "expected a member name") }
-      if first {
-        try charge(Cost.container + Cost.member)
-        first = false
-      }
-      try charge(Cost.member)
-      let key = try parseString()
-      skipWhitespace()
-      guard !atEnd, peek() == UInt8(ascii: ":") else { throw error(.syntax, "expected ':'") }
-      index += 1
-      skipWhitespace()
-      let value = try parseValue(depth: depth)
+    try parseMembers(depth: 1) { key, value in
       switch key {
       case "id": fields.id = value
       case "jsonrpc": fields.jsonrpc = value
@@ -192,15 +170,8 @@ public struct JSONParser {
       case "result", "error": fields.hasResultOrError = true
       default: break
       }
-      skipWhitespace()
-      guard !atEnd else { throw error(.syntax, "unterminated object") }
-      let next = peek()
-      index += 1
-      if next == UInt8(ascii: ",") { continue }
-      if next == UInt8(ascii: "}") { return fields }
-      index -= 1
-      throw error(.syntax, "expected ',' or '}'")
     }
+    return fields
   }
 
   private let bytes: UnsafeRawBufferPointer
@@ -275,23 +246,36 @@ public struct JSONParser {
   }
 
   private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
+    var members: [(key: String, value: JSONValue)] = []
+    try parseMembers(depth: depth) { key, value in
+      // Room for four at once: a request object has three to five
+      // members, and growing one by one reallocated twice per message.
+      // Four members are what `Cost.member` counts for two.
+      if members.isEmpty { members.reserveCapacity(4) }
+      members.append((key: key, value: value))
+    }
+    return .object(JSONObject(members))
+  }
+
+  /// Reads an object (at its `{`), handing each member to `member` in text
+  /// order: every rule and every charge of an object is here, however its
+  /// members are kept (a tree's `JSONObject`, or a message's fields).
+  @inline(__always)
+  private mutating func parseMembers(depth: Int, _ member: (String, JSONValue) -> Void) throws(JSONParseError) {
     guard depth <= maxDepth else { throw error(.tooDeep, "nesting deeper than \(maxDepth) levels") }
     index += 1  // {
-    var members: [(key: String, value: JSONValue)] = []
     skipWhitespace()
     if !atEnd && peek() == UInt8(ascii: "}") {
       index += 1
-      return .object(JSONObject(members))
+      return
     }
+    var first = true
     while true {
       skipWhitespace()
       guard !atEnd, peek() == UInt8(ascii: "\"") else { throw error(.syntax, "expected a member name") }
-      if members.isEmpty {
-        // Room for four at once: a request object has three to five
-        // members, and growing one by one reallocated twice per message.
-        // Four members are what `Cost.member` counts for two.
+      if first {
         try charge(Cost.container + Cost.member)
-        members.reserveCapacity(4)
+        first = false
       }
       try charge(Cost.member)
       let keyStart = index
@@ -303,13 +287,13 @@ public struct JSONParser {
       skipWhitespace()
       let value = try parseValue(depth: depth)
       if let outer { keys!.path = outer }
-      members.append((key: key, value: value))
+      member(key, value)
       skipWhitespace()
       guard !atEnd else { throw error(.syntax, "unterminated object") }
       let next = peek()
       index += 1
       if next == UInt8(ascii: ",") { continue }
-      if next == UInt8(ascii: "}") { return .object(JSONObject(members)) }
+      if next == UInt8(ascii: "}") { return }
       index -= 1
       throw error(.syntax, "expected ',' or '}'")
     }
