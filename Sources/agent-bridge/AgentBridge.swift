@@ -42,15 +42,14 @@ struct AgentBridge: AsyncParsableCommand {
   /// Serving (stdio, `serve`, `watch`) reads repositories soon, and a
   /// one-shot call does for the methods that read git (elsewhere the set-up
   /// would only compete with the call for the CPU); printing commands never
-  /// do. A stdio session starts it at exec too: started later, at the
-  /// first message after `initialize`, an `exit` right behind it crashed
-  /// the process in libcrypto (SIGSEGV in about half of the starts).
+  /// do. Started at exec, the set-up is over before a client's `exit` can
+  /// come: libgit2's set-up and exit(3) must not overlap (libcrypto crashes).
   static func warmsUpAtStart(_ arguments: [String]) -> Bool {
     let informational: Set<String> = ["-h", "--help", "help", "--version", "openrpc", "feedback"]
     if arguments.contains(where: informational.contains) { return false }
-    switch arguments.first {
-    case "call": return arguments.contains(where: WarmUp.methodsReadingRepositories.contains)
-    default: return true
+    if arguments.first == "call" {
+      return arguments.contains(where: WarmUp.methodsReadingRepositories.contains)
     }
+    return true
   }
 }
